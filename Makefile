@@ -1,0 +1,32 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed
+
+.PHONY: demo test bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## demo: refresh a copy of the bundled sample store and show what it found
+demo: $(STAMP)
+	mkdir -p demo-out
+	cp samples/demo-store.xlsx demo-out/demo-store.xlsx
+	$(BIN)/inv-sheets validate demo-out/demo-store.xlsx; test $$? -le 1
+	$(BIN)/inv-sheets refresh demo-out/demo-store.xlsx
+	@echo "Open demo-out/demo-store.xlsx to see the computed sheets."
+
+## test: the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## bench: time each refresh phase against a bare fast read (benchmarks/)
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) demo-out .pytest_cache

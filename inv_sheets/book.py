@@ -1,0 +1,108 @@
+"""The neutral in-memory workbook: what the readers produce and the core consumes.
+
+Two stages. A `Book` holds each known sheet's cells as read (raw values, canonical column names,
+the Excel row of every row and the Excel column of every column), so every finding can point at
+its cell. A `Store` holds the same tables typed and checked (validate.parse makes it), with the rows
+that had errors left out: it is what the ledger and the features compute on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from .issues import Issue
+from .schema import SHEET, Sheet
+
+
+@dataclass
+class Table:
+    """One input sheet as read.
+
+    `data` has one column per recognised header, named canonically, holding the raw cell values
+    (numbers, text, dates or None), and is indexed by Excel row number. `letters` maps each
+    canonical column to its Excel column letter; `headers` to the header text the user typed.
+    """
+
+    name: str  # canonical sheet name, e.g. "Item Locations"
+    title: str  # the sheet's name in the workbook, e.g. "item locations"
+    data: pd.DataFrame
+    letters: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+    header_row: int = 1
+    exact: bool = True  # True when every cell kept its own type (not coerced column-wise)
+
+    @property
+    def schema(self) -> Sheet:
+        return SHEET[self.name]
+
+
+@dataclass
+class Book:
+    """A workbook as read: its known sheets, the names of all sheets, and what reading found."""
+
+    path: str
+    tables: dict[str, Table]
+    sheet_names: list[str]
+    issues: list[Issue] = field(default_factory=list)
+    date1904: bool = False
+
+    def table(self, name: str) -> Table | None:
+        return self.tables.get(name)
+
+
+@dataclass
+class Store:
+    """The store's data, typed and checked: what the ledger and the features compute on.
+
+    Each frame has the sheet's canonical columns with their declared types (codes upper-cased and
+    trimmed, numbers float, dates datetime64, choices canonical) and is indexed by Excel row. Rows
+    with an error finding are left out. A sheet the workbook does not have is an empty frame.
+    """
+
+    tables: dict[str, pd.DataFrame]
+    settings: "Settings"
+    titles: dict[str, str] = field(default_factory=dict)  # canonical -> sheet name in the workbook
+    letters: dict[str, dict[str, str]] = field(default_factory=dict)
+
+    def has(self, name: str) -> bool:
+        return name in self.titles
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        return self.tables[name]
+
+    def cell(self, sheet: str, column: str) -> tuple[str, str | None]:
+        """The workbook's sheet name and the Excel column letter of a canonical column."""
+        return self.titles.get(sheet, sheet), self.letters.get(sheet, {}).get(column)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Settings with their defaults filled in (see schema.SETTINGS)."""
+
+    as_of: pd.Timestamp
+    demand_days: int = 90
+    min_history_days: int = 30
+    service_level: float = 0.95
+    near_expiry_days: int = 30
+    abc_a: float = 0.80
+    abc_b: float = 0.95
+    count_every_days_a: int = 1
+    count_every_days_b: int = 7
+    count_every_days_c: int = 30
+    count_tolerance_a: float = 0.01
+    count_tolerance_b: float = 0.03
+    count_tolerance_c: float = 0.05
+    review_every_days_a: int = 7
+    review_every_days_b: int = 14
+    review_every_days_c: int = 30
+    default_location: str | None = None
+    returns_location: str | None = None
+    damaged_location: str | None = None
+    date_order: str | None = None
+    adjusters: tuple[str, ...] = ()
+
+    def by_class(self, prefix: str, abc: str) -> float:
+        """A per-ABC-class setting, e.g. by_class("count_tolerance", "B")."""
+        return getattr(self, f"{prefix}_{abc.lower()}")
