@@ -1,0 +1,157 @@
+"""The `inv-sheets` command: parse options, call one library function, render its result.
+
+Exit codes: 0 fine, 1 problems found in the data, 2 usage error, 3 could not run.
+Results go to stdout; progress and notes to stderr; `--json` prints exactly what the library returns.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__
+from .issues import ERROR, InvSheetsError, Report
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+
+def _fails_cleanly(func):
+    """Turn 'could not run' into one line on stderr and exit 3, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InvSheetsError as exc:
+            click.echo(f"inv-sheets: {exc}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+        except MemoryError:
+            click.echo("inv-sheets: ran out of memory reading this workbook", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+        except OSError as exc:
+            click.echo(f"inv-sheets: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+
+    return wrapper
+
+
+def _progress(quiet: bool):
+    """A progress callback writing to stderr, silent when quiet or when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda message: click.echo(f"  {message}...", err=True)
+
+
+def render_issues(report: Report, limit: int | None = None) -> str:
+    """The findings as a readable table, worst first, and a summary line."""
+    lines = []
+    issues = report.sorted_issues()
+    shown = issues if limit is None else issues[:limit]
+    if shown:
+        width = max(len(i.cell) for i in shown)
+        for i in shown:
+            lines.append(f"{i.cell:<{width}}  {i.severity:<7}  {i.code:<24}  {i.message}")
+        if len(shown) < len(issues):
+            lines.append(f"... and {len(issues) - len(shown)} more (use --json or see the Issues sheet)")
+    c = report.counts()
+    lines.append(f"{report.path}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes")
+    return "\n".join(lines)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="inv-sheets")
+def main() -> None:
+    """Make a store's Excel stock workbook trustworthy: validate it, apply the ledger rules and
+    write the computed sheets back into it, leaving everything else as it was.
+
+    \b
+    Example:
+        inv-sheets init store.xlsx --sample
+        inv-sheets refresh store.xlsx
+    """
+
+
+@main.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--sample", is_flag=True, help="Fill it with the demo store.")
+@click.option("--force", is_flag=True, help="Overwrite an existing file.")
+@_fails_cleanly
+def init(path: str, sample: bool, force: bool) -> None:
+    """Create a new workbook from the template.
+
+    \b
+    Example:
+        inv-sheets init store.xlsx
+    """
+    from .template import init_workbook
+
+    if Path(path).exists() and not force:
+        click.echo(f"inv-sheets: {path} already exists (use --force to overwrite it)", err=True)
+        sys.exit(EXIT_USAGE)
+    init_workbook(path, sample=sample)
+    click.echo(f"created {path}" + (" with the demo store" if sample else ""))
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--strict", is_flag=True, help="Exit 1 on warnings too.")
+@click.option("--as-of", help="The day the figures are for (default: Settings as_of, else today).")
+@click.option("--limit", type=int, default=200, show_default=True, help="Show at most this many findings.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@_fails_cleanly
+def validate(path: str, as_json: bool, strict: bool, as_of: str | None, limit: int, quiet: bool) -> None:
+    """Check a workbook and report every problem at its cell.
+
+    \b
+    Example:
+        inv-sheets validate store.xlsx --strict
+    """
+    from .validate import validate as run
+
+    report = run(path, as_of=as_of, progress=_progress(quiet))
+    click.echo(report.to_json() if as_json else render_issues(report, limit))
+    sys.exit(_exit_code(report, strict))
+
+
+def _exit_code(report: Report, strict: bool = False) -> int:
+    if report.errors or (strict and report.warnings):
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the refreshed workbook here instead.")
+@click.option("--as-of", help="The day the figures are for (default: Settings as_of, else today).")
+@click.option("--backup", is_flag=True, help="Keep a copy of the workbook as it was, beside it.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
+@_fails_cleanly
+def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_json: bool, quiet: bool) -> None:
+    """Recompute the output sheets and write them into the workbook.
+
+    Only the toolkit's own sheets (Stock, Reorder, Issues, ...) are added or replaced; everything
+    else in the file stays exactly as it was.
+
+    \b
+    Example:
+        inv-sheets refresh store.xlsx --backup
+    """
+    from .refresh import refresh as run
+
+    report = run(path, output=output, as_of=as_of, backup=backup, progress=_progress(quiet))
+    if as_json:
+        click.echo(report.to_json())
+    else:
+        click.echo(render_issues(report, limit=20))
+        written = report.summary.get("written", [])
+        click.echo(f"wrote {', '.join(written)} into {report.summary.get('output', path)}")
+    sys.exit(_exit_code(report))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,348 @@
+"""Read a workbook file into a `Book`: the known sheets as raw tables, each cell at its address.
+
+Two readers, one result. fastexcel (calamine to Arrow) reads a whole sheet column-wise in a few
+seconds even at a million rows, but a column that mixes numbers and text comes back as text, so a
+number typed as text can no longer be told from a number. python-calamine gives every cell its own
+type. So small sheets (where exactness is cheap) and any sheet whose columns do not come back with
+their declared types are read exactly; big clean sheets keep the fast column-wise read.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..book import Book, Table
+from ..issues import (EncryptedWorkbookError, Issue, NotAWorkbookError, WorkbookTooLargeError,
+                      column_letter)
+from ..schema import CODE, DATE, INTEGER, NUMBER, SHEET, SHEETS, TEXT, fold, match_column, match_sheet
+from . import xmlsafe
+
+EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
+MAX_PART_BYTES = 2 << 30  # a sheet that inflates beyond this is refused (zip bombs)
+OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
+
+_WRONG_KIND = {
+    ".csv": "is a CSV file, not a workbook: create one with `inv-sheets init store.xlsx` and paste the rows into its sheets",
+    ".txt": "is a text file, not a workbook",
+    ".xls": "is an old-format .xls workbook: open it in Excel or LibreOffice and save it as .xlsx",
+    ".ods": "is an OpenDocument spreadsheet: save it as .xlsx (File > Save As > Excel 2007-365)",
+    ".xlsb": "is a binary .xlsb workbook: save it as .xlsx or .xlsm (File > Save As)",
+    ".numbers": "is a Numbers file: export it as Excel (.xlsx)",
+}
+
+Progress = Callable[[str], None]
+
+# fastexcel logs a warning for every column that mixes types; mixed columns are handled here.
+logging.getLogger("fastexcel").setLevel(logging.ERROR)
+
+
+def open_package(path: str | os.PathLike) -> zipfile.ZipFile:
+    """Open the file as a workbook package, or raise one clear error saying what it is instead."""
+    p = Path(path)
+    if not p.exists():
+        raise NotAWorkbookError(f"{p}: no such file")
+    if p.is_dir():
+        raise NotAWorkbookError(f"{p}: is a folder, not a workbook file")
+    suffix = p.suffix.lower()
+    if suffix in _WRONG_KIND:
+        raise NotAWorkbookError(f"{p}: {_WRONG_KIND[suffix]}")
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise NotAWorkbookError(f"{p}: cannot be read ({exc.strerror or exc})") from None
+    if head == OLE_MAGIC:
+        raise EncryptedWorkbookError(
+            f"{p}: is password-protected (or an old .xls file): remove the password in Excel "
+            "(File > Info > Protect Workbook) and save as .xlsx")
+    if not head.startswith(b"PK"):
+        raise NotAWorkbookError(f"{p}: is not an Excel workbook (.xlsx or .xlsm)")
+    try:
+        zf = zipfile.ZipFile(p)
+        names = set(zf.namelist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        raise NotAWorkbookError(f"{p}: is damaged (not a readable zip package); restore it from a backup") from None
+    if "xl/workbook.xml" not in names:
+        zf.close()
+        if "xl/workbook.bin" in names:
+            raise NotAWorkbookError(f"{p}: {_WRONG_KIND['.xlsb']}")
+        raise NotAWorkbookError(f"{p}: is a zip file but not an Excel workbook")
+    for info in zf.infolist():
+        if info.file_size > MAX_PART_BYTES:
+            zf.close()
+            raise WorkbookTooLargeError(
+                f"{p}: part {info.filename} would inflate to {info.file_size:,} bytes, beyond the "
+                f"{MAX_PART_BYTES:,}-byte limit")
+    return zf
+
+
+def workbook_info(zf: zipfile.ZipFile) -> tuple[list[tuple[str, str]], bool]:
+    """The sheets in workbook order as (name, part path), and whether the 1904 date system is on."""
+    try:
+        wb_bytes = zf.read("xl/workbook.xml")
+        if STRICT_NS in wb_bytes[:4096]:
+            raise NotAWorkbookError(
+                f"{zf.filename}: is saved as Strict Open XML: save it as an ordinary Excel workbook (.xlsx)")
+        wb = xmlsafe.parse(wb_bytes)
+        rels = xmlsafe.parse(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, xmlsafe.XMLError, zipfile.BadZipFile, OSError, EOFError, zlib_error()):
+        raise NotAWorkbookError(f"{zf.filename}: is damaged (its workbook part cannot be read)") from None
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    sheets = []
+    for el in wb.iter("{*}sheet"):
+        rid = el.get("{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id")
+        target = targets.get(rid, "")
+        part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+        sheets.append((el.get("name", ""), os.path.normpath(part).replace(os.sep, "/")))
+    pr = next(wb.iter("{*}workbookPr"), None)
+    date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+    return sheets, date1904
+
+
+def zlib_error() -> type[Exception]:
+    import zlib
+    return zlib.error
+
+
+def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> Book:
+    """Read every known sheet of the workbook at `path`. Raises InvSheetsError if it cannot run."""
+    import fastexcel
+
+    path = os.fspath(path)
+    with open_package(path) as zf:
+        sheets, date1904 = workbook_info(zf)
+        try:
+            reader = fastexcel.read_excel(path)
+        except Exception as exc:  # the Rust reader reports damage as its own exception types
+            raise NotAWorkbookError(f"{path}: is damaged and cannot be read ({_first_line(exc)})") from None
+        book = Book(path=path, tables={}, sheet_names=[n for n, _ in sheets], date1904=date1904)
+        for name, part in sheets:
+            canonical = match_sheet(name)
+            if canonical is None:
+                book.issues.append(Issue("unknown-sheet", name, None, None,
+                                         f"Sheet '{name}' is not one inv-sheets reads; it is left as it is.", value=name))
+                continue
+            if canonical in book.tables:
+                book.issues.append(Issue("unknown-sheet", name, None, None,
+                                         f"Sheet '{name}' is a second {canonical} sheet; only "
+                                         f"'{book.tables[canonical].title}' is read.", value=name))
+                continue
+            if progress:
+                progress(f"reading {name}")
+            table = _read_sheet(path, reader, zf, name, part, canonical, book.issues)
+            if table is not None:
+                book.tables[canonical] = table
+    for sheet in SHEETS:
+        if sheet.required and sheet.name not in book.tables:
+            book.issues.append(Issue("missing-sheet", sheet.name, None, None,
+                                     f"The workbook has no {sheet.name} sheet: add one with the headers "
+                                     f"{', '.join(c.title for c in sheet.required_columns)} "
+                                     "(`inv-sheets init` makes a template).", value=sheet.name))
+    return book
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
+def _read_sheet(path, reader, zf, name, part, canonical, issues) -> Table | None:
+    """One sheet as a Table, or None when it is empty. Header problems become findings."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fast = reader.load_sheet(name, schema_sample_rows=None)
+    except Exception as exc:
+        message = _first_line(exc)
+        if "empty" in message.lower() or "no rows" in message.lower():
+            return None
+        raise NotAWorkbookError(f"{path}: sheet '{name}' cannot be read ({message})") from None
+    if fast.height <= EXACT_ROWS or _mismatched(fast, canonical):
+        return _read_exact(path, zf, name, part, canonical, issues)
+    return _from_fast(zf, fast, name, part, canonical, issues)
+
+
+def _mismatched(fast, canonical: str) -> bool:
+    """Whether a declared number or date column came back as text (it mixes types)."""
+    schema = SHEET[canonical]
+    for info in fast.available_columns():
+        col = match_column(canonical, info.name)
+        if col is None:
+            continue
+        declared = schema.column(col).type
+        if declared in (NUMBER, INTEGER) and info.dtype not in ("float", "int"):
+            return True
+        if declared == DATE and info.dtype not in ("datetime", "date"):
+            return True
+    return False
+
+
+def _read_exact(path, zf, name, part, canonical, issues) -> Table | None:
+    from python_calamine import CalamineWorkbook
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ws = CalamineWorkbook.from_path(path).get_sheet_by_name(name)
+        rows = ws.to_python(skip_empty_area=True)
+        start_row, start_col = ws.start or (0, 0)
+        merged = ws.merged_cell_ranges or []
+    if not rows:
+        return None
+    header_row = start_row + 1
+    header = [_clean_header(v) for v in rows[0]]
+    for (r0, c0), (r1, c1) in merged:
+        if r0 <= start_row <= r1 and c1 > c0:
+            issues.append(Issue("merged-header", name, header_row, column_letter(c0 + 1),
+                                f"Header cells {column_letter(c0 + 1)}{header_row}:{column_letter(c1 + 1)}{header_row} "
+                                "are merged: unmerge them and give each column its own header."))
+    width = max(len(r) for r in rows)
+    body = [list(r) + [""] * (width - len(r)) for r in rows[1:]]
+    frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
+    frame = frame.replace({"": None})
+    frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
+    letters = [column_letter(start_col + i + 1) for i in range(width)]
+    table = _assemble(frame, header, letters, name, canonical, header_row, issues, exact=True)
+    if table is not None:
+        _scan_formulas(zf, part, name, table, issues)
+    return table
+
+
+def _from_fast(zf, fast, name, part, canonical, issues) -> Table | None:
+    header_row = _first_row_number(zf, part)
+    infos = fast.available_columns()
+    frame = fast.to_pandas() if hasattr(fast, "to_pandas") else fast.to_arrow().to_pandas()
+    frame.columns = range(len(infos))
+    frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
+    header = ["" if i.column_name_from == "generated" else _dedupe_suffix(i.name, infos) for i in infos]
+    letters = [column_letter(i.absolute_index + 1) for i in infos]
+    return _assemble(frame, header, letters, name, canonical, header_row, issues, exact=False)
+
+
+def _dedupe_suffix(name: str, infos) -> str:
+    """fastexcel renames a repeated header 'qty' to 'qty_1': give it back its own text."""
+    m = re.fullmatch(r"(.*)_(\d+)", name)
+    if m and any(i.name == m.group(1) for i in infos):
+        return m.group(1)
+    return name
+
+
+def _clean_header(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def _assemble(frame, header, letters, name, canonical, header_row, issues, *, exact) -> Table | None:
+    """Map headers to canonical columns; keep known columns; findings for unknown and duplicates."""
+    schema = SHEET[canonical]
+    data: dict[str, pd.Series] = {}
+    col_letters: dict[str, str] = {}
+    headers: dict[str, str] = {}
+    known = [c.name for c in schema.columns]
+    for pos, (text, letter) in enumerate(zip(header, letters)):
+        series = frame[pos]
+        if not text:
+            if series.notna().any():
+                issues.append(Issue("missing-header", name, header_row, letter,
+                                    f"Column {letter} has values but no header: type its name in {letter}{header_row}."))
+            continue
+        col = match_column(canonical, text)
+        if col is None:
+            issues.append(Issue("unknown-column", name, header_row, letter,
+                                f"'{text}' is not a column of the {canonical} sheet and is ignored"
+                                f"{_nearest(text, known)}.", value=text))
+            continue
+        if col in data:
+            issues.append(Issue("duplicate-column", name, header_row, letter,
+                                f"'{text}' means the same as column {col_letters[col]} ({headers[col]}): "
+                                "rename or remove one of them.", value=text, field=col))
+            continue
+        data[col] = series
+        col_letters[col] = letter
+        headers[col] = text
+    if not data and not len(frame):
+        return None
+    for col in schema.required_columns:
+        if col.name not in data:
+            issues.append(Issue("missing-column", name, header_row, None,
+                                f"{name} has no '{col.title}' column: add it to row {header_row}.",
+                                value=col.title, field=col.name))
+    table_frame = pd.DataFrame(data, index=frame.index)
+    # Rows with nothing in any known column are blank lines, not records.
+    if len(table_frame.columns):
+        table_frame = table_frame[table_frame.notna().any(axis=1)]
+    return Table(canonical, name, table_frame, col_letters, headers, header_row, exact)
+
+
+def _nearest(text: str, candidates: list[str]) -> str:
+    import difflib
+
+    match = difflib.get_close_matches(fold(text), [fold(c) for c in candidates], n=1, cutoff=0.6)
+    if not match:
+        return ""
+    name = next(c for c in candidates if fold(c) == match[0])
+    return f" (did you mean '{name}'?)"
+
+
+_ROW_RE = re.compile(rb"<(?:\w+:)?row\b[^>]*?\br=\"(\d+)\"[^>]*>(.*?)</(?:\w+:)?row>", re.S)
+_VALUE_RE = re.compile(rb"<(?:\w+:)?(?:v|is)\b")
+
+
+def _first_row_number(zf: zipfile.ZipFile, part: str) -> int:
+    """The first row with a value in a sheet part, read from its first kilobytes only."""
+    with zf.open(part) as fh:
+        head = b""
+        while len(head) < (4 << 20):
+            chunk = fh.read(64 << 10)
+            if not chunk:
+                break
+            head += chunk
+            for m in _ROW_RE.finditer(head):
+                if _VALUE_RE.search(m.group(2)):
+                    return int(m.group(1))
+    return 1
+
+
+_FORMULA_RE = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]+)(\d+)\"[^>]*>(.*?)</(?:\w+:)?c>", re.S)
+
+
+def _scan_formulas(zf, part, name, table: Table, issues) -> None:
+    """Findings for formula cells in known columns that carry no saved result."""
+    try:
+        xml = zf.read(part)
+    except KeyError:
+        return
+    if b"<f" not in xml and b":f" not in xml:
+        return
+    wanted = {letter: col for col, letter in table.letters.items()}
+    for m in _FORMULA_RE.finditer(xml):
+        letter, row, inner = m.group(1).decode(), int(m.group(2)), m.group(3)
+        if letter not in wanted or row <= table.header_row:
+            continue
+        if re.search(rb"<(?:\w+:)?f\b", inner) and not re.search(rb"<(?:\w+:)?v>[^<]", inner):
+            issues.append(Issue("formula-without-value", name, row, letter,
+                                "This formula has no saved result, so its value is unknown here: open and "
+                                "save the file in Excel or LibreOffice, or type the value.", field=wanted[letter]))
+
+
+def is_blank(values: pd.Series) -> np.ndarray:
+    """Which cells are empty (None, NaN, NaT or only spaces)."""
+    mask = values.isna().to_numpy()
+    if values.dtype == object or pd.api.types.is_string_dtype(values):
+        text = values.astype("string").str.strip()
+        mask |= (text == "").fillna(False).to_numpy(dtype=bool)
+    return mask
+
+
+__all__ = ["read_book", "open_package", "workbook_info", "is_blank", "EXACT_ROWS", "TEXT", "CODE"]

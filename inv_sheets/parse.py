@@ -1,0 +1,296 @@
+"""Typing one column: raw cell values in, values of the declared type out, with a finding per bad cell.
+
+Each parser takes a pandas Series of raw cells (any mix of None, numbers, text, dates, booleans;
+or an already typed column from the fast reader) and returns the typed Series and the cells it
+could not use. It never guesses: a date that reads two ways stays unparsed and is reported.
+Vectorised where the column is already clean; element-wise only over the cells that need it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPE_BY_FOLDED, NUMBER, TEXT, Column, fold
+
+EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+EXCEL_EPOCH_1904 = pd.Timestamp("1904-01-01")
+_LOOKALIKES = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
+               "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""}
+_LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
+_LOOKALIKE_RE = re.compile("[" + "".join(_LOOKALIKES) + "]")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_UNIT_RE = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*(pcs?|pieces?|units?|ea|each|x|stk|pc\.|pcs\.)\s*$", re.I)
+_NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
+_ISO_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$")
+_SLASH_RE = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})\s*$")
+TRUE_WORDS = {"yes", "y", "true", "1", "x", "ja", "oui", "si"}
+FALSE_WORDS = {"no", "n", "false", "0", "nein", "non"}
+COUNT_UNITS = "pcs, units, ea, each, x"
+
+
+@dataclass(frozen=True)
+class Bad:
+    """A cell that could not be used as typed (row is the Excel row)."""
+
+    row: int
+    code: str
+    message: str
+    value: object
+
+
+def canonical_code(text: str) -> str:
+    """A code as the toolkit keeps it: look-alike dashes and spaces made plain, trimmed, upper case."""
+    s = unicodedata.normalize("NFKC", text).translate(_LOOKALIKE_TABLE)
+    return re.sub(r"\s+", " ", s).strip().upper()
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (dt.datetime, pd.Timestamp)):
+        stamp = pd.Timestamp(value)
+        return stamp.strftime("%Y-%m-%d") if stamp == stamp.normalize() else stamp.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def parse_column(raw: pd.Series, column: Column, *, date_order: str | None = None, date1904: bool = False,
+                 exact: bool = True) -> tuple[pd.Series, list[Bad]]:
+    """Type one column. Blank cells stay blank (required-ness is checked elsewhere)."""
+    kind = column.type
+    if kind in (NUMBER, INTEGER):
+        return _numbers(raw, column)
+    if kind == DATE:
+        return _dates(raw, date_order, date1904)
+    if kind == BOOL:
+        return _bools(raw)
+    if kind == CHOICE:
+        return _choices(raw, column)
+    return _texts(raw, code=kind == CODE, column=column, exact=exact)
+
+
+def _blank(raw: pd.Series) -> pd.Series:
+    blank = raw.isna()
+    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+        stripped = raw.map(lambda v: v.strip() == "" if isinstance(v, str) else False)
+        blank |= stripped.astype(bool)
+    return blank
+
+
+def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
+    bad: list[Bad] = []
+    if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
+        values = raw.astype("float64")
+    else:
+        values = pd.Series(np.nan, index=raw.index, dtype="float64")
+        for row, v in raw[~_blank(raw)].items():
+            if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
+                bad.append(Bad(row, "not-a-number", f"'{_as_text(v)}' is not a number: type the {column.title.lower()} as a number.", v))
+            elif isinstance(v, (int, float, np.integer, np.floating)):
+                values[row] = float(v)
+            else:
+                text = str(v).strip().replace("\u2212", "-")
+                if _NUMBER_RE.match(text):
+                    values[row] = float(text)
+                    bad.append(Bad(row, "number-as-text", f"'{v}' is a number stored as text: retype it as a number "
+                                   "(or run `inv-sheets normalise`).", v))
+                elif (m := _UNIT_RE.match(text)) is not None:
+                    bad.append(Bad(row, "number-with-unit", f"'{v}' has a unit in it: type only the number "
+                                   f"{m.group(1)} (the unit belongs in Items' unit column).", v))
+                else:
+                    bad.append(Bad(row, "not-a-number", f"'{v}' is not a number: type the {column.title.lower()} as a number.", v))
+    finite = values.notna() & ~np.isfinite(values.fillna(0))
+    for row in values.index[finite]:
+        bad.append(Bad(row, "bad-number", "This is not a finite number (NaN or infinity): type a real number.", raw[row]))
+        values[row] = np.nan
+    if column.type == INTEGER:
+        frac = values.notna() & (values % 1 != 0)
+        for row in values.index[frac]:
+            bad.append(Bad(row, "not-a-whole-number", f"{values[row]:g} is not a whole number: "
+                           f"{column.title.lower()} counts whole units.", values[row]))
+            values[row] = np.nan
+    for bound, outside, word in ((column.min, values < (column.min or 0), "at least"),
+                                 (column.max, values > (column.max or 0), "at most")):
+        if bound is None:
+            continue
+        for row in values.index[outside.fillna(False).astype(bool)]:
+            bad.append(Bad(row, "out-of-range", f"{values[row]:g} is out of range: {column.title.lower()} must be "
+                           f"{word} {bound:g}.", values[row]))
+            values[row] = np.nan
+    return values, bad
+
+
+def excel_serial_to_timestamp(serial: float, date1904: bool = False) -> pd.Timestamp:
+    epoch = EXCEL_EPOCH_1904 if date1904 else EXCEL_EPOCH
+    return (epoch + pd.to_timedelta(serial, unit="D")).round("s")
+
+
+def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.Series, list[Bad]]:
+    bad: list[Bad] = []
+    if pd.api.types.is_datetime64_any_dtype(raw):
+        return raw.astype("datetime64[ns]"), bad
+    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    for row, v in raw[~_blank(raw)].items():
+        if isinstance(v, (dt.datetime, pd.Timestamp)):
+            values[row] = pd.Timestamp(v)
+        elif isinstance(v, dt.date):
+            values[row] = pd.Timestamp(v)
+        elif isinstance(v, bool):
+            bad.append(Bad(row, "not-a-date", f"'{v}' is not a date: type a date such as 2026-03-31.", v))
+        elif isinstance(v, (int, float, np.integer, np.floating)):
+            if 1 <= float(v) < 2958466:  # Excel's own range: a date that lost its format
+                values[row] = excel_serial_to_timestamp(float(v), date1904)
+            else:
+                bad.append(Bad(row, "not-a-date", f"{v} is not a date: type a date such as 2026-03-31.", v))
+        else:
+            stamp, problem = parse_text_date(str(v), date_order)
+            if stamp is not None:
+                values[row] = stamp
+                bad.append(Bad(row, "date-as-text", f"'{v}' is a date stored as text: retype it as a date "
+                               "(or run `inv-sheets normalise`).", v))
+            else:
+                bad.append(Bad(row, problem[0], problem[1], v))
+    return values, bad
+
+
+def parse_text_date(text: str, date_order: str | None) -> tuple[pd.Timestamp | None, tuple[str, str]]:
+    """A date typed as text: ISO always; d/m/y or m/d/y only when unambiguous or Settings says which."""
+    text = text.strip()
+    if m := _ISO_RE.match(text):
+        y, mo, d, hh, mm, ss = (int(g) if g else 0 for g in m.groups())
+        try:
+            return pd.Timestamp(y, mo, d, hh, mm, ss), ("", "")
+        except ValueError:
+            return None, ("not-a-date", f"'{text}' is not a real date: check the day and month.")
+    if m := _SLASH_RE.match(text):
+        a, b, c = (int(g) for g in m.groups())
+        if len(m.group(1)) == 4:  # 2026/03/04 is year-month-day everywhere
+            return _make(a, b, c, text)
+        year = c + 2000 if c < 100 else c
+        if a > 12 and b <= 12:
+            return _make(year, b, a, text)
+        if b > 12 and a <= 12:
+            return _make(year, a, b, text)
+        if a == b:
+            return _make(year, a, b, text)
+        if date_order == "DMY":
+            return _make(year, b, a, text)
+        if date_order == "MDY":
+            return _make(year, a, b, text)
+        return None, ("ambiguous-date", f"'{text}' reads as {a:02d} {_month(b)} or {b:02d} {_month(a)}: type it as "
+                      f"{year}-{b:02d}-{a:02d} or set Settings date_order to DMY or MDY.")
+    try:
+        stamp = pd.Timestamp(pd.to_datetime(text, format="mixed", dayfirst=date_order == "DMY"))
+    except (ValueError, OverflowError, TypeError):
+        return None, ("not-a-date", f"'{text}' is not a date: type it as a date such as 2026-03-31.")
+    if re.fullmatch(r"\D*\d{1,2}\D+\d{1,2}\D*", text) or stamp is pd.NaT:
+        return None, ("not-a-date", f"'{text}' has no year: type it as a full date such as 2026-03-31.")
+    return stamp, ("", "")
+
+
+def _month(m: int) -> str:
+    return ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[m - 1] if 1 <= m <= 12 else str(m)
+
+
+def _make(y: int, m: int, d: int, text: str):
+    try:
+        return pd.Timestamp(y, m, d), ("", "")
+    except ValueError:
+        return None, ("not-a-date", f"'{text}' is not a real date: check the day and month.")
+
+
+def _bools(raw: pd.Series) -> tuple[pd.Series, list[Bad]]:
+    bad: list[Bad] = []
+    values = pd.Series(None, index=raw.index, dtype=object)
+    for row, v in raw[~_blank(raw)].items():
+        word = str(int(v) if isinstance(v, float) and v.is_integer() else v).strip().casefold()
+        if isinstance(v, bool):
+            values[row] = v
+        elif word in TRUE_WORDS:
+            values[row] = True
+        elif word in FALSE_WORDS:
+            values[row] = False
+        else:
+            bad.append(Bad(row, "not-allowed", f"'{v}' is not yes or no: type yes or no.", v))
+    return values, bad
+
+
+def _choices(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
+    import difflib
+
+    if column.name == "type" and not column.choices:  # Movements.type: the movement types and aliases
+        table = MOVEMENT_TYPE_BY_FOLDED
+        allowed = sorted(set(table.values()), key=list(table.values()).index)
+    else:
+        table = {fold(c): c for c in column.choices}
+        allowed = list(column.choices)
+    bad: list[Bad] = []
+    present = raw[~_blank(raw)]
+    folded = present.map(lambda v: fold(_as_text(v)))
+    mapped = folded.map(table)
+    values = pd.Series(None, index=raw.index, dtype=object)
+    values[mapped.index] = mapped
+    for row in mapped.index[mapped.isna()]:
+        v = present[row]
+        near = difflib.get_close_matches(fold(_as_text(v)), [fold(a) for a in allowed], n=1, cutoff=0.5)
+        hint = f" (did you mean '{next(a for a in allowed if fold(a) == near[0])}'?)" if near else ""
+        bad.append(Bad(row, "not-allowed", f"'{v}' is not allowed here{hint}: use one of {', '.join(allowed)}.", v))
+    return values, bad
+
+
+def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[pd.Series, list[Bad]]:
+    bad: list[Bad] = []
+    blank = _blank(raw)
+    present = raw[~blank]
+    if pd.api.types.is_numeric_dtype(present) or present.map(type).isin([float, int]).any():
+        text = present.map(_as_text)
+        numeric = present.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
+    else:
+        text = present.astype(str)
+        numeric = pd.Series(False, index=present.index)
+    has_control = text.str.contains(_CONTROL_RE)
+    for row in text.index[has_control]:
+        bad.append(Bad(row, "control-character", "This text holds invisible control characters: retype it.", present[row]))
+    text = text.str.replace(_CONTROL_RE, "", regex=True)
+    if not code:
+        values = pd.Series(None, index=raw.index, dtype=object)
+        values[text.index] = text.str.strip()
+        return values, bad
+    lookalike = text.str.contains(_LOOKALIKE_RE)
+    for row in text.index[lookalike]:
+        bad.append(Bad(row, "lookalike-characters", f"'{present[row]}' contains look-alike dashes or spaces: "
+                       f"retype it as '{canonical_code(text[row])}'.", present[row]))
+    untrimmed = text != text.str.strip()
+    for row in text.index[untrimmed & ~lookalike]:
+        bad.append(Bad(row, "untrimmed-text", f"'{present[row]}' has spaces before or after it.", present[row]))
+    canon = text.map(canonical_code) if lookalike.any() else text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
+    if numeric.any() and column.name in ("sku", "barcode"):
+        padded = canon[~numeric].str.fullmatch(r"0\d+")
+        for row in canon.index[numeric]:
+            digits = canon[row]
+            if column.name == "barcode" and len(digits) in (7, 11, 12) or padded.any():
+                bad.append(Bad(row, "sku-lost-leading-zeros", f"{digits} is stored as a number, so leading zeros may "
+                               f"have been lost: format the column as Text and retype it (e.g. '0{digits}').", present[row]))
+    values = pd.Series(None, index=raw.index, dtype=object)
+    values[canon.index] = canon
+    return values, bad
+
+
+def gtin_ok(code: str) -> bool:
+    """Whether a GTIN-8/12/13/14 check digit is right (GS1 mod 10)."""
+    digits = [int(c) for c in code]
+    body, check = digits[:-1], digits[-1]
+    total = sum(d * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10 == check
+
+
+def is_finite_number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
