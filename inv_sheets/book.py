@@ -65,6 +65,7 @@ class Store:
     settings: "Settings"
     titles: dict[str, str] = field(default_factory=dict)  # canonical -> sheet name in the workbook
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
+    raw: dict[str, pd.DataFrame] = field(default_factory=dict)  # the cells as read, for spelling checks
 
     def has(self, name: str) -> bool:
         return name in self.titles

@@ -53,8 +53,9 @@ def _unique_column(store, sheet, column, title, values: pd.Series) -> Iterator[I
     present = values.dropna()
     if present.empty:
         return
-    raw = store_raw_text(present)
-    folded = raw.map(fold)
+    typed_as = store.raw.get(sheet, {}).get(column) if column in store.raw.get(sheet, {}) else None
+    raw = (typed_as.reindex(present.index) if typed_as is not None else present).map(_as_typed)
+    folded = present.map(fold)
     seen: dict[str, tuple[int, str]] = {}
     counts = folded.value_counts()
     for row in folded.index[folded.isin(counts.index[counts > 1])]:
@@ -72,8 +73,11 @@ def _unique_column(store, sheet, column, title, values: pd.Series) -> Iterator[I
                      "punctuation: use one spelling.", text)
 
 
-def store_raw_text(values: pd.Series) -> pd.Series:
-    return values.astype(str)
+def _as_typed(value: object) -> str:
+    """A cell as the person typed it (numbers without a trailing .0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def references(store: Store) -> Iterator[Issue]:

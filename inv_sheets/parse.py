@@ -21,6 +21,7 @@ from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPE_BY_FOLDED, 
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_EPOCH_1904 = pd.Timestamp("1904-01-01")
+MAX_SERIAL = 109_575  # 2200-01-01: later day numbers are not dates a store means (and overflow pandas)
 _LOOKALIKES = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
                "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""}
 _LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
@@ -146,7 +147,7 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
         elif isinstance(v, bool):
             bad.append(Bad(row, "not-a-date", f"'{v}' is not a date: type a date such as 2026-03-31.", v))
         elif isinstance(v, (int, float, np.integer, np.floating)):
-            if 1 <= float(v) < 2958466:  # Excel's own range: a date that lost its format
+            if 1 <= float(v) < MAX_SERIAL:  # a date that lost its format: Excel stores dates as day numbers
                 values[row] = excel_serial_to_timestamp(float(v), date1904)
             else:
                 bad.append(Bad(row, "not-a-date", f"{v} is not a date: type a date such as 2026-03-31.", v))

@@ -63,7 +63,8 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
                                         "or delete the row.", field=col.name))
             typed[col.name] = values
         tables[sheet.name] = pd.DataFrame(typed, index=table.data.index)
-    store = Store(tables, settings, titles, letters)
+    store = Store(tables, settings, titles, letters,
+                  raw={name: t.data for name, t in book.tables.items()})
     issues.extend(checks.run(store))
     return _without_bad_rows(store, issues), issues
 

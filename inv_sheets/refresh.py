@@ -1,0 +1,136 @@
+"""The refresh pipeline: read, validate, ledger, features, write.
+
+`compute` is the whole calculation on a Book, whatever it was read from (a file or a live Excel
+workbook); `refresh` is compute plus the preserving file writer. The CLI and the Excel button both
+end up here, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pandas as pd
+
+from .book import Book, Store
+from .issues import INFO, Issue, Report
+from .schema import OUTPUTS
+from .sheetdata import SheetData, sheet
+
+Progress = Callable[[str], None]
+Feature = Callable[[Store, object], list[SheetData]]
+
+
+def _features() -> tuple[Feature, ...]:
+    """The features, in the order their sheets appear. Each returns [] when its inputs are absent."""
+    from . import stock
+
+    features: list[Feature] = [stock.stock_sheets]
+    for module, func in (("replenish", "replenish_sheets"), ("counts", "count_sheets"),
+                         ("channels", "channel_sheets"), ("kpis", "kpi_sheets"), ("checklist", "checklist_sheets")):
+        try:
+            mod = __import__(f"{__package__}.{module}", fromlist=[func])
+        except ModuleNotFoundError:
+            continue
+        features.append(getattr(mod, func))
+    return tuple(features)
+
+
+@dataclass
+class Result:
+    """What a computation produced: the typed store, the ledger, the sheets and the report."""
+
+    store: Store
+    ledger: object
+    sheets: list[SheetData]
+    report: Report
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def compute(book: Book, *, as_of=None, progress: Progress | None = None) -> Result:
+    """Validate, run the ledger and every feature; return the sheets to write and the report."""
+    from .ledger import build
+    from .validate import parse
+
+    timings: dict[str, float] = {}
+    clock = time.perf_counter()
+
+    def lap(name: str) -> None:
+        nonlocal clock
+        now = time.perf_counter()
+        timings[name] = now - clock
+        clock = now
+        if progress:
+            progress(name)
+
+    store, issues = parse(book, as_of=as_of)
+    lap("validate")
+    ledger = build(store)
+    issues = _unique(issues + list(ledger.issues))
+    lap("ledger")
+    sheets: list[SheetData] = []
+    for feature in _features():
+        sheets.extend(feature(store, ledger))
+    lap("features")
+    sheets.append(issues_sheet(issues))
+    report = Report(book.path, issues)
+    report.summary = {"as_of": store.settings.as_of.date().isoformat(),
+                      "rows": {name: len(store.tables[name]) for name in store.titles}}
+    return Result(store, ledger, sheets, report, timings)
+
+
+def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None, as_of=None,
+            backup: bool = False, progress: Progress | None = None) -> Report:
+    """Recompute the output sheets and write them into the workbook (or into `output`).
+
+    Raises InvSheetsError when it cannot run; the workbook is then left exactly as it was.
+    """
+    from .io.read import read_book
+    from .io.write import FileState, check_writable, write_sheets
+
+    path = os.fspath(path)
+    started = time.perf_counter()
+    if output is None:
+        check_writable(path)
+    state = FileState.of(path)
+    book = read_book(path, progress=progress)
+    read_seconds = time.perf_counter() - started
+    result = compute(book, as_of=as_of, progress=progress)
+    produced = {s.name for s in result.sheets}
+    stale = [o.name for o in OUTPUTS if o.name not in produced]
+    clock = time.perf_counter()
+    written = write_sheets(path, result.sheets, output=output, backup=backup, expected=state, remove=stale)
+    timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - clock}
+    report = result.report
+    report.summary.update({"output": os.fspath(written.path), "written": list(written.sheets),
+                           "seconds": {k: round(v, 3) for k, v in timings.items()}})
+    return report
+
+
+def issues_sheet(issues: list[Issue]) -> SheetData:
+    """The Issues sheet: every finding, worst first, each linked to its cell."""
+    ordered = Report("", issues).sorted_issues()
+    rows = pd.DataFrame({
+        "cell": [i.cell for i in ordered],
+        "sheet": [i.sheet for i in ordered],
+        "row": [i.row for i in ordered],
+        "column": [i.column for i in ordered],
+        "severity": [i.severity for i in ordered],
+        "code": [i.code for i in ordered],
+        "message": [i.message for i in ordered],
+    })
+    return sheet("Issues", rows, fills={"severity": {"error": "red", "warning": "amber", INFO: "grey"}})
+
+
+def _unique(issues: list[Issue]) -> list[Issue]:
+    """One finding per code and cell (two steps may notice the same thing)."""
+    seen: set[tuple] = set()
+    out = []
+    for i in issues:
+        key = (i.code, i.sheet, i.row, i.column)
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
