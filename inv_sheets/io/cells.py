@@ -1,0 +1,179 @@
+"""Values to SpreadsheetML cell text, a whole column at a time.
+
+Every cell is typed by its own value (text, number, yes/no, date), so a stray "n/a" in a number
+column is still written faithfully; the column's kind only chooses the look. The common cases
+(a numeric, boolean, datetime or string column) take a vectorised path, because an output sheet can
+hold a few million cells and must still be written in a second or two.
+
+Text is made safe for XML and for Excel: characters XML forbids are dropped, `_xHHHH_` sequences
+(which Excel would decode) are escaped, a cell holds at most 32,767 characters, and NaN or infinity
+becomes an empty cell.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+MAX_CELL_TEXT = 32_767
+_ILLEGAL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+_NEEDS_WORK = re.compile("[\x00-\x08\x0b-\x1f&<>\"\ud800-\udfff\ufffe\uffff]|_x[0-9A-Fa-f]{4}_")
+_EXCEL_ESCAPE = re.compile("_(x[0-9A-Fa-f]{4}_)")
+_SEP = "\x00"  # joins a column's strings for one pass of C-speed cleaning; never legal in XML
+
+EPOCH_1900 = pd.Timestamp("1899-12-30")
+EPOCH_1904 = pd.Timestamp("1904-01-01")
+_LEAP_BUG_END = pd.Timestamp("1900-03-01")  # Excel's 1900 system counts a 29 Feb 1900
+
+
+def clean_texts(texts: list[str]) -> list[str]:
+    """Texts made XML-safe and escaped for element content, in one pass over the column."""
+    if not texts:
+        return texts
+    joined = _SEP.join(texts)
+    if not _NEEDS_WORK.search(joined) and max(map(len, texts)) <= MAX_CELL_TEXT:
+        return texts
+    if joined.count(_SEP) != len(texts) - 1:  # a text holds NUL itself: clean one by one
+        return [clean_text(t) for t in texts]
+    joined = _ILLEGAL.sub("", joined)
+    parts = joined.split(_SEP)
+    if max(map(len, parts)) > MAX_CELL_TEXT:
+        parts = [p[:MAX_CELL_TEXT] for p in parts]
+    return _escape(_SEP.join(parts)).split(_SEP)
+
+
+def needs_preserve(texts: list[str]) -> bool:
+    """Whether any text starts or ends with XML whitespace or holds a tab or line break.
+
+    Such texts need xml:space="preserve"; the check is a few substring searches over the column.
+    """
+    if not texts:
+        return False
+    joined = _SEP + _SEP.join(texts) + _SEP
+    return any(mark in joined for mark in ("\n", "\t", "\r", " " + _SEP, _SEP + " "))
+
+
+def clean_text(text: str) -> str:
+    """One text made XML-safe and escaped for element content or an attribute."""
+    return _escape(_ILLEGAL.sub("", text.replace(_SEP, ""))[:MAX_CELL_TEXT])
+
+
+def _escape(s: str) -> str:
+    s = s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    # A carriage return would be normalised away by every XML parser; a character reference keeps it.
+    s = s.replace("\r", "&#13;")
+    return _EXCEL_ESCAPE.sub(r"_x005F_\1", s)
+
+
+def number_text(x: float) -> str:
+    """A finite number as <v> text: whole numbers without '.0', others shortest round-trip."""
+    if x.is_integer() and abs(x) < 1e15:
+        return str(int(x))
+    return repr(x)
+
+
+@dataclass
+class Column:
+    """One encoded column: per row, a value class and its <v>/<t> text ('' class = empty cell).
+
+    classes: "s" text, "n" number, "d" date serial, "b" yes/no (written as text), "" empty.
+    """
+
+    classes: list[str]
+    texts: list[str]
+
+
+def encode(series: pd.Series, date1904: bool) -> Column:
+    """Encode a column of values: vectorised for uniform dtypes, value by value otherwise."""
+    n = len(series)
+    dtype = series.dtype
+    if n == 0:
+        return Column([], [])
+    if pd.api.types.is_bool_dtype(dtype) and not series.isna().any():
+        return Column(["b"] * n, ["yes" if v else "no" for v in series.tolist()])
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return _numbers(series.to_numpy(dtype="float64", na_value=np.nan))
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        return _dates(series, date1904)
+    if isinstance(dtype, pd.StringDtype):
+        return _strings(series)
+    return _objects(series.tolist(), date1904)
+
+
+def _numbers(arr: np.ndarray) -> Column:
+    finite = np.isfinite(arr)
+    whole = finite & (np.abs(arr) < 1e15) & (arr == np.trunc(arr))
+    if whole.all():
+        texts = list(map(str, arr.astype(np.int64).tolist()))
+    elif not whole.any() and finite.all():
+        texts = list(map(repr, arr.tolist()))
+    else:
+        out = np.full(len(arr), "", dtype=object)
+        out[whole] = list(map(str, arr[whole].astype(np.int64).tolist()))
+        fraction = finite & ~whole
+        out[fraction] = list(map(repr, arr[fraction].tolist()))
+        texts = out.tolist()
+    classes = ["n"] * len(texts) if finite.all() else ["n" if ok else "" for ok in finite.tolist()]
+    return Column(classes, texts)
+
+
+def _strings(series: pd.Series) -> Column:
+    """A string-dtype column: texts, and gaps where it is missing."""
+    values = series.tolist()
+    missing = series.isna().to_numpy()
+    if not missing.any():
+        return Column(["s"] * len(values), values)
+    classes = ["" if m else "s" for m in missing.tolist()]
+    return Column(classes, [v if c else "" for v, c in zip(values, classes)])
+
+
+def _dates(series: pd.Series, date1904: bool) -> Column:
+    if getattr(series.dt, "tz", None) is not None:
+        series = series.dt.tz_localize(None)
+    epoch = EPOCH_1904 if date1904 else EPOCH_1900
+    stamps = series.astype("datetime64[ns]") if series.dtype != "datetime64[ns]" else series
+    serial = ((stamps - epoch) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
+    if not date1904:
+        # Before 1900-03-01 Excel's serials are one lower than the calendar says.
+        serial = np.where(stamps.to_numpy() < _LEAP_BUG_END.to_datetime64(), serial - 1, serial)
+    classes, texts = [], []
+    for value, s in zip(series.tolist(), serial.tolist()):
+        if s != s:
+            classes.append(""), texts.append("")
+        elif s < (0 if date1904 else 1):  # before the epoch: Excel has no serial for it
+            classes.append("s"), texts.append(value.isoformat())
+        else:
+            classes.append("d"), texts.append(number_text(s))
+    return Column(classes, texts)
+
+
+def _objects(values: list, date1904: bool) -> Column:
+    """Mixed values: sort each into its class, then encode each class in bulk."""
+    classes = [""] * len(values)
+    texts = [""] * len(values)
+    dates: list[int] = []
+    for i, v in enumerate(values):
+        if v is None or v is pd.NA or v is pd.NaT:
+            continue
+        if isinstance(v, str):
+            classes[i], texts[i] = "s", v
+        elif isinstance(v, (bool, np.bool_)):
+            classes[i], texts[i] = "b", "yes" if v else "no"
+        elif isinstance(v, (int, float, np.integer, np.floating)):
+            x = float(v)
+            if math.isfinite(x):
+                classes[i], texts[i] = "n", number_text(x)
+        elif isinstance(v, (dt.date, np.datetime64)):
+            dates.append(i)
+        else:
+            classes[i], texts[i] = "s", str(v)
+    if dates:
+        encoded = _dates(pd.Series([pd.Timestamp(values[i]) for i in dates]), date1904)
+        for i, c, t in zip(dates, encoded.classes, encoded.texts):
+            classes[i], texts[i] = c, t
+    return Column(classes, texts)

@@ -1,0 +1,222 @@
+"""xl/workbook.xml: the sheet list, the ownership markers, defined names and calculation settings.
+
+Ownership: each sheet the toolkit writes is marked by a hidden, workbook-scoped defined name
+`_invsheets_<Output>` (e.g. `_invsheets_PurchasePlan`) that refers to `'<sheet>'!$A$1`. Excel keeps
+a defined name pointing at its sheet when the user renames the sheet, and turns it into `#REF!` when
+the sheet is deleted, so the marker follows the sheet and never claims a sheet the user made: a
+user's own sheet called "Stock" carries no marker and is never overwritten. A marker whose sheet is
+gone is dropped and the output is written as a new sheet.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lxml import etree
+
+from .package import NS_MAIN, NS_R, REL_WORKSHEET, Package, to_xml
+
+_M = f"{{{NS_MAIN}}}"
+MARKER_PREFIX = "_invsheets_"
+_MARKER_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!")
+# CT_Workbook child order, for inserting <definedNames> or <calcPr> where the schema wants them.
+_BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
+               "functionGroups", "externalReferences", "definedNames", "calcPr", "oleSize", "customWorkbookViews",
+               "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing", "fileRecoveryPr", "webPublishObjects",
+               "extLst"]
+
+
+def marker_name(output: str) -> str:
+    """The defined name that marks the sheet of an output: Purchase Plan -> _invsheets_PurchasePlan."""
+    return MARKER_PREFIX + re.sub(r"\W", "", output)
+
+
+def quoted(sheet: str) -> str:
+    """A sheet name as a reference, always quoted (valid for any name)."""
+    return "'" + sheet.replace("'", "''") + "'"
+
+
+@dataclass
+class Sheet:
+    """One <sheet> entry of the workbook and the part it points at."""
+
+    element: etree._Element
+    part: str
+
+    @property
+    def name(self) -> str:
+        return self.element.get("name", "")
+
+    @property
+    def rid(self) -> str:
+        return self.element.get(f"{{{NS_R}}}id", "")
+
+    @property
+    def sheet_id(self) -> int:
+        return int(self.element.get("sheetId", "0"))
+
+
+class Workbook:
+    """The workbook part, editable."""
+
+    def __init__(self, pkg: Package) -> None:
+        self.pkg = pkg
+        self.part = pkg.main_part()
+        self.root = pkg.xml(self.part)
+        self.rels = pkg.rels(self.part)
+
+    @property
+    def date1904(self) -> bool:
+        pr = self.root.find(_M + "workbookPr")
+        return pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
+
+    def to_xml(self) -> bytes:
+        return to_xml(self.root)
+
+    # Sheets ---------------------------------------------------------------------------------------
+    def _sheets_element(self) -> etree._Element:
+        return self._child("sheets")
+
+    def sheets(self) -> list[Sheet]:
+        out = []
+        for el in self._sheets_element().iterfind(_M + "sheet"):
+            rel = self.rels.get(el.get(f"{{{NS_R}}}id", ""))
+            out.append(Sheet(el, rel.target if rel and not rel.external else ""))
+        return out
+
+    def worksheet_names(self) -> list[str]:
+        """Names of the worksheets (not chart sheets), in tab order."""
+        types = {rel.id: rel.type for rel in self.rels}
+        return [s.name for s in self.sheets() if types.get(s.rid) == REL_WORKSHEET]
+
+    def find(self, name: str) -> Sheet | None:
+        """The sheet of that name, compared as Excel does (case-insensitive)."""
+        return next((s for s in self.sheets() if s.name.casefold() == name.casefold()), None)
+
+    def add_sheet(self, name: str, part: str) -> Sheet:
+        """Append a sheet: the next unused sheetId and the first unused rId (never renumbering)."""
+        rid = self.rels.add(REL_WORKSHEET, part)
+        sheet_id = max((s.sheet_id for s in self.sheets()), default=0) + 1
+        el = etree.SubElement(self._sheets_element(), _M + "sheet")
+        el.set("name", name)
+        el.set("sheetId", str(sheet_id))
+        el.set(f"{{{NS_R}}}id", rid)
+        return Sheet(el, part)
+
+    def remove_sheet(self, sheet: Sheet) -> None:
+        """Drop a sheet entry and its relationship; names scoped to it go, later scopes shift down."""
+        position = self.sheets().index(sheet)
+        sheet.element.getparent().remove(sheet.element)
+        self.rels.remove(sheet.rid)
+        for dn in list(self.defined_names()):
+            local = dn.get("localSheetId")
+            if local is None:
+                continue
+            if int(local) == position:
+                dn.getparent().remove(dn)
+            elif int(local) > position:
+                dn.set("localSheetId", str(int(local) - 1))
+        count = len(self.sheets())
+        for view in self.root.iterfind(f"{_M}bookViews/{_M}workbookView"):
+            for attr in ("activeTab", "firstSheet"):
+                if view.get(attr) is None:
+                    continue
+                index = int(view.get(attr, "0"))
+                index = index - 1 if index > position else index
+                view.set(attr, str(max(0, min(index, count - 1))))
+
+    def set_hidden(self, sheet: Sheet, hidden: bool) -> None:
+        if hidden:
+            sheet.element.set("state", "hidden")
+        elif "state" in sheet.element.attrib:
+            del sheet.element.attrib["state"]
+
+    # Defined names and ownership ---------------------------------------------------------------------
+    def defined_names(self) -> list[etree._Element]:
+        names = self.root.find(_M + "definedNames")
+        return [] if names is None else list(names.iterfind(_M + "definedName"))
+
+    def owned(self, output: str) -> Sheet | None:
+        """The sheet the output's marker points at, if it still exists."""
+        for dn in self.defined_names():
+            if dn.get("name") == marker_name(output) and dn.get("localSheetId") is None:
+                match = _MARKER_REF.match((dn.text or "").strip())
+                if match:
+                    name = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
+                    sheet = self.find(name)
+                    if sheet is not None:
+                        return sheet
+        return None
+
+    def mark(self, output: str, sheet: str) -> None:
+        """Point the output's marker at `sheet` (one marker per output)."""
+        self.unmark(output)
+        names = self._child("definedNames")
+        dn = etree.SubElement(names, _M + "definedName", name=marker_name(output), hidden="1")
+        dn.text = f"{quoted(sheet)}!$A$1"
+
+    def unmark(self, output: str) -> None:
+        for dn in self.defined_names():
+            if dn.get("name") == marker_name(output) and dn.get("localSheetId") is None:
+                dn.getparent().remove(dn)
+
+    def drop_filter_database(self, sheet: Sheet) -> None:
+        """Remove the sheet's _xlnm._FilterDatabase: its table brings its own autofilter."""
+        position = str(self.sheets().index(sheet))
+        for dn in self.defined_names():
+            if dn.get("name") == "_xlnm._FilterDatabase" and dn.get("localSheetId") == position:
+                dn.getparent().remove(dn)
+
+    def taken_names(self) -> set[str]:
+        """Defined names, casefolded (table names must not clash with them)."""
+        return {dn.get("name", "").casefold() for dn in self.defined_names()}
+
+    # Calculation ---------------------------------------------------------------------------------
+    def recalculate_on_load(self) -> None:
+        """Ask Excel to recalculate everything on open, so formulas over the outputs are current."""
+        self._child("calcPr").set("fullCalcOnLoad", "1")
+
+    def finish(self) -> None:
+        """Tidy before saving: an empty <definedNames> is not allowed by the schema."""
+        names = self.root.find(_M + "definedNames")
+        if names is not None and len(names) == 0:
+            self.root.remove(names)
+
+    def _child(self, name: str) -> etree._Element:
+        """The workbook child `name`, created at its schema position when missing."""
+        found = self.root.find(_M + name)
+        if found is not None:
+            return found
+        el = etree.Element(_M + name)
+        rank = _BOOK_ORDER.index(name)
+        before = [c for c in self.root if isinstance(c.tag, str) and etree.QName(c).localname in _BOOK_ORDER
+                  and _BOOK_ORDER.index(etree.QName(c).localname) < rank]
+        if before:
+            before[-1].addnext(el)
+        else:
+            self.root.insert(0, el)
+        return el
+
+
+def unique_sheet_name(book: Workbook, wanted: str) -> str:
+    """`wanted`, or "<wanted> (inv-sheets)", "<wanted> (inv-sheets 2)", ... when a user's sheet has it."""
+    if book.find(wanted) is None:
+        return wanted
+    for n in range(1, 100):
+        suffix = " (inv-sheets)" if n == 1 else f" (inv-sheets {n})"
+        name = wanted[: 31 - len(suffix)] + suffix
+        if book.find(name) is None:
+            return name
+    raise ValueError(f"no free sheet name for {wanted!r}")
+
+
+def unique_table_name(wanted: str, taken: set[str]) -> str:
+    """`wanted`, or wanted2, wanted3, ... (table and defined names compare case-insensitively)."""
+    folded = {t.casefold() for t in taken}
+    if wanted.casefold() not in folded:
+        return wanted
+    n = 2
+    while f"{wanted}{n}".casefold() in folded:
+        n += 1
+    return f"{wanted}{n}"

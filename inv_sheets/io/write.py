@@ -1,0 +1,359 @@
+"""The preserving writer: put the toolkit's sheets into the user's own workbook, and nothing else.
+
+`write_sheets` adds or replaces the output sheets it owns (see workbook.py for the ownership
+marker), appended after the user's sheets, and removes owned sheets whose feature no longer
+applies. It edits only this allow-list of package members:
+
+    [Content_Types].xml, xl/workbook.xml and its rels, xl/styles.xml (append-only),
+    docProps/app.xml, xl/calcChain.xml (removed), and the parts of its own output sheets.
+
+Every other member is copied with its compressed bytes unchanged and in its place; a guard
+refuses to save if anything outside the list would change. VBA projects, buttons, pictures,
+pivot tables and everything the toolkit does not understand are carried through untouched.
+
+calcChain.xml is removed on every write: the workbook is set to recalculate fully on load
+(`fullCalcOnLoad`, so formulas over the outputs show new numbers), and Excel rebuilds the chain
+during that recalculation anyway, whereas a chain that names a replaced or removed cell makes Excel
+"repair" the file. Dropping it costs nothing and removes that risk.
+
+Saving is atomic: a temp file in the same directory, fsync, re-open and verify, a last check that
+the source has not changed since it was read, then os.replace. On any failure the original file
+is left as it was.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import re
+import shutil
+import stat
+import sys
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+from xml.sax.saxutils import unescape
+
+from lxml import etree
+
+from ..issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError,
+                      WriteError)
+from ..sheetdata import SheetData
+from .docprops import APP, update_titles
+from .package import (CONTENT_TYPES, CT_CHART, CT_DRAWING, CT_STYLES, CT_TABLE, CT_WORKSHEET, REL_CALC_CHAIN,
+                      REL_CHART, REL_DRAWING, REL_STYLES, REL_TABLE, Package, rels_name)
+from .render import DRAWING_RID, TABLE_RID, render
+from .styles import MINIMAL_STYLES, StyleSheet
+from .workbook import Sheet, Workbook, unique_sheet_name, unique_table_name
+
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
+_STRICT_NS = b"http://purl.oclc.org/ooxml/"
+_CODE_NAME = re.compile(rb'<(?:\w+:)?sheetPr\b[^>]*?\bcodeName="([^"]*)"')
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What the file was when it was read: compared again just before it is replaced."""
+
+    size: int
+    mtime_ns: int
+    sha256: str
+
+    @classmethod
+    def of(cls, path: str | os.PathLike[str]) -> FileState:
+        st = os.stat(path)
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        return cls(st.st_size, st.st_mtime_ns, digest.hexdigest())
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    path: Path  # the file written
+    sheets: tuple[str, ...]  # the final names of the sheets written, in order
+    bytes: int  # its size
+
+
+# Checks before any work ------------------------------------------------------------------------------
+def check_writable(path: str | os.PathLike[str]) -> None:
+    """Refuse early, with a specific reason, a workbook that must not or cannot be written in place."""
+    path = Path(path)
+    check_workbook(path)
+    for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:]),
+                 path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise WorkbookLockedError(f"{path.name} is open in another program (lock file {lock.name}); close it and try again")
+    mode = path.stat().st_mode
+    if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
+        raise WorkbookLockedError(f"{path.name} is read-only")
+    if not os.access(path.parent, os.W_OK | os.X_OK):
+        raise WorkbookLockedError(f"the folder of {path.name} is not writable")
+    try:  # on Windows this is where a workbook open in Excel shows up (a sharing violation)
+        with open(path, "r+b"):
+            pass
+    except PermissionError as e:
+        raise WorkbookLockedError(f"{path.name} is open in another program or read-only") from e
+
+
+def check_workbook(path: Path) -> None:
+    """Raise unless `path` is an .xlsx/.xlsm package this writer can edit."""
+    if not path.is_file():
+        raise NotAWorkbookError(f"{path} does not exist")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head == OLE_SIGNATURE:
+        if _ENCRYPTION_INFO in path.read_bytes():
+            raise EncryptedWorkbookError(f"{path.name} is password-protected; remove the password in Excel first")
+        raise NotAWorkbookError(f"{path.name} is an old-style .xls workbook; save it as .xlsx or .xlsm in Excel")
+    if not zipfile.is_zipfile(path):
+        raise NotAWorkbookError(f"{path.name} is not an Excel workbook (.xlsx or .xlsm)")
+    try:
+        with zipfile.ZipFile(path) as z:
+            package_rels = z.read("_rels/.rels")
+            if _STRICT_NS in package_rels:
+                raise NotAWorkbookError(f"{path.name} is saved as 'Strict Open XML'; save it as a normal Excel Workbook")
+            names = set(z.namelist())
+            if any(n.endswith(".bin") and n.startswith("xl/workbook") for n in names):
+                raise NotAWorkbookError(f"{path.name} is a binary workbook (.xlsb); save it as .xlsx or .xlsm")
+            with Package(path) as pkg:
+                main = pkg.main_part()
+                if main not in names:
+                    raise NotAWorkbookError(f"{path.name} has no workbook part")
+                if _STRICT_NS in pkg.head(main, 4096):
+                    raise NotAWorkbookError(f"{path.name} is saved as 'Strict Open XML'; save it as a normal Excel Workbook")
+    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as e:
+        raise NotAWorkbookError(f"{path.name} is damaged or not an Excel workbook ({e})") from e
+
+
+# The write -------------------------------------------------------------------------------------------
+def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, output: str | os.PathLike[str] | None = None,
+                 backup: bool = False, expected: FileState | None = None, remove: Iterable[str] = ()) -> WriteResult:
+    """Add or replace the toolkit's sheets in the workbook at `path` (or write the result to `output`).
+
+    remove    output names whose owned sheets should go (their feature no longer applies).
+    expected  the file as it was read; if it changed since, WorkbookChangedError and nothing written.
+    backup    copy the file about to be replaced to "<name>.bak<ext>" beside it first.
+    """
+    source = Path(path)
+    target = Path(output) if output is not None else source
+    if target == source:
+        check_writable(source)
+    else:
+        check_workbook(source)
+        if target.exists():
+            check_writable(target)
+        elif not os.access(target.parent, os.W_OK | os.X_OK):
+            raise WorkbookLockedError(f"the folder {target.parent} is not writable")
+    if expected is not None and FileState.of(source) != expected:
+        raise WorkbookChangedError(f"{source.name} changed since it was read; run again")
+
+    with Package(source) as pkg:
+        book = Workbook(pkg)
+        allowed = {CONTENT_TYPES, book.part, rels_name(book.part), APP}
+        styles_part = _styles_part(pkg, book)
+        allowed.add(styles_part)
+        styles = StyleSheet(pkg.read(styles_part))
+        for rel in book.rels.of_type(REL_CALC_CHAIN):
+            pkg.remove(rel.target)
+            book.rels.remove(rel.id)
+            allowed.add(rel.target)
+
+        for name in remove:
+            sheet = book.owned(name)
+            if sheet is not None:
+                allowed |= _drop_sheet_parts(pkg, sheet.part) | {sheet.part}
+                pkg.remove(sheet.part)
+                book.remove_sheet(sheet)
+            book.unmark(name)
+
+        written, new_parts = [], []
+        for data in sheets:
+            sheet, parts = _put_sheet(pkg, book, styles, data)
+            written.append(sheet.name)
+            new_parts.append(sheet.part)
+            allowed |= parts
+
+        book.recalculate_on_load()
+        book.finish()
+        pkg.write(book.part, book.to_xml())
+        pkg.write(styles_part, styles.to_xml())
+        update_titles(pkg, book.worksheet_names())
+
+        stray = pkg.edited() - allowed
+        if stray:
+            raise WriteError(f"refusing to save: the write would change parts it does not own: {sorted(stray)}")
+        size = _save_atomically(pkg, source, target, expected, backup, new_parts)
+    return WriteResult(target, tuple(written), size)
+
+
+def _styles_part(pkg: Package, book: Workbook) -> str:
+    found = book.rels.of_type(REL_STYLES)
+    if found:
+        return found[0].target
+    part = "xl/styles.xml"
+    pkg.write(part, MINIMAL_STYLES, CT_STYLES)
+    book.rels.add(REL_STYLES, part)
+    return part
+
+
+def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData) -> tuple[Sheet, set[str]]:
+    """Write one output sheet (replacing its old self); returns it and every part it touched."""
+    touched: set[str] = set()
+    sheet = book.owned(data.name)
+    code_name = table_part = table_name = None
+    table_id = 0
+    if sheet is not None:  # replace: keep sheetId, position, name, codeName, table name and id
+        match = _CODE_NAME.search(pkg.head(sheet.part))
+        code_name = unescape(match.group(1).decode("utf-8")) if match else None
+        table_part, table_id, table_name = _own_table(pkg, sheet.part)
+        touched |= _drop_sheet_parts(pkg, sheet.part)
+        book.drop_filter_database(sheet)
+    else:
+        sheet = book.add_sheet(unique_sheet_name(book, data.name), pkg.unused("xl/worksheets/sheet{}.xml"))
+    name, part = sheet.name, sheet.part
+    book.set_hidden(sheet, data.hidden)
+    book.mark(data.name, name)
+
+    tables = _tables(pkg)
+    table_name = unique_table_name(table_name or data.output.table_name, set(tables.values()) | book.taken_names())
+    if not table_id or table_id in tables:
+        table_id = max(tables, default=0) + 1
+    rendered = render(data, sheet_name=name, table_id=table_id, table_name=table_name, style=styles.xf,
+                      date1904=book.date1904, code_name=code_name)
+
+    pkg.write(part, rendered.worksheet, CT_WORKSHEET)
+    if not table_part or table_part in pkg:
+        table_part = pkg.unused("xl/tables/table{}.xml")
+    pkg.write(table_part, rendered.table, CT_TABLE)
+    rels = pkg.rels(part)
+    assert rels.add(REL_TABLE, table_part) == TABLE_RID
+    touched |= {part, rels_name(part), table_part}
+    if rendered.drawing is not None and rendered.chart is not None:
+        drawing_part = pkg.unused("xl/drawings/drawing{}.xml")
+        chart_part = pkg.unused("xl/charts/chart{}.xml")
+        pkg.write(drawing_part, rendered.drawing, CT_DRAWING)
+        pkg.write(chart_part, rendered.chart, CT_CHART)
+        assert rels.add(REL_DRAWING, drawing_part) == DRAWING_RID
+        pkg.rels(drawing_part).add(REL_CHART, chart_part)
+        touched |= {drawing_part, rels_name(drawing_part), chart_part}
+    return sheet, touched
+
+
+def _own_table(pkg: Package, sheet_part: str) -> tuple[str | None, int, str | None]:
+    """The part, id and name of the table on an owned sheet (None, 0, None without one)."""
+    for rel in pkg.rels(sheet_part).of_type(REL_TABLE):
+        if rel.target in pkg:
+            table = pkg.xml(rel.target)
+            return rel.target, int(table.get("id", "0")), table.get("name")
+    return None, 0, None
+
+
+def _tables(pkg: Package) -> dict[int, str]:
+    """Every table in the workbook: id -> name."""
+    out = {}
+    for name in pkg.names():
+        if name.startswith("xl/tables/") and name.endswith(".xml"):
+            table = pkg.xml(name)
+            out[int(table.get("id", "0"))] = table.get("name", "")
+    return out
+
+
+def _drop_sheet_parts(pkg: Package, sheet_part: str) -> set[str]:
+    """Remove the parts only this sheet uses (tables, drawings, charts, comments...) and its rels.
+
+    A part that anything else still points at is kept, with everything below it.
+    """
+    def below(starts: set[str]) -> set[str]:
+        seen, todo = set(), list(starts)
+        while todo:
+            part = todo.pop()
+            for rel in pkg.rels(part):
+                if not rel.external and rel.target in pkg and rel.target not in seen and rel.target != sheet_part:
+                    seen.add(rel.target)
+                    todo.append(rel.target)
+        return seen
+
+    candidates = below({sheet_part})
+    used_elsewhere = {rel.target for source, rel in pkg.all_rels() if source not in candidates and source != sheet_part}
+    shared = candidates & used_elsewhere
+    drop = candidates - shared - below(shared)
+    for part in sorted(drop):
+        pkg.remove(part)
+    pkg.remove(rels_name(sheet_part))
+    return drop | {rels_name(p) for p in drop} | {rels_name(sheet_part)}
+
+
+# Saving ----------------------------------------------------------------------------------------------
+def _save_atomically(pkg: Package, source: Path, target: Path, expected: FileState | None, backup: bool,
+                     check_parts: list[str]) -> int:
+    """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated."""
+    tmp: Path | None = None
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=".~invsheets-", suffix=".tmp", dir=target.parent)
+        tmp = Path(tmp_name)
+        with os.fdopen(fd, "wb") as out:
+            pkg.save(out)
+            out.flush()
+            os.fsync(out.fileno())
+        _verify(tmp, check_parts)
+        keep_mode = target if target.exists() else source
+        os.chmod(tmp, stat.S_IMODE(keep_mode.stat().st_mode))
+        if expected is not None and FileState.of(source) != expected:
+            raise WorkbookChangedError(f"{source.name} changed while it was being written; run again")
+        if backup and target.exists():
+            shutil.copy2(target, target.with_name(f"{target.stem}.bak{target.suffix}"))
+        size = tmp.stat().st_size
+        _replace(tmp, target)
+        tmp = None
+        _fsync_dir(target.parent)
+        return size
+    except OSError as e:
+        reason = "the disk is full" if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else (e.strerror or str(e))
+        raise WriteError(f"could not write {target.name}: {reason}; the workbook is unchanged") from e
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+
+
+def _verify(path: Path, sheet_parts: list[str]) -> None:
+    """Re-open what was written: every member's CRC, and the new sheets parse as XML."""
+    try:
+        with zipfile.ZipFile(path) as z:
+            bad = z.testzip()
+            if bad is not None:
+                raise WriteError(f"the written file is damaged at {bad}; the workbook is unchanged")
+            for part in sheet_parts:
+                with z.open(part) as stream:
+                    for _, element in etree.iterparse(stream, events=("end",), resolve_entities=False,
+                                                      no_network=True, huge_tree=False):
+                        element.clear()
+    except (zipfile.BadZipFile, etree.XMLSyntaxError) as e:
+        raise WriteError(f"the written file did not verify ({e}); the workbook is unchanged") from e
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    """os.replace, retried briefly on Windows where a reader may hold the file for a moment."""
+    for attempt in range(5 if sys.platform == "win32" else 1):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError as e:
+            if sys.platform != "win32" or attempt == 4:
+                raise WorkbookLockedError(f"{target.name} is open in another program; close it and try again") from e
+            time.sleep(0.2)
+
+
+def _fsync_dir(folder: Path) -> None:
+    if hasattr(os, "O_DIRECTORY"):
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
