@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import math
 import re
+import shutil
 import sys
 import zipfile
 from datetime import date, datetime
@@ -36,6 +37,9 @@ LISTS = "Lists"  # hidden: sources of dropdowns too long to spell inline
 SETTING_HELP_HEADER = "What it means"
 DROPDOWN_ROWS = 20_000  # rows a blank sheet's dropdowns and formats cover
 FIXED_TIME = datetime(2026, 1, 1)  # docProps and zip entry times, so builds are reproducible
+# The demo store: shipped in the package's resources, or found in a source checkout
+DEMO_FILES = (Path(__file__).parent / "resources" / "demo-store.xlsx",
+              Path(__file__).parent.parent / "samples" / "demo-store.xlsx")
 
 DATE_FORMAT = "yyyy-mm-dd"
 TEXT_FORMAT = "@"
@@ -77,12 +81,21 @@ def build_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame] | None =
     _save_reproducibly(wb, Path(path), created)
 
 
-def init_workbook(path: str | Path, overwrite: bool = False) -> Path:
-    """Create a blank store workbook at `path` (what `inv-sheets init` does); never overwrites by default."""
+def init_workbook(path: str | Path, sample: bool = False, overwrite: bool = False) -> Path:
+    """Create a store workbook at `path` (what `inv-sheets init` does): blank, or the demo store.
+
+    Never overwrites an existing file unless `overwrite` is set: it may be the store's only copy.
+    """
     path = Path(path)
     if path.exists() and not overwrite:
         raise WriteError(f"{path} already exists; choose another name or remove it first")
-    build_workbook(path)
+    if not sample:
+        build_workbook(path)
+        return path
+    demo = next((p for p in DEMO_FILES if p.exists()), None)
+    if demo is None:
+        raise WriteError("the demo store is not installed with this copy of inv-sheets")
+    shutil.copyfile(demo, path)
     return path
 
 
