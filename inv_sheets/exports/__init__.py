@@ -1,0 +1,117 @@
+"""Migration export: the files another inventory system imports, in the order it imports them.
+
+    result = export(store, ledger, "odoo", "out/", target_version="18", issues=issues)
+
+Each target lives in its own module and declares a `TARGET` (common.Target): its file encoding,
+its versions, the function that writes its files, and what it cannot hold. `export` takes one
+snapshot of the workbook (snapshot.py), lets the target write its files, then writes
+IMPORT-ORDER.txt (the files, in order, with the screen each goes into) and LOSSES.md (everything
+the workbook holds that the target cannot, with counts), so nothing is dropped silently.
+
+A workbook with error findings is refused (nothing written, `result.refused`) unless force: a
+migration must start from clean data.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Sequence
+
+from ..issues import ERROR, Issue
+from . import cin7, inflow, inventree, odoo, shopify, sortly, zoho
+from .common import ExportFile, ExportResult, Files, Loss, Target
+from .snapshot import ALWAYS_LOST, FACTS, Snapshot, take
+
+TARGETS: dict[str, Target] = {t.name: t for t in (
+    odoo.TARGET, zoho.TARGET, cin7.TARGET, inflow.TARGET, sortly.TARGET, shopify.TARGET, inventree.TARGET)}
+
+IMPORT_ORDER = "IMPORT-ORDER.txt"
+LOSSES = "LOSSES.md"
+
+
+def export(store, ledger, target: str, out_dir: str | os.PathLike, *, target_version: str | None = None,
+           issues: Sequence[Issue] = (), force: bool = False) -> ExportResult:
+    """Write the target's import files for a store into out_dir (created when missing).
+
+    Raises ValueError for an unknown target or version. Returns the result, refused (and nothing
+    written) when `issues` hold errors and not force.
+    """
+    spec = TARGETS.get(target)
+    if spec is None:
+        raise ValueError(f"unknown export target {target!r}; use one of {', '.join(TARGETS)}")
+    version = target_version or spec.default_version
+    if spec.versions and version not in spec.versions:
+        raise ValueError(f"{spec.title} version {version!r} is not supported; use one of {', '.join(spec.versions)}")
+    if not spec.versions and target_version:
+        raise ValueError(f"{spec.title} exports have no versions; leave out --target-version")
+    out = Path(out_dir)
+    result = ExportResult(spec.name, version, os.fspath(out))
+    errors = [i for i in issues if i.severity == ERROR]
+    if errors and not force:
+        result.refused, result.errors = True, errors
+        return result
+    out.mkdir(parents=True, exist_ok=True)
+    snap = take(store, ledger)
+    files = Files(out, bom=spec.bom)
+    spec.build(snap, files, version)
+    losses = _losses(spec, snap) + files.losses
+    files.text(IMPORT_ORDER, import_order(spec, version, snap, files.written))
+    files.text(LOSSES, loss_report(spec, version, snap, losses))
+    result.files, result.losses = files.written, losses
+    result.counts = {"files": len(files.written), "skus": len(snap.items), "stock_rows": len(snap.stock),
+                     "units": round(float(snap.stock["qty"].sum()), 6),
+                     "value": round(float(snap.stock["value"].sum()), 2), "losses": len(losses)}
+    return result
+
+
+def export_workbook(path: str | os.PathLike, target: str, out_dir: str | os.PathLike | None = None, *,
+                    target_version: str | None = None, force: bool = False, as_of=None) -> ExportResult:
+    """Read, validate and post a workbook file, then `export` it (what `inv-sheets export` runs).
+
+    out_dir defaults to '<workbook name>-<target>' beside the workbook.
+    """
+    from ..ledger import build
+    from ..validate import load, parse
+
+    book = load(path)
+    store, issues = parse(book, as_of=as_of)
+    ledger = build(store)
+    if out_dir is None:
+        p = Path(path)
+        out_dir = p.with_name(f"{p.stem}-{target}")
+    return export(store, ledger, target, out_dir, target_version=target_version,
+                  issues=[*issues, *ledger.issues], force=force)
+
+
+def _losses(spec: Target, snap: Snapshot) -> list[Loss]:
+    lost = {**ALWAYS_LOST, **spec.lost}
+    return [Loss(FACTS[fact], snap.facts[fact], why) for fact, why in lost.items() if snap.facts.get(fact)]
+
+
+def import_order(spec: Target, version: str | None, snap: Snapshot, written: list[ExportFile]) -> str:
+    """IMPORT-ORDER.txt: the files in the order the target must import them."""
+    head = f"{spec.title}{' ' + version if version else ''}: import these files in this order"
+    lines = [head, "=" * len(head), "",
+             f"Opening stock is the workbook's on hand at the end of {snap.as_of.date().isoformat()}.",
+             f"Step-by-step guide: {spec.docs}", ""]
+    for n, f in enumerate(written, start=1):
+        lines += [f"{n}. {f.name}  ({f.rows} rows)", f"   {f.purpose}", f"   Import in: {f.screen}", ""]
+    lines.append(f"Then read {LOSSES}: what the workbook holds that {spec.title} cannot.")
+    return "\n".join(lines) + "\n"
+
+
+def loss_report(spec: Target, version: str | None, snap: Snapshot, losses: list[Loss]) -> str:
+    """LOSSES.md: everything the workbook holds that this export does not carry, and why."""
+    lines = [f"# What {spec.title}{' ' + version if version else ''} cannot hold", ""]
+    if not losses:
+        lines.append("Nothing: every fact in the workbook is in the exported files.")
+    else:
+        lines += ["| what | how many | why |", "|---|---:|---|"]
+        lines += [f"| {x.what} | {x.count} | {x.why} |" for x in losses]
+    units, value = float(snap.stock["qty"].sum()), float(snap.stock["value"].sum())
+    lines += ["", f"Exported opening stock: {len(snap.stock)} rows, {units:g} units, value {value:.2f}."]
+    return "\n".join(lines) + "\n"
+
+
+__all__ = ["TARGETS", "export", "export_workbook", "ExportResult", "ExportFile", "Loss", "IMPORT_ORDER", "LOSSES"]
