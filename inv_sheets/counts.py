@@ -2,7 +2,7 @@
 
 Cadence. Every SKU-location worth counting (see `count_targets`) is counted every
 count_every_days_<class> days (Settings: A 1, B 7, C 30 by default), its class being the SKU's
-ABC class (replenish.abc_classes; a SKU without one is C). Its next count falls that many days
+ABC class (abc.abc_classes, as on the Reorder sheet; a SKU without one is C). Its next count falls that many days
 after its last one.
 
 Spreading. A SKU-location never counted, or already overdue, may be put on any of the next
@@ -33,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .abc import abc_classes, consumption_value
 from .book import Store
 from .issues import column_letter
 from .ledger import Ledger
@@ -51,27 +52,14 @@ CAUSES = {  # Variance column -> the movement types at the counted location it d
 EPS = 1e-9
 
 
-def abc_of(store: Store, ledger: Ledger) -> pd.Series:
-    """Each SKU's ABC class (A, B or C), indexed by SKU, as the Reorder sheet shows it."""
-    from .replenish import abc_classes  # the replenishment feature owns the classification
-
-    return abc_classes(store, ledger)
-
-
 def class_of(skus: pd.Series, abc: pd.Series) -> pd.Series:
     """The class of each SKU (C when the classification has none for it)."""
     return skus.map(abc).fillna("C").astype(str)
 
 
 def unit_costs(store: Store, ledger: Ledger) -> pd.Series:
-    """Each SKU's unit cost: Items unit_cost, else the cost on its latest receipt that has one."""
-    items = store["Items"].dropna(subset=["sku"])
-    typed = items.set_index("sku")["unit_cost"]
-    typed = typed[~typed.index.duplicated()]
-    p = ledger.postings
-    receipts = p[(p["type"] == "receive") & (p["qty"] > 0) & p["unit_cost"].notna()]
-    received = receipts.groupby("sku")["unit_cost"].last()  # postings are in time order
-    return typed.combine_first(received).astype(float)
+    """Each SKU's unit cost, as ABC values it: Items unit_cost, else the mean cost of its receipts."""
+    return consumption_value(store, ledger)["unit_cost"]
 
 
 def count_targets(store: Store, ledger: Ledger) -> pd.DataFrame:
@@ -113,7 +101,7 @@ def count_schedule(store: Store, ledger: Ledger, abc: pd.Series | None = None) -
     overdue (its due day passed before the as-of day), slot: days after the as-of day of its
     first planned count; the next ones follow every every_days days.
     """
-    abc = abc_of(store, ledger) if abc is None else abc
+    abc = abc_classes(store, ledger) if abc is None else abc
     as_of = ledger.as_of
     s = count_targets(store, ledger)
     s["abc"] = class_of(s["sku"], abc).to_numpy()
@@ -191,7 +179,7 @@ def variance(store: Store, ledger: Ledger, abc: pd.Series | None = None) -> pd.D
     variance_pct, within_tolerance, repeat_offender, abc, tolerance, last_receipt, last_return,
     last_adjustment, row (the Counts row).
     """
-    abc = abc_of(store, ledger) if abc is None else abc
+    abc = abc_classes(store, ledger) if abc is None else abc
     c = ledger.counts.copy()
     c["abc"] = class_of(c["sku"], abc).to_numpy()
     c["tolerance"] = c["abc"].map({k: store.settings.by_class("count_tolerance", k) for k in "ABC"}).astype(float)
@@ -262,7 +250,7 @@ def _variance_formulas() -> dict[str, str]:
 
 def count_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     """The Count Plan sheet, and the Variance sheet when the workbook has a Counts sheet."""
-    abc = abc_of(store, ledger)
+    abc = abc_classes(store, ledger)
     out = [sheet("Count Plan", count_plan(store, ledger, abc))]
     if store.has("Counts"):
         rows = variance(store, ledger, abc)

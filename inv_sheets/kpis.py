@@ -4,7 +4,7 @@ Weeks. One row per week for the last WEEKS weeks; every week is seven whole days
 ends on the as-of day, so the newest row is always "the last 7 days". `week` is a week's first day.
 
 Valuation. Stock and cost of goods sold are valued at each SKU's unit cost (counts.unit_costs:
-Items unit_cost, else its latest receipt's cost; a SKU with neither counts as 0). On-hand is the
+Items unit_cost, else the mean cost of its receipts; a SKU with neither counts as 0). On-hand is the
 ledger's end-of-day book at the store's own locations; a SKU whose book is below zero counts as 0.
 Units sold are the sale movements' units (bundles as their components), returns not deducted.
 
@@ -26,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 from .book import Store
-from .counts import abc_of, count_days, unit_costs, variance
+from .abc import abc_classes
+from .counts import count_days, unit_costs, variance
 from .ledger import Ledger
 from .sheetdata import LineChart, SheetData, sheet
 
@@ -42,7 +43,7 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
      "active SKU-days. Active: not discontinued, not a bundle, received at least once by that day."),
     ("Turnover", "Cost of goods sold in the week × 365/7 ÷ average inventory at cost, the average being "
      "(value at the start + value at the end of the week) ÷ 2: how many times a year stock turns at "
-     "this week's pace. Valued at Items unit cost (else the last receipt's cost)."),
+     "this week's pace. Valued at Items unit cost (else the mean cost of its receipts)."),
     ("Days on hand", "Average inventory at cost ÷ cost of goods sold per day of the week (= 365 ÷ turnover): "
      "how long stock lasts at this week's sales. Blank: nothing sold."),
     ("Sell-through", "Units sold in the week ÷ (units sold + units on hand at the week's end): the share of "
@@ -99,7 +100,7 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
 def _accuracy(store: Store, ledger: Ledger, abc: pd.Series | None, out: pd.DataFrame,
               first: pd.Timestamp, as_of: pd.Timestamp) -> None:
     """counted, counted_within and inventory_accuracy per week, from the Variance rows."""
-    counted = count_days(variance(store, ledger, abc_of(store, ledger) if abc is None else abc))
+    counted = count_days(variance(store, ledger, abc_classes(store, ledger) if abc is None else abc))
     counted = counted[(counted["day"] >= first) & (counted["day"] <= as_of)]
     week = (counted["day"] - first).dt.days // 7
     n = counted.groupby(week).size().reindex(range(len(out)), fill_value=0)
