@@ -347,3 +347,70 @@ def test_cli_bad_version_is_usage_error(tmp_path):
     book = _workbook(tmp_path / "store.xlsx")
     out = CliRunner().invoke(command, [str(book), "--to", "odoo", "--target-version", "9", "-o", str(tmp_path / "o")])
     assert out.exit_code == 2
+
+
+# The demo store ----------------------------------------------------------------------------------
+def _stock_in_files(target: str, result, where: dict[str, str]):
+    """Units and value per (SKU, location code) as the target will read them from the written files."""
+    if target == "odoo":
+        _, quants = read(file_named(result, "stock.quant.csv"))
+        _, tpl = read(file_named(result, "product.template.csv"))
+        variants = read(file_named(result, "product.product.csv"))[1] if any(
+            f.name.endswith("product.product.csv") for f in result.files) else []
+        cost = {t["default_code"]: t["standard_price"] for t in tpl if t["default_code"]}
+        cost.update({v["default_code"]: v["standard_price"] for v in variants})
+        rows = [{**q, "loc": q["location_id"].split("/")[2], "cost": cost[q["product_id"]]} for q in quants]
+        return sums(rows, "product_id", "loc", "inventory_quantity", "cost")
+    if target == "zoho":
+        _, items = read(file_named(result, "items.csv"))
+        rows = [{"sku": i["SKU"], "loc": where[i["Warehouse Name"]], "qty": i["Opening Stock"],
+                 "cost": i["Opening Stock Value"]} for i in items if i["Opening Stock"]]
+        if any(f.name.endswith("inventory_adjustments.csv") for f in result.files):
+            rows += [{"sku": a["SKU"], "loc": where[a["Warehouse Name"]], "qty": a["Quantity Adjusted"],
+                      "cost": a["Cost Price"]} for a in read(file_named(result, "inventory_adjustments.csv"))[1]]
+        return sums(rows, "sku", "loc", "qty", "cost")
+    if target == "cin7":
+        rows = [{**x, "loc": where[x["Location"]]} for x in read(file_named(result, "StockAdjustment.csv"))[1]]
+        return sums(rows, "SKU", "loc", "Quantity", "UnitCost")
+    if target == "inflow":
+        cost = {p["SKU"]: p["Cost"] for p in read(file_named(result, "inFlow_ProductDetails.csv"))[1]}
+        rows = [{**x, "loc": where[x["Location"]], "cost": cost[x["SKU"]]}
+                for x in read(file_named(result, "inFlow_StockLevels.csv"))[1]]
+        return sums(rows, "SKU", "loc", "Quantity", "cost")
+    if target == "sortly":
+        rows = [{**e, "sku": e["Notes"].split(";")[0].removeprefix("SKU: "), "loc": where[e["Primary Folder"]]}
+                for e in read(file_named(result, "Sortly_Import.csv"))[1]]
+        return sums(rows, "sku", "loc", "Quantity", value_col="Value")
+    if target == "inventree":
+        ids = read(Path(result.out_dir) / "ID-MAP.csv")[1]
+        part = {r["id"]: r["stands_for"] for r in ids if r["kind"] == "part"}
+        location = {r["id"]: r["stands_for"].split(" / ")[0] for r in ids if r["kind"] == "location"}
+        rows = [{**x, "sku": part[x["part"]], "loc": location[x["location"]]}
+                for x in read(file_named(result, "stock_items.csv"))[1]]
+        return sums(rows, "sku", "loc", "quantity", "purchase_price")
+    raise KeyError(target)
+
+
+DEMO = Path(__file__).resolve().parent.parent / "samples" / "demo-store.xlsx"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DEMO.exists(), reason="samples/demo-store.xlsx is not built")
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != "shopify"])
+def test_demo_store_stock_survives_every_target(tmp_path, target):
+    from inv_sheets.exports.snapshot import take
+    from inv_sheets.validate import load, parse
+
+    store, _ = parse(load(DEMO))
+    ledger = build(store)
+    # force: the export must carry the stock whatever the validator thinks of the demo's headers
+    result = export(store, ledger, target, tmp_path / target, force=True)
+    snap = take(store, ledger)
+    where = {name: code for code, name in snap.locations["name"].items()}
+    units, value = _stock_in_files(target, result, where)
+    s = snap.stock.groupby(["sku", "location"])[["qty", "value"]].sum()
+    assert units == pytest.approx({k: v for k, v in s["qty"].items()})
+    assert value == pytest.approx({k: round(v, 6) for k, v in s["value"].items()})
+    assert float(snap.stock["qty"].sum()) == pytest.approx(float(ledger.stock["qty"].clip(lower=0).sum()))
+    lost = {x.what for x in result.losses}
+    assert ("negative stock positions" in lost) == (len(snap.negative) > 0)
