@@ -2,6 +2,20 @@
 
 Read a workbook, validate and normalise it, apply the ledger rules and write the computed sheets
 back into the same file, leaving everything else in it as it was.
+
+    >>> import inv_sheets
+    >>> report = inv_sheets.validate("store.xlsx")
+    >>> report = inv_sheets.refresh("store.xlsx")
 """
 
+from .issues import (CODES, EncryptedWorkbookError, Issue, InvSheetsError, NotAWorkbookError, Report,
+                     WorkbookChangedError, WorkbookLockedError, WriteError)
+from .normalise import normalise
+from .refresh import compute, refresh
+from .validate import load, parse, validate
+
 __version__ = "0.1.0"
+
+__all__ = ["load", "parse", "validate", "normalise", "compute", "refresh", "Issue", "Report", "CODES",
+           "InvSheetsError", "NotAWorkbookError", "EncryptedWorkbookError", "WorkbookLockedError",
+           "WorkbookChangedError", "WriteError", "__version__"]

@@ -91,7 +91,7 @@ def init(path: str, sample: bool, force: bool) -> None:
     if Path(path).exists() and not force:
         click.echo(f"inv-sheets: {path} already exists (use --force to overwrite it)", err=True)
         sys.exit(EXIT_USAGE)
-    init_workbook(path, sample=sample)
+    init_workbook(path, sample=sample, overwrite=force)
     click.echo(f"created {path}" + (" with the demo store" if sample else ""))
 
 
@@ -153,5 +153,53 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_j
     sys.exit(_exit_code(report))
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
+@main.command()
+@click.argument("path", type=click.Path())
+@click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the normalised workbook here.")
+@click.option("--in-place", is_flag=True, help="Change the workbook itself (a backup is kept beside it).")
+@click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
+@_fails_cleanly
+def normalise(path: str, output: str | None, in_place: bool, as_json: bool) -> None:
+    """Tidy the input sheets: trim, canonical codes and words, text numbers and dates made real.
+
+    Without --output or --in-place it only lists what it would change. It never guesses: an
+    ambiguous date stays as it is (validate reports it).
+
+    \b
+    Example:
+        inv-sheets normalise store.xlsx --in-place
+    """
+    import json
+
+    from .normalise import normalise as run
+
+    if output and in_place:
+        click.echo("inv-sheets: use --output or --in-place, not both", err=True)
+        sys.exit(EXIT_USAGE)
+    result = run(path, output=output, in_place=in_place)
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False, default=str))
+        return
+    for change in result.changes:
+        d = change.to_dict()
+        click.echo(f"{d['sheet']}!{d['cell']}: {d['before']!r} -> {d['after']!r}")
+    verb = "changed" if result.written else "would change"
+    where = f" in {result.written}" if result.written else ""
+    click.echo(f"{verb} {len(result.changes)} cells{where}")
+
+
+def _register() -> None:
+    """Commands that live beside the feature they front."""
+    from .cli_counts import count_sheet
+    from .cli_export import export
+
+    main.add_command(count_sheet)
+    main.add_command(export)
+    try:
+        from .cli_button import add_button
+    except ImportError:  # the button module is optional until its resources are bundled
+        return
+    main.add_command(add_button)
+
+
+_register()

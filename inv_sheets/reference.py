@@ -23,10 +23,10 @@ def render() -> str:
            "", "## Commands", ""]
     from .cli import main
 
-    ctx = click.Context(main, info_name="inv-sheets")
+    ctx = click.Context(main, info_name="inv-sheets", terminal_width=100, max_content_width=100)
     for name in sorted(main.list_commands(ctx)):
         command = main.get_command(ctx, name)
-        sub = click.Context(command, info_name=name, parent=ctx)
+        sub = click.Context(command, info_name=name, parent=ctx, terminal_width=100, max_content_width=100)
         out += [f"### `inv-sheets {name}`", "", "```", command.get_help(sub).strip(), "```", ""]
     out += ["## Input sheets", "",
             "Sheet and column names are matched forgivingly: case, spaces, underscores and punctuation are "

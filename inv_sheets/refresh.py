@@ -25,17 +25,15 @@ Feature = Callable[[Store, object], list[SheetData]]
 
 def _features() -> tuple[Feature, ...]:
     """The features, in the order their sheets appear. Each returns [] when its inputs are absent."""
-    from . import stock
-
-    features: list[Feature] = [stock.stock_sheets]
-    for module, func in (("replenish", "replenish_sheets"), ("counts", "count_sheets"),
+    found: list[Feature] = []
+    for module, func in (("stock", "stock_sheets"), ("replenish", "replenish_sheets"), ("counts", "count_sheets"),
                          ("channels", "channel_sheets"), ("kpis", "kpi_sheets"), ("checklist", "checklist_sheets")):
         try:
             mod = __import__(f"{__package__}.{module}", fromlist=[func])
         except ModuleNotFoundError:
             continue
-        features.append(getattr(mod, func))
-    return tuple(features)
+        found.append(getattr(mod, func))
+    return tuple(found)
 
 
 @dataclass

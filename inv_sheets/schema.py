@@ -185,10 +185,12 @@ SHEETS: tuple[Sheet, ...] = (
     Sheet("Settings", (
         C("key", CODE, required=True, unique=True, aliases=("setting", "name", "parameter")),
         C("value", TEXT, aliases=("setting value",)),
+        C("note", TEXT, aliases=("what it means", "meaning", "description", "help")),
     ), "Key and value pairs; every one is optional.", aliases=("config", "configuration", "options"), key=("key",)),
 )
 
 SHEET = {s.name: s for s in SHEETS}
+TEMPLATE_SHEETS = ("Start", "Lists")  # the template's own guide and dropdown lists: not data
 
 
 @dataclass(frozen=True)
@@ -391,7 +393,7 @@ _LOOKALIKE = str.maketrans({
 def fold(text: object) -> str:
     """Fold a name for forgiving matching: case, spaces, underscores, punctuation and look-alikes ignored."""
     s = unicodedata.normalize("NFKC", str(text)).translate(_LOOKALIKE).casefold()
-    return re.sub(r"[\W_]+", "", s)
+    return re.sub(r"[\W_]+", "", s.replace("%", "pct"))  # "Buffer %" is buffer_pct, not buffer
 
 
 def _index(pairs) -> dict[str, str]:

@@ -23,7 +23,8 @@ import pandas as pd
 from ..book import Book, Table
 from ..issues import (EncryptedWorkbookError, Issue, NotAWorkbookError, WorkbookTooLargeError,
                       column_letter)
-from ..schema import CODE, DATE, INTEGER, NUMBER, SHEET, SHEETS, TEXT, fold, match_column, match_sheet
+from ..schema import (CODE, DATE, INTEGER, NUMBER, OUTPUT, SHEET, SHEETS, TEMPLATE_SHEETS, TEXT, fold,
+                      match_column, match_sheet)
 from . import xmlsafe
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
@@ -128,6 +129,8 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
         book = Book(path=path, tables={}, sheet_names=[n for n, _ in sheets], date1904=date1904)
         for name, part in sheets:
             canonical = match_sheet(name)
+            if canonical is None and (name in OUTPUT or name in TEMPLATE_SHEETS or name.startswith("_inv")):
+                continue  # the toolkit's own sheets
             if canonical is None:
                 book.issues.append(Issue("unknown-sheet", name, None, None,
                                          f"Sheet '{name}' is not one inv-sheets reads; it is left as it is.", value=name))

@@ -1,0 +1,5 @@
+"""`python -m inv_sheets` runs the command line."""
+
+from .cli import main
+
+main()
