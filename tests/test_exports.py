@@ -12,7 +12,6 @@ import csv
 import json
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings, strategies as st
