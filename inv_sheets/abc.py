@@ -2,7 +2,7 @@
 
 Consumption value = units sold in the 365 days ending at as_of (sale legs, so a bundle sale counts
 for its components) x unit cost (Items unit_cost; when blank, the quantity-weighted mean cost of the
-SKU's receipts). SKUs are ranked by value, highest first (ties by SKU), and classed by the
+SKU's receipts; a store with no costs at all is ranked by units). SKUs are ranked by value, highest first (ties by SKU), and classed by the
 cumulative share of the SKUs ranked *above* them: A while that share is below Settings `abc_a`
 (0.80), B while below `abc_b` (0.95), C for the rest. So the SKU that crosses a boundary joins the
 class it completes: the SKU that takes the cumulative share from 70 % to 85 % is an A, and a store
@@ -41,7 +41,8 @@ def consumption_value(store: Store, ledger) -> pd.DataFrame:
         spent = (got["qty"] * got["unit_cost"]).groupby(got["sku"].to_numpy()).sum()
         received = got["qty"].groupby(got["sku"].to_numpy()).sum()
         cost = cost.fillna((spent / received.where(received > 0)).reindex(skus))
-    value = units * cost.fillna(0.0)
+    # A store that has entered no costs at all is ranked by units, rather than every SKU being a C.
+    value = units * cost.fillna(0.0) if cost.notna().any() else units.copy()
     return pd.DataFrame({"units": units, "unit_cost": cost, "value": value})
 
 

@@ -29,8 +29,8 @@ def reorder_reasons(t: pd.DataFrame, settings: Settings) -> list[str]:
 def _decision(r) -> str:
     pos = f"position {n(r.position)}"
     if r.on_order or r.reserved:
-        reserved = f" (on hand {n(r.on_hand)} - reserved {n(r.reserved)})" if r.reserved else ""
-        pos += f" (available {n(r.available)}{reserved} + on order {n(r.on_order)})"
+        parts = [f"on hand {n(r.on_hand)}"] + ([f"- reserved {n(r.reserved)}"] if r.reserved else [])
+        pos += " (" + " ".join(parts) + f" + on order {n(r.on_order)})"
     if not math.isnan(r.manual_rop):
         rop = f"reorder point {n(r.reorder_point)} (set on {r.manual_from})"
     else:
@@ -52,7 +52,8 @@ def _quantity(r) -> str:
         target = (f"up to {n(r.order_up_to)} ({n(r.reorder_point)} + {n(r.review_days)} days x "
                   f"{n(r.daily_demand)}/day, class {r.abc} review)")
     need = r.order_up_to - r.position
-    text = f"order {n(r.suggested_qty)} = {target} - {n(r.position)}"
+    position = n(r.position) if r.position >= 0 else f"({n(r.position)})"
+    text = f"order {n(r.suggested_qty)} = {target} - {position}"
     if abs(need - r.suggested_qty) > 1e-9:
         text += f" = {n(need)}"
         moq_wins = r.min_order_qty > 0 and r.suggested_qty > math.ceil(round(need, 6) / r.case_pack) * r.case_pack
@@ -67,10 +68,15 @@ def _quantity(r) -> str:
 
 def _safety(r) -> str:
     if not math.isnan(r.manual_rop):
-        implied = f"safety stock {n(r.safety_stock)} is what the hand-set reorder point leaves above lead-time demand"
+        lead_demand = n(r.daily_demand * r.lead_time_days)
+        if r.safety_stock < 0:
+            text = (f"the hand-set reorder point is {n(-r.safety_stock)} below the {lead_demand} expected to sell "
+                    "during the lead time: it leaves no safety stock")
+        else:
+            text = f"safety stock {n(r.safety_stock)} is what the hand-set reorder point leaves above {lead_demand}"
         if not math.isnan(r.manual_ss) and abs(r.manual_ss - r.safety_stock) > 1e-9:
-            implied += f" (the hand-set safety stock {n(r.manual_ss)} is not used)"
-        return implied
+            text += f" (the hand-set safety stock {n(r.manual_ss)} is not used)"
+        return text
     if not math.isnan(r.manual_ss):
         return f"safety stock {n(r.safety_stock)} set on {r.manual_from}"
     return (f"safety stock {n(r.safety_stock)} = {r.z:.2f} (service level {r.service_level:.0%}) x "
@@ -100,7 +106,8 @@ def _lead(r) -> str:
     if supplier is None:
         return "no supplier on Items or Purchases: lead time 0 days used"
     if r.lead_source == "observed":
-        text = (f"lead time {n(r.lead_time_days)} days (SD {n(r.lead_time_sd)}) observed on "
+        spread = f" (SD {n(r.lead_time_sd)})" if r.lead_count > 1 else ""
+        text = (f"lead time {n(r.lead_time_days)} days{spread} observed on "
                 f"{r.lead_count} received purchase line{'s' if r.lead_count != 1 else ''} of {supplier}")
         if not math.isnan(r.lead_declared):
             text += f"; Suppliers says {n(r.lead_declared)}"

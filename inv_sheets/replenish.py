@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from statistics import NormalDist
 
 import numpy as np
@@ -105,16 +106,16 @@ def reorder_table(store: Store, ledger) -> pd.DataFrame:
     lead_demand = t["daily_demand"] * t["lead_time_days"]
     t["safety_stock"] = np.where(manual["reorder_point"].notna(), (manual["reorder_point"] - lead_demand).round(4),
                                  manual["safety_stock"].fillna(computed))
-    t["reorder_point"] = (lead_demand + t["safety_stock"]).round(4)
+    t["reorder_point"] = excel_round(lead_demand + t["safety_stock"], 4)
     t["review_days"] = review.to_numpy()
     t["max_stock"] = manual["max_stock"]
-    t["order_up_to"] = t["max_stock"].fillna((t["reorder_point"] + t["daily_demand"] * t["review_days"]).round(4))
+    t["order_up_to"] = t["max_stock"].fillna(excel_round(t["reorder_point"] + t["daily_demand"] * t["review_days"], 4))
     t = t.join(stock)
-    t["position"] = (t["available"] + t["on_order"]).round(4)
+    t["position"] = excel_round(t["available"] + t["on_order"], 4)
     items_pack = items.reindex(skus)
     t["case_pack"] = items_pack["case_pack"].fillna(1.0).clip(lower=1.0).to_numpy()
     t["min_order_qty"] = items_pack["min_order_qty"].fillna(0.0).to_numpy()
-    need = (t["order_up_to"] - t["position"]).round(6)
+    need = excel_round(t["order_up_to"] - t["position"], 6)
     flagged = (t["position"] <= t["reorder_point"]) & (need > 0)
     t["flag"] = np.where(flagged, "reorder", "ok")
     qty = np.maximum(_ceil_to(need, t["case_pack"]), _ceil_to(t["min_order_qty"], t["case_pack"]))
@@ -138,6 +139,15 @@ def reorder_table(store: Store, ledger) -> pd.DataFrame:
 def safety_stock(d: pd.Series, sd_d: pd.Series, lead: pd.Series, sd_lead: pd.Series, z: float) -> pd.Series:
     """z x sqrt(L x sd_d^2 + d^2 x sd_L^2), rounded to 4 decimals (demand and lead-time spread)."""
     return (z * np.sqrt(lead * sd_d ** 2 + d ** 2 * sd_lead ** 2)).round(4)
+
+
+def excel_round(values: pd.Series, digits: int) -> pd.Series:
+    """Round half away from zero on the value's 15 significant digits, as Excel's ROUND does, so the
+    library's numbers are the ones the sheet's formulas give (numpy would round 47.68325 down)."""
+    step = Decimal(1).scaleb(-digits)
+    out = [float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if v == v else v
+           for v in values.to_numpy(dtype=float)]  # one per reorder row, not per movement
+    return pd.Series(out, index=values.index, dtype=float)
 
 
 def _ceil_to(qty: pd.Series, step: pd.Series) -> np.ndarray:
@@ -239,7 +249,7 @@ def purchase_plan(store: Store, ledger, table: pd.DataFrame) -> tuple[pd.DataFra
     last_cost = po.drop_duplicates("sku", keep="last").set_index("sku")["unit_cost"]
     plan["unit_cost"] = items["unit_cost"].reindex(plan["sku"]).fillna(last_cost.reindex(plan["sku"])).to_numpy()
     # A blank cost counts 0, as it does in the sheet's formula.
-    plan["line_value"] = (plan["qty"] * plan["unit_cost"].fillna(0.0)).round(6)
+    plan["line_value"] = plan["qty"] * plan["unit_cost"].fillna(0.0)
     plan["order_value"] = plan.groupby("supplier")["line_value"].transform("sum")
     minimum = store["Suppliers"].drop_duplicates("supplier").set_index("supplier")["min_order_value"]
     plan["min_order_value"] = minimum.reindex(plan["supplier"]).to_numpy()
