@@ -318,33 +318,33 @@ def _workbook(path: Path, bad: bool = False) -> Path:
 
 
 def test_cli_exports_and_json_equals_library(tmp_path):
-    from inv_sheets.cli_export import export as command
+    from inv_sheets.cli import main
     from inv_sheets.exports import export_workbook
 
     book = _workbook(tmp_path / "store.xlsx")
-    out = CliRunner().invoke(command, [str(book), "--to", "shopify", "--output", str(tmp_path / "o"), "--json"])
+    out = CliRunner().invoke(main, ["export", str(book), "--to", "shopify", "--output", str(tmp_path / "o"), "--json"])
     assert out.exit_code == 0, out.output
     lib = export_workbook(book, "shopify", tmp_path / "o")
     assert json.loads(out.stdout) == json.loads(json.dumps(lib.to_dict(), default=str))
 
 
 def test_cli_refuses_errors_unless_forced(tmp_path):
-    from inv_sheets.cli_export import export as command
+    from inv_sheets.cli import main
 
     book = _workbook(tmp_path / "bad.xlsx", bad=True)
-    out = CliRunner().invoke(command, [str(book), "--to", "odoo", "--output", str(tmp_path / "o")])
+    out = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--output", str(tmp_path / "o")])
     assert out.exit_code == 1 and "unknown-reference" in out.stdout
     assert not (tmp_path / "o").exists()
-    forced = CliRunner().invoke(command, [str(book), "--to", "odoo", "--output", str(tmp_path / "o"), "--force"])
+    forced = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--output", str(tmp_path / "o"), "--force"])
     assert forced.exit_code == 0, forced.output
     assert (tmp_path / "o" / "IMPORT-ORDER.txt").exists()
 
 
 def test_cli_bad_version_is_usage_error(tmp_path):
-    from inv_sheets.cli_export import export as command
+    from inv_sheets.cli import main
 
     book = _workbook(tmp_path / "store.xlsx")
-    out = CliRunner().invoke(command, [str(book), "--to", "odoo", "--target-version", "9", "-o", str(tmp_path / "o")])
+    out = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--target-version", "9", "-o", str(tmp_path / "o")])
     assert out.exit_code == 2
 
 
