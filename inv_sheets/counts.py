@@ -43,7 +43,7 @@ from .sheetdata import SheetData, sheet
 PLAN_DAYS = 7  # the Count Plan lists this many days, starting on the as-of day
 REPEAT_WINDOW = 3  # a SKU-location's last this many counts ...
 REPEAT_LIMIT = 2  # ... of which this many out of tolerance make it a repeat offender
-NOT_COUNTED_KINDS = ("transit",)  # stock on the road cannot be counted on a shelf
+COUNTED_KINDS = ("stock",)  # shelves; the returns hold and damaged goods have their own routine, transit is on the road
 CAUSES = {  # Variance column -> the movement types at the counted location it dates
     "last_receipt": ("receive",),
     "last_return": ("return", "restock"),
@@ -54,7 +54,8 @@ EPS = 1e-9
 
 def class_of(skus: pd.Series, abc: pd.Series) -> pd.Series:
     """The class of each SKU (C when the classification has none for it)."""
-    return skus.map(abc).fillna("C").astype(str)
+    classes = skus.map(abc).astype(object)
+    return classes.where(classes.notna(), "C").astype(str)
 
 
 def unit_costs(store: Store, ledger: Ledger) -> pd.Series:
@@ -66,7 +67,7 @@ def count_targets(store: Store, ledger: Ledger) -> pd.DataFrame:
     """The SKU-locations to keep counted, with their bin: columns sku, location, bin.
 
     Every Item Locations row and every SKU-location with stock on the book (or below zero), at
-    any location not in transit; not bundles (their components are counted), not discontinued
+    locations of kind stock (COUNTED_KINDS); not bundles (their components are counted), not discontinued
     SKUs with nothing on hand. The bin is the Item Locations one, else the one last written on a
     count there.
     """
@@ -79,7 +80,7 @@ def count_targets(store: Store, ledger: Ledger) -> pd.DataFrame:
     items = store["Items"]
     discontinued = items.loc[items["status"] == "discontinued", "sku"]
     stocked = _key(pairs).isin(_key(on_book))
-    keep = (~ledger.places.kind(pairs["location"]).isin(NOT_COUNTED_KINDS).to_numpy()
+    keep = (ledger.places.kind(pairs["location"]).isin(COUNTED_KINDS).to_numpy()
             & ~pairs["sku"].isin(ledger.bundles["bundle_sku"]).to_numpy()
             & (stocked | ~pairs["sku"].isin(discontinued).to_numpy()))
     pairs = pairs[keep]
