@@ -17,16 +17,21 @@ not drift when the workbook is refreshed on another day.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import pandas as pd
 
 from .book import Store
 
+if TYPE_CHECKING:
+    from .ledger import Ledger
+
 REVIEW_EPOCH = pd.Timestamp("2000-01-03")  # a Monday
 _TOLERANCE = 1e-12  # cumulative sums of floats: 0.8 must not read as 0.7999999999
 
 
-def consumption_value(store: Store, ledger) -> pd.DataFrame:
+def consumption_value(store: Store, ledger: Ledger) -> pd.DataFrame:
     """Per Items SKU: units sold over the 12 months to as_of, unit_cost used, value."""
     skus = pd.Index(store["Items"]["sku"].dropna().unique(), name="sku")
     p = ledger.postings
@@ -60,7 +65,7 @@ def classify(value: pd.Series, a: float = 0.80, b: float = 0.95) -> pd.Series:
     return pd.Series(cls, index=ranked.index, dtype=object).reindex(value.index)
 
 
-def abc_classes(store: Store, ledger) -> pd.Series:
+def abc_classes(store: Store, ledger: Ledger) -> pd.Series:
     """Every Items SKU's ABC class: index sku, values "A", "B" or "C"."""
     s = store.settings
     out = classify(consumption_value(store, ledger)["value"], s.abc_a, s.abc_b)

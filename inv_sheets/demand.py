@@ -23,11 +23,15 @@ at sellable ones) or a SKU at a location with its own rule in Item Locations.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from .book import Store
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 
 EPS = 1e-9
 ALL_LOCATIONS = ""  # the location of a SKU-level reorder row
@@ -130,7 +134,7 @@ def daily_stats(baseline: pd.DataFrame, observed: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"daily_demand": mean, "demand_sd": sd, "days_observed": n.astype("int64")})
 
 
-def demand(store: Store, ledger, rows: pd.MultiIndex) -> pd.DataFrame:
+def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     """Demand of each reorder row (index (sku, location), location "" = the SKU's own row).
 
     Columns: daily_demand, demand_sd (units a day over the observed days), days_observed,
@@ -170,7 +174,7 @@ def demand(store: Store, ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     return stats
 
 
-def _stockout_days(ledger, win: Window, rows: pd.MultiIndex) -> pd.DataFrame:
+def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataFrame:
     """Days x rows: True where the row began and ended the day with nothing on hand (exactly zero).
 
     A SKU-level row counts stock at the sellable locations without a rule of their own; a location

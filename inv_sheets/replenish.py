@@ -21,6 +21,8 @@ cells, give the very numbers the library wrote. Sources: docs/replenishment.md.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -31,6 +33,9 @@ import pandas as pd
 
 from . import abc, demand, leadtime
 from .book import Store
+
+if TYPE_CHECKING:
+    from .ledger import Ledger
 from .demand import ALL_LOCATIONS
 from .issues import column_letter
 from .schema import OUTPUT, Output
@@ -55,7 +60,7 @@ PLAN_DERIVED = {
 }
 
 
-def replenish_sheets(store: Store, ledger) -> list[SheetData]:
+def replenish_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     """The Reorder sheet (when the store has Items and Movements) and the Purchase Plan sheet (when
     some line is suggested or a supplier delivered short)."""
     if not (store.has("Items") and store.has("Movements")):
@@ -68,7 +73,7 @@ def replenish_sheets(store: Store, ledger) -> list[SheetData]:
     return sheets
 
 
-def reorder_rows(store: Store, ledger) -> tuple[pd.MultiIndex, pd.DataFrame]:
+def reorder_rows(store: Store, ledger: Ledger) -> tuple[pd.MultiIndex, pd.DataFrame]:
     """The reorder rows (sku, location; "" = the SKU's own row) and their hand-set values
     (safety_stock, reorder_point, max_stock, and manual_from: "Items" or "Item Locations")."""
     items = store["Items"].dropna(subset=["sku"]).drop_duplicates("sku")
@@ -82,7 +87,7 @@ def reorder_rows(store: Store, ledger) -> tuple[pd.MultiIndex, pd.DataFrame]:
     return frame.index, frame.astype({c: float for c in MANUAL})
 
 
-def reorder_table(store: Store, ledger) -> pd.DataFrame:
+def reorder_table(store: Store, ledger: Ledger) -> pd.DataFrame:
     """Every reorder row with all its inputs, results and reason (one row per sku, location)."""
     s = store.settings
     rows, manual = reorder_rows(store, ledger)
@@ -162,7 +167,7 @@ def _suppliers(items: pd.DataFrame, po_lines: pd.DataFrame) -> pd.Series:
     return items["supplier"].astype(object).fillna(fallback.reindex(items.index))
 
 
-def _stock(ledger, rows: pd.MultiIndex) -> pd.DataFrame:
+def _stock(ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     """on_hand, reserved, available and on_order per reorder row. A SKU's row counts the sellable
     locations without a rule of their own and carries its reservations and open PO lines (they name
     no location); a location row counts its own location."""
@@ -234,7 +239,7 @@ def reorder_sheet(table: pd.DataFrame, store: Store) -> SheetData:
                      fills={"flag": {"reorder": "red", "ok": "green"}}, notes=notes)
 
 
-def purchase_plan(store: Store, ledger, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def purchase_plan(store: Store, ledger: Ledger, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Suggested lines grouped into one draft order per supplier, and the receiving shortfalls.
 
     Plan columns supplier, sku, qty, unit_cost (Items, else the latest PO line's), line_value,
