@@ -1,0 +1,301 @@
+"""The macro-enabled workbook with a Refresh button: its VBA project, button, conf sheet and package."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import re
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import given, settings, strategies as st
+from lxml import etree
+
+from inv_sheets import button
+from inv_sheets.button import CONF_ROWS, CONF_SHEET, MACRO, add_button, find_buttons, init_with_button
+from inv_sheets.issues import WorkbookLockedError, WriteError
+from inv_sheets.resources import vba_project
+
+olefile = pytest.importorskip("olefile", reason="olefile reads the VBA project (pip install olefile)")
+
+NS = {"m": "http://schemas.openxmlformats.org/spreadsheetml/2006/main",
+      "r": "http://schemas.openxmlformats.org/officeDocument/2006/relationships",
+      "ct": "http://schemas.openxmlformats.org/package/2006/content-types",
+      "pr": "http://schemas.openxmlformats.org/package/2006/relationships"}
+
+
+@pytest.fixture(scope="module")
+def made(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("button") / "store.xlsm"
+    init_with_button(path)
+    return path
+
+
+def members(path: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(path) as zf:
+        return {n: zf.read(n) for n in zf.namelist()}
+
+
+def sheet_parts(path: Path) -> dict[str, str]:
+    """Sheet name -> part name."""
+    parts = members(path)
+    wb = etree.fromstring(parts["xl/workbook.xml"])
+    rels = etree.fromstring(parts["xl/_rels/workbook.xml.rels"])
+    targets = {r.get("Id"): r.get("Target") for r in rels}
+    out = {}
+    for s in wb.iterfind(".//m:sheet", NS):
+        t = targets[s.get(f"{{{NS['r']}}}id")]
+        out[s.get("name")] = t.lstrip("/") if t.startswith("/") else "xl/" + t
+    return out
+
+
+def structural_problems(path: Path) -> list[str]:
+    """What a strict reader would object to: parts without a content type, dangling relationships,
+    duplicate sheet ids or relationship ids, worksheets whose type is not a worksheet's."""
+    from inv_sheets.io.package import resolve_target
+
+    parts = members(path)
+    problems = []
+    ct = etree.fromstring(parts["[Content_Types].xml"])
+    overrides = {o.get("PartName").lstrip("/"): o.get("ContentType") for o in ct.iterfind("ct:Override", NS)}
+    defaults = {d.get("Extension").lower(): d.get("ContentType") for d in ct.iterfind("ct:Default", NS)}
+    for name in parts:
+        if name == "[Content_Types].xml" or name.endswith("/"):
+            continue
+        if name not in overrides and name.rsplit(".", 1)[-1].lower() not in defaults:
+            problems.append(f"no content type: {name}")
+    for name in overrides:
+        if name not in parts:
+            problems.append(f"content type for a missing part: {name}")
+    for name, data in parts.items():
+        if not name.endswith(".rels"):
+            continue
+        folder, file = name.rsplit("/", 1) if "/" in name else ("", name)
+        source = (folder.rsplit("_rels", 1)[0] + file[:-5]).lstrip("/")
+        ids = [r.get("Id") for r in etree.fromstring(data)]
+        if len(ids) != len(set(ids)):
+            problems.append(f"duplicate relationship ids in {name}")
+        for r in etree.fromstring(data):
+            if r.get("TargetMode") == "External":
+                continue
+            target = resolve_target(source, r.get("Target"))
+            if target not in parts:
+                problems.append(f"{name}: {r.get('Id')} points at missing {target}")
+    wb = etree.fromstring(parts["xl/workbook.xml"])
+    ids = [s.get("sheetId") for s in wb.iterfind(".//m:sheet", NS)]
+    if len(ids) != len(set(ids)):
+        problems.append("duplicate sheetId")
+    for sheet, part in sheet_parts(path).items():
+        if overrides.get(part) != "application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml":
+            problems.append(f"{sheet}: {part} is not typed as a worksheet")
+    return problems
+
+
+# The workbook ---------------------------------------------------------------------------------------
+def test_init_button_makes_a_macro_enabled_workbook(made):
+    parts = members(made)
+    ct = etree.fromstring(parts["[Content_Types].xml"])
+    types = {o.get("PartName"): o.get("ContentType") for o in ct.iterfind("ct:Override", NS)}
+    assert types["/xl/workbook.xml"] == "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
+    assert types["/xl/vbaProject.bin"] == "application/vnd.ms-office.vbaProject"
+    assert parts["xl/vbaProject.bin"] == button.vba_project()
+    rels = etree.fromstring(parts["xl/_rels/workbook.xml.rels"])
+    assert [r.get("Target") for r in rels if r.get("Type").endswith("/vbaProject")] == ["vbaProject.bin"]
+    assert structural_problems(made) == []
+
+
+def test_the_button_runs_the_macro_that_runs_inv_sheets(made):
+    assert find_buttons(made) == [button.Button("Start", "Refresh", MACRO)]
+    macro = MACRO.split("!")[1]
+    source = vba_project.module_source(button.vba_project())
+    assert re.search(rf"^Sub {macro}\(\)\r\n\s+RunPython \"(.*)\"\r\nEnd Sub", source, re.M)
+    command = re.search(r'RunPython "(.*)"', source).group(1)
+    assert command == "import inv_sheets.excel; inv_sheets.excel.refresh()"
+    # the Python it names exists and takes the caller's book by default
+    module, call = re.fullmatch(r"import ([\w.]+); \1\.(\w+)\(\)", command).groups()
+    func = getattr(importlib.import_module(module), call)
+    assert callable(func) and func.__defaults__ == (None,)
+
+
+def test_the_vba_project_is_xlwings_runtime_plus_one_module():
+    ours, theirs = button.vba_project(), vba_project.xlwings_project()
+    assert vba_project.module_names(ours) == ["ThisWorkbook", "Sheet1", "InvSheets", "Sheet2", "xlwings", "Dictionary"]
+    for module in ("xlwings", "Dictionary", "ThisWorkbook", "Sheet1", "Sheet2"):
+        assert vba_project.module_source(ours, module) == vba_project.module_source(theirs, module)
+    project = olefile.OleFileIO(ours).openstream("PROJECT").read().decode("cp1252")
+    assert "Module=InvSheets\r\n" in project and "Module1" not in project
+    # version 0xFFFF in _VBA_PROJECT: Excel compiles every module from its source on open
+    assert olefile.OleFileIO(ours).openstream("VBA/_VBA_PROJECT").read()[2:4] == b"\xff\xff"
+
+
+def test_the_shipped_project_is_what_the_builder_makes():
+    import xlwings
+
+    version = re.search(r"'Version: (\S+)", vba_project.module_source(button.vba_project(), "xlwings")).group(1)
+    if version != xlwings.__version__:
+        pytest.skip(f"shipped project is from xlwings {version}, installed is {xlwings.__version__}")
+    assert vba_project.build() == button.vba_project()
+
+
+def test_the_conf_sheet_is_where_xlwings_looks(made):
+    from python_calamine import CalamineWorkbook
+
+    rows = CalamineWorkbook.from_path(str(made)).get_sheet_by_name(CONF_SHEET).to_python(skip_empty_area=False)
+    keys = [r[0] for r in rows[:len(CONF_ROWS)]]
+    assert keys == [k for k, _ in CONF_ROWS]
+    assert keys[:2] == ["Interpreter_Win", "Interpreter_Mac"]
+    assert rows[len(CONF_ROWS)][0] == ""  # xlwings reads A1 down to the first blank cell
+    assert [r[1] for r in rows[6:9]] == [False, False, False]
+    assert list(sheet_parts(made))[-1] == CONF_SHEET  # appended: sheet indexes of the rest unchanged
+
+
+def test_code_names_bind_the_projects_document_modules(made):
+    parts = members(made)
+    assert etree.fromstring(parts["xl/workbook.xml"]).find("m:workbookPr", NS).get("codeName") == "ThisWorkbook"
+    names = {}
+    for sheet, part in sheet_parts(made).items():
+        pr = etree.fromstring(parts[part]).find("m:sheetPr", NS)
+        if pr is not None and pr.get("codeName"):
+            names[pr.get("codeName")] = sheet
+    assert names == {"Sheet1": "Start", "Sheet2": CONF_SHEET}
+
+
+# add-button -------------------------------------------------------------------------------------------
+def test_add_button_touches_only_what_it_must(tmp_path):
+    from inv_sheets.template import build_workbook
+
+    plain = tmp_path / "store.xlsx"
+    build_workbook(plain)
+    before_bytes = plain.read_bytes()
+    result = add_button(plain)
+    assert result.path == tmp_path / "store.xlsm" and plain.read_bytes() == before_bytes
+    before, after = members(plain), members(result.path)
+    start = sheet_parts(result.path)["Start"]
+    start_rels = start.replace("worksheets/", "worksheets/_rels/") + ".rels"
+    allowed = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", start, start_rels}
+    changed = {n for n in before if after.get(n) != before[n]}
+    assert changed <= allowed
+    assert set(before) <= set(after)
+    new = set(after) - set(before)
+    assert new == {"xl/vbaProject.bin", sheet_parts(result.path)[CONF_SHEET], "xl/drawings/vmlDrawing1.vml"}
+    assert structural_problems(result.path) == []
+
+
+def test_add_button_twice_changes_nothing(made, tmp_path):
+    copy = tmp_path / "again.xlsm"
+    shutil.copy(made, copy)
+    result = add_button(copy)
+    assert result.added == ()
+    assert copy.read_bytes() == made.read_bytes()
+
+
+def test_a_button_joins_the_notes_already_on_the_sheet(tmp_path):
+    import openpyxl
+    from openpyxl.comments import Comment
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Items"
+    ws["A1"] = "SKU"
+    ws["A1"].comment = Comment("Your code for one thing", "inv-sheets")
+    wb.save(tmp_path / "notes.xlsx")
+    result = add_button(tmp_path / "notes.xlsx")
+    assert result.sheet == "Items"
+    vml = [v for n, v in members(result.path).items() if n.endswith(".vml")]
+    assert len(vml) == 1 and b'ObjectType="Note"' in vml[0] and b'ObjectType="Button"' in vml[0]
+    assert find_buttons(result.path) == [button.Button("Items", "Refresh", MACRO)]
+    assert structural_problems(result.path) == []
+
+
+def test_a_workbook_with_its_own_macros_is_refused(tmp_path):
+    from fidelity import build_xlsm
+
+    path = build_xlsm(tmp_path / "theirs.xlsm")
+    before = path.read_bytes()
+    with pytest.raises(WriteError, match="already has macros of its own"):
+        add_button(path)
+    assert path.read_bytes() == before
+
+
+def test_an_open_workbook_is_not_written(made, tmp_path):
+    from inv_sheets.template import build_workbook
+
+    plain = tmp_path / "open.xlsx"
+    build_workbook(plain)
+    (tmp_path / "~$open.xlsm").write_bytes(b"")
+    with pytest.raises(WorkbookLockedError):
+        add_button(plain)
+    assert not (tmp_path / "open.xlsm").exists()
+
+
+def test_a_xlsx_name_is_refused_for_macros(tmp_path):
+    with pytest.raises(WriteError, match=r"\.xlsm"):
+        init_with_button(tmp_path / "store.xlsx")
+
+
+# The command ----------------------------------------------------------------------------------------
+def test_add_button_command(tmp_path):
+    from inv_sheets.cli import main
+    from inv_sheets.template import build_workbook
+
+    build_workbook(tmp_path / "s.xlsx")
+    result = CliRunner().invoke(main, ["add-button", str(tmp_path / "s.xlsx")])
+    assert result.exit_code == 0, result.output
+    assert f"added macros, {CONF_SHEET}, button to {tmp_path / 's.xlsm'}" in result.stdout
+    again = CliRunner().invoke(main, ["add-button", str(tmp_path / "s.xlsm")])
+    assert again.exit_code == 0 and "already has the Refresh button" in again.stdout
+    bad = CliRunner().invoke(main, ["add-button", str(tmp_path / "missing.xlsx")])
+    assert bad.exit_code == 3 and "Traceback" not in bad.output
+
+
+# Living with refresh and other programs -------------------------------------------------------------
+def test_a_file_refresh_keeps_the_button(made, tmp_path):
+    refresh = importlib.import_module("inv_sheets.refresh")
+    try:
+        importlib.import_module("inv_sheets.stock")
+    except ModuleNotFoundError:
+        pytest.skip("the refresh pipeline needs inv_sheets.stock")
+    copy = tmp_path / "refreshed.xlsm"
+    shutil.copy(made, copy)
+    refresh.refresh(copy)
+    before, after = members(made), members(copy)
+    for name in ("xl/vbaProject.bin", "xl/drawings/vmlDrawing1.vml", sheet_parts(made)[CONF_SHEET]):
+        assert hashlib.sha256(after[name]).digest() == hashlib.sha256(before[name]).digest(), name
+    assert find_buttons(copy) == find_buttons(made)
+
+
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice (soffice) is not installed")
+def test_libreoffice_opens_it(made, tmp_path):
+    out = tmp_path / "lo"
+    done = subprocess.run(["soffice", "--headless", f"-env:UserInstallation=file://{tmp_path}/profile",
+                           "--convert-to", "xlsx", "--outdir", str(out), str(made)],
+                          capture_output=True, timeout=180)
+    converted = out / "store.xlsx"
+    assert done.returncode == 0 and converted.exists(), done.stderr
+    from python_calamine import CalamineWorkbook
+
+    names = CalamineWorkbook.from_path(str(converted)).sheet_names
+    assert names[0] == "Start" and names[-1] == CONF_SHEET
+
+
+# The VBA container formats ----------------------------------------------------------------------------
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=9000) | st.text(alphabet="Sub End RunPython\r\n'\"x=1()", max_size=9000).map(str.encode))
+def test_vba_compression_round_trips(data):
+    assert vba_project.decompress(vba_project.compress(data)) == data
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.dictionaries(
+    # stream names start with "s" so none equals a storage name (CFB names ignore case)
+    st.tuples(st.sampled_from(["", "VBA/", "A/B/"]), st.text(alphabet="abcxyz_0123", min_size=1, max_size=12)).map(
+        lambda t: f"{t[0]}s{t[1]}"),
+    st.binary(max_size=6000), min_size=1, max_size=12))
+def test_compound_files_read_back(streams):
+    data = vba_project.write_compound_file(streams)
+    ole = olefile.OleFileIO(data)
+    assert {"/".join(p): ole.openstream(p).read() for p in ole.listdir()} == streams
