@@ -11,6 +11,8 @@ supplier and update them after every purchase".
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pandas as pd
 
@@ -28,9 +30,10 @@ def declared(store: Store) -> pd.DataFrame:
     parts = sup.reindex(columns=list(PARTS)).astype(float)
     has_parts = parts.notna().any(axis=1)
     days = parts.fillna(0.0).sum(axis=1).where(has_parts, sup["lead_time_days"].astype(float))
+    # One phrase per supplier (a short list), e.g. "2 processing + 5 shipping".
     how = pd.Series(
-        [" + ".join(f"{_num(v)} {_PART_WORDS[p]}" for p, v in zip(PARTS, r) if v == v) if hp
-         else ("lead_time_days" if t == t else "") for r, hp, t in
+        [" + ".join(f"{_num(v)} {_PART_WORDS[p]}" for p, v in zip(PARTS, r) if not math.isnan(v)) if hp
+         else ("lead_time_days" if not math.isnan(t) else "") for r, hp, t in
          zip(parts.to_numpy(), has_parts.to_numpy(), sup["lead_time_days"].to_numpy(dtype=float))],
         index=sup.index, dtype=object)
     return pd.DataFrame({"days": days, "how": how})

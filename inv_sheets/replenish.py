@@ -21,26 +21,25 @@ cells, give the very numbers the library wrote. Sources: docs/replenishment.md.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
 from statistics import NormalDist
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from . import abc, demand, leadtime
 from .book import Store
+from .demand import ALL_LOCATIONS
+from .issues import column_letter
+from .reasons import reorder_reasons
+from .schema import OUTPUT, Output
+from .sheetdata import SheetData
 
 if TYPE_CHECKING:
     from .ledger import Ledger
-from .demand import ALL_LOCATIONS
-from .issues import column_letter
-from .schema import OUTPUT, Output
-from .sheetdata import SheetData
-from .reasons import reorder_reasons
 
 MANUAL = ("safety_stock", "reorder_point", "max_stock")
 
@@ -150,7 +149,7 @@ def excel_round(values: pd.Series, digits: int) -> pd.Series:
     """Round half away from zero on the value's 15 significant digits, as Excel's ROUND does, so the
     library's numbers are the ones the sheet's formulas give (numpy would round 47.68325 down)."""
     step = Decimal(1).scaleb(-digits)
-    out = [float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if v == v else v
+    out = [float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if not math.isnan(v) else v
            for v in values.to_numpy(dtype=float)]  # one per reorder row, not per movement
     return pd.Series(out, index=values.index, dtype=float)
 
@@ -223,17 +222,17 @@ def reorder_sheet(table: pd.DataFrame, store: Store) -> SheetData:
     notes = (
         ("Flag", "reorder when position <= reorder point and the order-up-to level is above the position"),
         ("Reorder point", "daily demand x lead time (days) + safety stock; a hand-set value wins"),
-        ("Safety stock", f"z x sqrt(lead time x demand SD^2 + daily demand^2 x lead time SD^2); "
-                         f"z = {z:.4f} for service level {s.service_level:g}; a hand-set value wins"),
+        ("Safety stock", (f"z x sqrt(lead time x demand SD^2 + daily demand^2 x lead time SD^2); "
+                          f"z = {z:.4f} for service level {s.service_level:g}; a hand-set value wins")),
         ("Position", "available (on hand at sellable locations - reserved) + on order"),
-        ("Suggested qty", "(max stock, or reorder point + daily demand x review days) - position, rounded up "
-                          "to the case pack, at least the minimum order quantity"),
-        ("Daily demand", f"mean units sold a day over the last {s.demand_days} days, stock-out days "
-                         "and promotion sales left out; demand SD is their sample standard deviation"),
-        ("Lead time", "observed on received purchase lines when there are any, else Suppliers "
-                      "(the sum of its parts, or lead_time_days)"),
-        ("ABC", f"by 12-month consumption value: A up to {s.abc_a:g} of the cumulative value, "
-                f"B up to {s.abc_b:g}, C the rest; the SKU that crosses a boundary joins the upper class"),
+        ("Suggested qty", ("(max stock, or reorder point + daily demand x review days) - position, rounded up "
+                           "to the case pack, at least the minimum order quantity")),
+        ("Daily demand", (f"mean units sold a day over the last {s.demand_days} days, stock-out days "
+                          "and promotion sales left out; demand SD is their sample standard deviation")),
+        ("Lead time", ("observed on received purchase lines when there are any, else Suppliers "
+                       "(the sum of its parts, or lead_time_days)")),
+        ("ABC", (f"by 12-month consumption value: A up to {s.abc_a:g} of the cumulative value, "
+                 f"B up to {s.abc_b:g}, C the rest; the SKU that crosses a boundary joins the upper class")),
     )
     return SheetData(output, table, formulas=formulas(output, DERIVED),
                      fills={"flag": {"reorder": "red", "ok": "green"}}, notes=notes)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-from hypothesis import given, strategies as st
-
-from inv_sheets import abc, ledger as ledger_mod
+from hypothesis import given
+from hypothesis import strategies as st
 from storefactory import make_store, mv
+
+from inv_sheets import abc
+from inv_sheets import ledger as ledger_mod
 
 
 def test_boundary_sku_joins_the_class_it_completes():

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
-from inv_sheets import demand, ledger as ledger_mod
 from storefactory import make_store, mv
+
+from inv_sheets import demand
+from inv_sheets import ledger as ledger_mod
 
 REAL = Path(__file__).parent / "data" / "online_retail_daily_3sku.csv"
 SKU_ROW = pd.MultiIndex.from_tuples([("A", "")], names=["sku", "location"])

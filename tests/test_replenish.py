@@ -11,13 +11,16 @@ from statistics import NormalDist
 
 import pandas as pd
 import pytest
-from hypothesis import given, settings as hsettings, strategies as st
-
-from inv_sheets.issues import column_letter
-from inv_sheets import leadtime, ledger as ledger_mod, replenish, schema
-from inv_sheets.schema import OUT_INT, OUT_NUM, O, Output
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 from storefactory import items, make_store, mv
 from workbooks import MINIMAL, make_workbook
+
+from inv_sheets import leadtime, replenish, schema
+from inv_sheets import ledger as ledger_mod
+from inv_sheets.issues import column_letter
+from inv_sheets.schema import OUT_INT, OUT_NUM, O, Output
 
 Z95 = NormalDist().inv_cdf(0.95)
 DAYS = pd.date_range("2026-10-03", "2026-12-31")  # the 90 days ending at as_of
@@ -178,7 +181,7 @@ def test_observed_lead_time_from_purchase_lines_wins_and_says_so():
     assert lt.lead_time_sd == pytest.approx(pd.Series([10, 15, 8]).std(ddof=1))
     r = replenish.reorder_table(store, led).iloc[0]
     assert "lead time 11 days (SD 3.61) observed on 3 received purchase lines of S1; Suppliers says 7" in r.why
-    plan, short = replenish.purchase_plan(store, led, replenish.reorder_table(store, led))
+    _, short = replenish.purchase_plan(store, led, replenish.reorder_table(store, led))
     assert short[["po", "short_qty"]].values.tolist() == [["P3", 10.0]]
 
 
@@ -212,7 +215,8 @@ def test_purchase_plan_groups_by_supplier_and_checks_minimum_order_value():
 
 
 def test_no_purchase_plan_when_nothing_to_order_or_chase():
-    sheets = replenish.replenish_sheets(*(lambda s: (s, ledger_mod.build(s)))(steady_store(on_hand_end=500)))
+    store = steady_store(on_hand_end=500)
+    sheets = replenish.replenish_sheets(store, ledger_mod.build(store))
     assert [s.name for s in sheets] == ["Reorder"]
 
 
