@@ -34,7 +34,6 @@ from .schema import (BOOL, CODE, DATE, INTEGER, MOVEMENT_TYPES, NUMBER, OUTPUTS,
 
 START = "Start"
 LISTS = "Lists"  # hidden: sources of dropdowns too long to spell inline
-SETTING_HELP_HEADER = "What it means"
 DROPDOWN_ROWS = 20_000  # rows a blank sheet's dropdowns and formats cover
 FIXED_TIME = datetime(2026, 1, 1)  # docProps and zip entry times, so builds are reproducible
 # The demo store: shipped in the package's resources, or found in a source checkout
@@ -71,10 +70,8 @@ def build_workbook(path: str | Path, tables: Mapping[str, pd.DataFrame] | None =
     lists.sheet_state = "hidden"
     for sheet in SHEETS:
         ws = wb.create_sheet(sheet.name)
-        if sheet.name == "Settings":
-            _settings_sheet(ws, sheet, tables.get("Settings"), lists)
-        else:
-            _input_sheet(ws, sheet, tables.get(sheet.name), lists)
+        frame = _settings_rows(tables.get(sheet.name)) if sheet.name == "Settings" else tables.get(sheet.name)
+        _input_sheet(ws, sheet, frame, lists)
     wb.move_sheet(LISTS, offset=len(wb.sheetnames))  # keep it last, out of the way
     wb.properties.creator = "inv-sheets"
     wb.properties.created = created
@@ -166,37 +163,28 @@ def _input_sheet(ws: Worksheet, sheet: Sheet, frame: pd.DataFrame | None, lists:
         for row, value in enumerate(values, start=2):
             if value is not None:
                 cell = ws.cell(row, i, value)
-                if fmt:
-                    cell.number_format = fmt
+                if fmt or isinstance(value, datetime):  # a date in a text column (a setting) still reads as one
+                    cell.number_format = fmt or DATE_FORMAT
         ws.column_dimensions[letter].width = _width(col.title, "2026-01-31" if col.type == DATE else col.example, values)
         source = _dropdown_source(sheet, col, lists)
         if source:
             _add_dropdown(ws, source, f"{letter}2:{letter}{last}", col)
 
 
-def _settings_sheet(ws: Worksheet, sheet: Sheet, frame: pd.DataFrame | None, lists: Worksheet) -> None:
-    """Settings: every key listed with a blank value and what it means; given values filled in."""
-    given: dict[str, object] = {}
-    if frame is not None:
-        given = {str(k): v for k, v in zip(frame["key"], frame.get("value", [None] * len(frame)))}
-    keys = [s.key for s in SETTINGS] + [k for k in given if k not in {s.key for s in SETTINGS}]
-    _headers(ws, [(c.title, _note(sheet, c)) for c in sheet.columns]
-             + [(SETTING_HELP_HEADER, "Not read by inv-sheets: a reminder of each setting.")])
+def _settings_rows(frame: pd.DataFrame | None) -> pd.DataFrame:
+    """Settings: every key listed with its given value and what it means (or the given note); rows
+    with other keys, repeated ones included, follow as given, so a fixture can show a mistake."""
     meaning = {s.key: s.help + ("" if s.default is None else f" (default {s.default})") for s in SETTINGS}
-    for row, key in enumerate(keys, start=2):
-        ws.cell(row, 1, key).number_format = TEXT_FORMAT
-        value = _plain(given.get(key))
-        if value is not None:
-            cell = ws.cell(row, 2, value)
-            if isinstance(value, datetime):
-                cell.number_format = DATE_FORMAT
-        ws.cell(row, 3, meaning.get(key, ""))
-    ws.column_dimensions["A"].number_format = TEXT_FORMAT
-    ws.column_dimensions["A"].width = _width("Key", None, keys)
-    ws.column_dimensions["B"].width = 24
-    ws.column_dimensions["C"].width = 80
-    last = max(200, len(keys) + 100)
-    _add_dropdown(ws, _dropdown_source(sheet, sheet.column("key"), lists), f"A2:A{last}", sheet.column("key"))
+    given = [] if frame is None else frame.reindex(columns=["key", "value", "note"]).to_dict("records")
+    first = {}
+    for row in given:
+        first.setdefault(str(row["key"]), row)
+    rows = [first.get(key, {"key": key}) for key in meaning]
+    rows += [row for row in given if row is not first.get(str(row["key"])) or row["key"] not in meaning]
+    for row in rows:
+        if not isinstance(row.get("note"), str):
+            row["note"] = meaning.get(row["key"])
+    return pd.DataFrame(rows, columns=["key", "value", "note"])
 
 
 def _headers(ws: Worksheet, headers: list[tuple[str, str]]) -> None:

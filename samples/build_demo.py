@@ -129,9 +129,10 @@ def orders(store: Store) -> pd.DataFrame:
         region = next(r for r, home in REGION_HOME.items() if home == loc)
         line(sku, int(rng.integers(1, 3)), region, "AMAZON" if loc != "EU" and rng.random() < 0.25 else "WEB")
     # larger than any one warehouse holds, but not than all of them: the order must be split
-    splits = [s for s in total if max(sellable.get((s, loc), 0) for loc in STOCK_LOCATIONS) < total[s] - 1]
-    for sku in splits[:3]:
-        line(sku, max(sellable.get((sku, loc), 0) for loc in STOCK_LOCATIONS) + 1, "UK-NORTH")
+    most = {s: max(sellable.get((s, loc), 0) for loc in STOCK_LOCATIONS) for s in total}
+    splits = sorted((s for s in total if 2 <= most[s] < total[s] - 1), key=lambda s: (most[s], s))
+    for sku in splits[:3]:  # the smallest such orders: a customer's few units, not a pallet
+        line(sku, most[sku] + 1, "UK-NORTH")
     short = min((s for s in total if store.items[s]["tracking"] == "none"), key=lambda s: (total[s], s))
     line(short, total[short] + 4, "UK-SOUTH")
     for sale in [m for m in store.movements if m["type"] == "sale"][-3:]:
