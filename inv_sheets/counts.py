@@ -173,19 +173,22 @@ def _first(frame: pd.DataFrame, column: str) -> pd.Series:
     return rows.set_index("sku")[column]
 
 
-def variance(store: Store, ledger: Ledger, abc: pd.Series | None = None) -> pd.DataFrame:
+def variance(store: Store, ledger: Ledger, abc: pd.Series | None = None,
+             costs: pd.Series | None = None) -> pd.DataFrame:
     """One row per count: the Variance sheet's rows, newest first (see the module docstring).
 
     Columns date, location, sku, batch, book_qty, counted_qty, variance_qty, variance_value,
     variance_pct, within_tolerance, repeat_offender, abc, tolerance, last_receipt, last_return,
-    last_adjustment, row (the Counts row).
+    last_adjustment, row (the Counts row). `abc` and `costs` (unit_costs), when given, save
+    working them out again.
     """
     abc = abc_classes(store, ledger) if abc is None else abc
     c = ledger.counts.copy()
     c["abc"] = class_of(c["sku"], abc).to_numpy()
     c["tolerance"] = c["abc"].map({k: store.settings.by_class("count_tolerance", k) for k in "ABC"}).astype(float)
     book, off = c["book_qty"], c["variance_qty"]
-    c["variance_value"] = (off * c["sku"].map(unit_costs(store, ledger))).round(6)
+    costs = unit_costs(store, ledger) if costs is None else costs
+    c["variance_value"] = (off * c["sku"].map(costs)).round(6)
     with np.errstate(divide="ignore", invalid="ignore"):
         c["variance_pct"] = np.where(book.abs() > EPS, off / book.abs(), np.where(off.abs() > EPS, np.nan, 0.0))
     c["within_tolerance"] = off.abs() <= c["tolerance"] * book.abs() + EPS
@@ -225,7 +228,8 @@ def _causes(c: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
     legs = ledger.internal()
     for column, types in CAUSES.items():
         right = legs.loc[legs["type"].isin(types), ["when", "sku", "location"]].sort_values("when", kind="stable")
-        right = right.assign(**{column: right["when"].dt.normalize()}).astype({"sku": object, "location": object})
+        right = right.assign(**{column: right["when"].dt.normalize()})
+        right = right.astype({"sku": object, "location": object, "when": "datetime64[ns]"})
         merged = pd.merge_asof(left.astype({"sku": object, "location": object}), right.rename(columns={"when": "_when"}),
                                left_on="_at", right_on="_when", by=["sku", "location"], direction="backward")
         left[column] = merged[column].to_numpy()

@@ -65,10 +65,11 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
     first = as_of - pd.Timedelta(days=7 * weeks - 1)
     starts = pd.date_range(first, periods=weeks, freq="7D")
     out = pd.DataFrame({"week": starts})
-    _accuracy(store, ledger, abc, out, first, as_of)
+    unit_cost = unit_costs(store, ledger)
+    _accuracy(store, ledger, abc_classes(store, ledger) if abc is None else abc, unit_cost, out, first, as_of)
 
     on_hand = ledger.daily(first - pd.Timedelta(days=1), as_of, by=("sku",)).clip(lower=0.0)
-    cost = unit_costs(store, ledger).reindex(on_hand.columns).fillna(0.0).to_numpy()
+    cost = unit_cost.reindex(on_hand.columns).fillna(0.0).to_numpy()
     value = pd.Series(on_hand.to_numpy() @ cost if on_hand.shape[1] else 0.0, index=on_hand.index)
     ends = starts + pd.Timedelta(days=6)
     out["inventory_start"] = value.reindex(starts - pd.Timedelta(days=1)).to_numpy()
@@ -80,7 +81,6 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
     sold = p[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"].dt.normalize() >= first)
              & (p["when"].dt.normalize() <= as_of)]
     week = ((sold["when"].dt.normalize() - first).dt.days // 7).to_numpy()  # the row each sale falls in
-    unit_cost = unit_costs(store, ledger)
     out["units_sold"] = sold["qty"].groupby(week).sum().reindex(range(weeks), fill_value=0.0).to_numpy()
     cogs = (sold["qty"] * sold["sku"].map(unit_cost).fillna(0.0)).groupby(week).sum()
     out["cogs"] = cogs.reindex(range(weeks), fill_value=0.0).to_numpy()
@@ -97,10 +97,10 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
                       "sell_through": 4})
 
 
-def _accuracy(store: Store, ledger: Ledger, abc: pd.Series | None, out: pd.DataFrame,
+def _accuracy(store: Store, ledger: Ledger, abc: pd.Series, costs: pd.Series, out: pd.DataFrame,
               first: pd.Timestamp, as_of: pd.Timestamp) -> None:
     """counted, counted_within and inventory_accuracy per week, from the Variance rows."""
-    counted = count_days(variance(store, ledger, abc_classes(store, ledger) if abc is None else abc))
+    counted = count_days(variance(store, ledger, abc, costs))
     counted = counted[(counted["day"] >= first) & (counted["day"] <= as_of)]
     week = (counted["day"] - first).dt.days // 7
     n = counted.groupby(week).size().reindex(range(len(out)), fill_value=0)
