@@ -166,7 +166,11 @@ def _install(pkg: Package) -> tuple[str, list[str]]:
     ours = vba_project()
     existing = [r for r in wb_rels.of_type(REL_VBA_PROJECT)]
     if existing:
-        if pkg.read(existing[0].target) != ours:
+        current = pkg.read(existing[0].target)
+        if current != ours and _is_ours(current):
+            pkg.write(existing[0].target, ours)  # an older inv-sheets project: bring it up to date
+            added.append("updated macros")
+        elif current != ours:
             raise WriteError(
                 f"{pkg.path}: already has macros of its own, which cannot be merged automatically. "
                 f"In Excel, import the module {MODULE_NAME}.bas and xlwings' xlwings.bas into its VBA "
@@ -213,6 +217,12 @@ def _install(pkg: Package) -> tuple[str, list[str]]:
     if wb_changed:
         pkg.write(workbook, to_xml(wb))
     return target_name, added
+
+
+def _is_ours(project: bytes) -> bool:
+    """Whether a VBA project is one inv-sheets made: its module's name is in the compound file's
+    directory, which is stored uncompressed in UTF-16."""
+    return MODULE_NAME.encode("utf-16-le") in project and b"xlwings" in project
 
 
 def _sheets(pkg: Package, wb: etree._Element | None = None) -> list[tuple[str, str]]:

@@ -299,3 +299,16 @@ def test_compound_files_read_back(streams):
     data = vba_project.write_compound_file(streams)
     ole = olefile.OleFileIO(data)
     assert {"/".join(p): ole.openstream(p).read() for p in ole.listdir()} == streams
+
+
+def test_an_older_inv_sheets_project_is_brought_up_to_date(made, tmp_path, monkeypatch):
+    copy = tmp_path / "old.xlsm"
+    shutil.copy(made, copy)
+    newer = vba_project.write_compound_file({**{"/".join(p): olefile.OleFileIO(button.vba_project()).openstream(p).read()
+                                                for p in olefile.OleFileIO(button.vba_project()).listdir()},
+                                             "VBA/_extra": b"x"})
+    monkeypatch.setattr(button, "vba_project", lambda: newer)
+    result = add_button(copy)
+    assert result.added == ("updated macros",)
+    assert members(copy)["xl/vbaProject.bin"] == newer
+    assert structural_problems(copy) == []
