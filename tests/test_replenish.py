@@ -288,3 +288,36 @@ def test_libreoffice_recalculates_the_library_numbers(tmp_path, monkeypatch, liv
                     assert g == w
                 else:
                     assert float(g) == pytest.approx(float(w), abs=1e-6), column
+
+
+@hsettings(max_examples=25, deadline=None)
+@given(on_hand=st.integers(0, 400), per_day=st.integers(0, 20), pack=st.integers(1, 24),
+       moq=st.integers(0, 100), max_stock=st.one_of(st.none(), st.integers(0, 600)))
+def test_suggested_quantity_rules_hold(on_hand, per_day, pack, moq, max_stock):
+    item = {"case_pack": pack, "min_order_qty": moq, "max_stock": max_stock, "safety_stock": 10}
+    r = table_of(steady_store(on_hand_end=on_hand, per_day=per_day, item=item)).loc["A"]
+    assert r.reorder_point == per_day * 7 + 10
+    if r.flag == "reorder":
+        assert r.position <= r.reorder_point
+        assert r.suggested_qty % pack == 0 and r.suggested_qty >= moq
+        assert r.position + r.suggested_qty >= r.order_up_to  # it reaches the order-up-to level
+        assert r.suggested_qty - pack < max(r.order_up_to - r.position, moq)  # not a pack more than needed
+    else:
+        assert r.suggested_qty == 0
+        assert r.position > r.reorder_point or r.order_up_to <= r.position
+
+
+@pytest.mark.slow
+def test_demo_store_reads_sensibly():
+    from inv_sheets.io.read import read_book
+    from inv_sheets.validate import parse
+
+    store, _ = parse(read_book(Path(__file__).parent.parent / "samples" / "demo-store.xlsx"))
+    sheets = replenish.replenish_sheets(store, ledger_mod.build(store))
+    reorder = sheets[0].frame()
+    flagged = reorder["flag"] == "reorder"
+    assert 0 < flagged.sum() < len(reorder) / 4  # some flags, most not
+    assert reorder.loc[flagged, "why"].str.contains("is at or below reorder point").all()
+    assert reorder.loc[~flagged, "why"].str.contains("no order").all()
+    assert (reorder.loc[flagged, "suggested_qty"] > 0).all()
+    assert sheets[1].name == "Purchase Plan" and len(sheets[1].rows) == flagged.sum()
