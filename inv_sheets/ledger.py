@@ -129,12 +129,12 @@ def build(store: Store, *, progress: Progress | None = None) -> Ledger:
     number_events(lines, counts)
     report("batches", 0.3)
 
-    parts, book, expiry = _parts(store, lines, counts, v, issues)
+    parts, book, expiry, unknown = _parts(store, lines, counts, v, issues)
     report("postings", 0.6)
     postings, legs = _postings(store, parts, v, expiry)
     report("positions", 0.8)
     stock = on_hand(legs)
-    issues += negative_findings(store, legs, postings)
+    issues += negative_findings(store, legs, postings, unknown)
     count_rows = _counts(counts, book, v)
     moves = resolved.frame(mv.index).assign(posted=posted)
     reserved, order_lines, held = reservations(store, moves, bundles)
@@ -170,13 +170,13 @@ _PART_COLUMNS = ["seq", "source", "pos", "row", "when", "sku", "parent", "src", 
 
 
 def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
-           issues: list[Issue]) -> tuple[pd.DataFrame, np.ndarray, dict]:
+           issues: list[Issue]) -> tuple[pd.DataFrame, np.ndarray, dict, np.ndarray]:
     """Movement lines split by batch, and counts turned into corrections, in seq order.
 
     A part moves qty from src to dst (a count's correction goes from @adjustment to the location
     and may be negative). Returns the parts (columns seq, source (0 Movements, 1 Counts), pos, row,
-    when, sku, parent, src, dst, batch, qty), the book quantity at each count, and the expiry of
-    each (sku, batch) code pair met.
+    when, sku, parent, src, dst, batch, qty), the book quantity at each count, the expiry of
+    each (sku, batch) code pair met, and the seqs of movements that named an unknown batch.
     """
     tracked = np.isin(v.skus, list(_tracked(store)))
     ltr = tracked[lines["sku"].to_numpy()] if len(lines) else np.zeros(0, bool)
@@ -188,6 +188,7 @@ def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
     book[~ctr] = untracked_counts(lines[~ltr], counts[~ctr], outside, len(v.places))
     fixes = [counts[~ctr].assign(batch=-1, qty=counts["counted"][~ctr] - book[~ctr])]
     expiry: dict = {}
+    unknown = np.zeros(0, dtype=np.int64)
     if ltr.any() or ctr.any():
         tl, tc = lines[ltr].reset_index(drop=True), counts[ctr].reset_index(drop=True)
         res = fefo.allocate({c: tl[c].tolist() for c in ("seq", "sku", "src", "dst", "qty", "batch")}
@@ -199,6 +200,7 @@ def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
         fixes.append(tc.iloc[idx].assign(batch=batch, qty=qty))
         book[ctr] = res.count_book
         expiry = res.expiry
+        unknown = tl["seq"].to_numpy()[res.unknown_batch]
         title, col = store.cell("Movements", "batch")
         for i in res.unknown_batch:
             r = tl.iloc[i]
@@ -211,7 +213,7 @@ def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
     fix = fix.assign(source=1, parent=-1, src=adjustment, dst=fix["location"])
     parts = pd.concat([p[_PART_COLUMNS] for p in [*moved, fix]], ignore_index=True)
     order = np.argsort(parts["seq"].to_numpy(), kind="stable")
-    return parts.iloc[order].reset_index(drop=True), book.round(9), expiry
+    return parts.iloc[order].reset_index(drop=True), book.round(9), expiry, unknown
 
 
 def _postings(store: Store, parts: pd.DataFrame, v: _Vocab, expiry: dict) -> tuple[pd.DataFrame, Legs]:

@@ -127,8 +127,12 @@ def daily(legs: Legs, sellable: pd.Series, start: object, end: object, by: Seque
     return out.sort_index(axis=1)
 
 
-def negative_findings(store: Store, legs: Legs, postings: pd.DataFrame) -> list[Issue]:
-    """negative-stock: once per episode of a location (or, when only it went short, a batch there)."""
+def negative_findings(store: Store, legs: Legs, postings: pd.DataFrame, unknown: np.ndarray | None = None) -> list[Issue]:
+    """negative-stock: once per episode of a location (or, when only it went short, a batch there).
+
+    `unknown` holds the seqs of movements that named an unknown batch: that batch going below
+    zero is the unknown-batch finding already.
+    """
     idx = np.flatnonzero(legs.internal)
     loc_key = legs.sku * len(legs.places) + legs.place
     hits, balances = episodes(loc_key[idx], legs.seq[idx], legs.qty[idx])
@@ -140,6 +144,8 @@ def negative_findings(store: Store, legs: Legs, postings: pd.DataFrame) -> list[
         # A batch going short at the same event as its whole location is already reported.
         seen = pd.MultiIndex.from_arrays([loc_key[where], legs.seq[where]])
         new = ~pd.MultiIndex.from_arrays([loc_key[bidx[bhits]], legs.seq[bidx[bhits]]]).isin(seen)
+        if unknown is not None:
+            new &= ~np.isin(legs.seq[bidx[bhits]], unknown)
         where, balances = np.r_[where, bidx[bhits][new]], np.r_[balances, bbal[new]]
     e = postings.iloc[where]
     out = []

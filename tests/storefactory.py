@@ -41,7 +41,8 @@ def typed_frame(sheet: str, rows: Iterable[dict[str, Any]] | None, first_row: in
         if col.type in (NUMBER, INTEGER):
             data[col.name] = pd.Series([np.nan if v is None else float(v) for v in values], index=index, dtype="float64")
         elif col.type == DATE:
-            data[col.name] = pd.Series(pd.to_datetime(values), index=index, dtype="datetime64[ns]")
+            data[col.name] = pd.Series([pd.NaT if v is None else pd.Timestamp(v) for v in values],
+                                       index=index, dtype="datetime64[ns]")
         elif col.type == BOOL:
             data[col.name] = pd.Series([None if v is None else bool(v) for v in values], index=index, dtype="object")
         else:
