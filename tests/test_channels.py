@@ -110,3 +110,33 @@ def test_sellable_rounding(available, units, pct, expected):
     store = store_with([{"channel": "WEB", "buffer_units": units, "buffer_pct": pct}],
                        [receive("A", available, "W1")] if available else [])
     assert table(store)[("WEB", "A")][2] == expected
+
+
+def test_written_workbook_recalculates_to_the_same_sellable_in_libreoffice(tmp_path):
+    """The written formula gives the computed number in an independent engine (LibreOffice)."""
+    from office import sheets_as_csv, soffice
+    from workbooks import make_workbook
+
+    from inv_sheets.io.write import write_sheets
+    from inv_sheets.validate import load, parse
+
+    soffice()
+    book = make_workbook(tmp_path / "store.xlsx", {
+        "Items": [["SKU", "Name", "Unit cost"], ["A", "Tee", 4.0], ["B", "Mug", 3.0]],
+        "Locations": [["Location", "Kind", "Priority"], ["W1", "stock", 1], ["W2", "stock", 2]],
+        "Channels": [["Channel", "Buffer units", "Buffer %", "Locations"], ["WEB", 2, None, None],
+                     ["AMZ", None, 0.15, "W2"]],
+        "Movements": [["Movement ID", "Date", "Type", "SKU", "Qty", "To location"],
+                      ["M1", "2026-01-02", "receive", "A", 9, "W1"], ["M2", "2026-01-02", "receive", "A", 7, "W2"],
+                      ["M3", "2026-01-02", "receive", "B", 1, "W2"]],
+        "Settings": [["Key", "Value"], ["as_of", "2026-02-01"]],
+    })
+    store, _ = parse(load(book))
+    write_sheets(book, channel_sheets(store, build(store)))
+    cached = sheets_as_csv(book)["Channel Stock"]
+    recalculated = sheets_as_csv(book, recalc=True)["Channel Stock"]
+    rows = {(r[0], r[1]): r[2:5] for r in cached[1:] if r and r[0]}
+    assert rows[("WEB", "A")] == ["16", "2", "14"]
+    assert rows[("AMZ", "A")] == ["7", "1.05", "5"]
+    assert rows[("AMZ", "B")] == ["1", "0.15", "0"]
+    assert [r[:5] for r in recalculated[1:] if r and r[0]] == [r[:5] for r in cached[1:] if r and r[0]]
