@@ -140,6 +140,8 @@ def _column_cells(letter: str, col: OutColumn, encoded: Column, data: SheetData,
 
     classes, raw = encoded.classes, encoded.texts
     kinds = set(classes)
+    if not formula and kinds <= {""}:  # an empty column
+        return [""] * len(classes)
     texts = clean_texts(raw) if "s" in kinds else raw
     space = ' xml:space="preserve"' if "s" in kinds and needs_preserve(raw) else ""
     pre = f'<c r="{letter}'
