@@ -22,9 +22,9 @@ its pick-and-pack step:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -247,8 +247,8 @@ def allocation_sheets(store: Store, ledger: Ledger, allocation: pd.DataFrame | N
     if not len(allocation):
         return []
     notes = (
-        ("Allocation", "Each order ships from one location that has all of it: one serving the order's "
-                       "region first, then the lowest priority number. Orders are served by order date."),
+        ("Allocation", ("Each order ships from one location that has all of it: one serving the order's "
+                       "region first, then the lowest priority number. Orders are served by order date.")),
         ("split", "No single location had the whole order; it ships from the fewest locations that can."),
         ("short", "Units no allowed location has (after earlier orders); the location is blank."),
         ("Batch", "First expiring first; expired batches are never allocated."),

@@ -23,7 +23,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .allocation import EPS, allocate, allocation_sheets, channel_feeds, promisable_stock
+from .allocation import (
+    EPS,
+    allocate,
+    allocation_sheets,
+    channel_feeds,
+    promisable_stock,
+)
 from .book import Store
 from .ledger import Ledger
 from .returns import returns_sheets
@@ -83,10 +89,10 @@ def channel_stock(store: Store, ledger: Ledger, allocation: pd.DataFrame | None 
 def channel_stock_sheet(rows: pd.DataFrame) -> SheetData:
     """The Channel Stock sheet; `sellable` is a live formula over available and buffer."""
     return sheet("Channel Stock", rows, formulas={"sellable": "=MAX(0,ROUNDDOWN(C{row}-D{row}+1E-9,0))"}, notes=(
-        ("Available", "On hand at the sellable locations feeding the channel, less open orders allocated "
+        ("Available", ("On hand at the sellable locations feeding the channel, less open orders allocated "
                       "there and expired batches. A bundle: min over its components of "
-                      "floor(component available / qty per bundle)."),
-        ("Buffer", "The larger of the channel's buffer units and buffer % x available: held back in "
-                   "case channels sync late."),
+                      "floor(component available / qty per bundle).")),
+        ("Buffer", ("The larger of the channel's buffer units and buffer % x available: held back in "
+                   "case channels sync late.")),
         ("Sellable", "max(0, available - buffer), in whole units: the number to publish on the channel."),
     ))

@@ -56,11 +56,11 @@ def returns_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     span = f"{start.date().isoformat()} to {end.date().isoformat()} ({store.settings.demand_days} days)"
     return [sheet("Returns", rows.reindex(columns=COLUMNS + ["sold"]), notes=(
         ("Window", f"Returns and sales from {span}, the demand_days setting."),
-        ("Share", "For a reason: its share of the returned units (of all SKUs, or of the SKU named). "
+        ("Share", ("For a reason: its share of the returned units (of all SKUs, or of the SKU named). "
                   f"For a '{RATE_LABEL}' row: returned / sold, the SKU's units returned over units sold "
-                  "in the window (blank when none were sold)."),
-        ("Days waiting", "Units in a returns hold, aged from the day they arrived; the oldest are "
-                         "assumed to leave the hold first. Inspect them, then restock or mark damaged."),
+                  "in the window (blank when none were sold).")),
+        ("Days waiting", ("Units in a returns hold, aged from the day they arrived; the oldest are "
+                         "assumed to leave the hold first. Inspect them, then restock or mark damaged.")),
     ))]
 
 

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from inv_sheets.allocation import allocate, allocation_sheets, pick_list, promisable_stock
-from inv_sheets.ledger import build
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from storefactory import items, make_store, mv
+
+from inv_sheets.allocation import (
+    allocate,
+    allocation_sheets,
+    pick_list,
+    promisable_stock,
+)
+from inv_sheets.ledger import build
 
 AS_OF = "2026-02-01"
 

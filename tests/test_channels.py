@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from storefactory import items, make_store, mv
 
 from inv_sheets.channels import channel_sheets, channel_stock, free_stock
 from inv_sheets.ledger import build
-from storefactory import items, make_store, mv
 
 AS_OF = "2026-02-01"
 LOCATIONS = [{"location": "W1", "kind": "stock", "priority": 1}, {"location": "W2", "kind": "stock", "priority": 2},

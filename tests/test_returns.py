@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from storefactory import items, make_store, mv
 
 from inv_sheets.ledger import build
 from inv_sheets.returns import RATE_LABEL, hold_ages, returns_sheets, window
-from storefactory import items, make_store, mv
 
 AS_OF = "2026-03-31"
 LOCATIONS = [{"location": "W1", "kind": "stock"}, {"location": "RET", "kind": "returns_hold"},
@@ -73,7 +73,7 @@ def test_units_waiting_are_aged_first_in_first_out():
 
 def test_several_arrival_days_oldest_first():
     moves = BASE + [ret("2026-02-01", "A", 1, "x"), ret("2026-03-01", "A", 2, "x"), ret("2026-03-01", "C", 1, "x")]
-    store, ledger = make(moves)
+    _store, ledger = make(moves)
     assert hold_ages(ledger)[["sku", "qty", "days_waiting"]].values.tolist() == [["A", 1.0, 58], ["A", 2.0, 30],
                                                                                  ["C", 1.0, 30]]
 
