@@ -6,60 +6,13 @@ Results go to stdout; progress and notes to stderr; `--json` prints exactly what
 
 from __future__ import annotations
 
-import functools
 import sys
 from pathlib import Path
 
 import click
 
 from . import __version__
-from .issues import ERROR, InvSheetsError, Report
-
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
-
-
-def _fails_cleanly(func):
-    """Turn 'could not run' into one line on stderr and exit 3, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args, **kwargs):
-        try:
-            return func(*args, **kwargs)
-        except InvSheetsError as exc:
-            click.echo(f"inv-sheets: {exc}", err=True)
-            sys.exit(EXIT_CANNOT_RUN)
-        except MemoryError:
-            click.echo("inv-sheets: ran out of memory reading this workbook", err=True)
-            sys.exit(EXIT_CANNOT_RUN)
-        except OSError as exc:
-            click.echo(f"inv-sheets: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), err=True)
-            sys.exit(EXIT_CANNOT_RUN)
-
-    return wrapper
-
-
-def _progress(quiet: bool):
-    """A progress callback writing to stderr, silent when quiet or when stderr is not a terminal."""
-    if quiet or not sys.stderr.isatty():
-        return None
-    return lambda message: click.echo(f"  {message}...", err=True)
-
-
-def render_issues(report: Report, limit: int | None = None) -> str:
-    """The findings as a readable table, worst first, and a summary line."""
-    lines = []
-    issues = report.sorted_issues()
-    shown = issues if limit is None else issues[:limit]
-    if shown:
-        width = max(len(i.cell) for i in shown)
-        for i in shown:
-            lines.append(f"{i.cell:<{width}}  {i.severity:<7}  {i.code:<24}  {i.message}")
-        if len(shown) < len(issues):
-            lines.append(f"... and {len(issues) - len(shown)} more (use --json or see the Issues sheet)")
-    c = report.counts()
-    lines.append(f"{report.path}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes")
-    return "\n".join(lines)
-
+from .clikit import EXIT_USAGE, exit_code, fails_cleanly, progress_printer, render_issues
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="inv-sheets")
@@ -78,19 +31,27 @@ def main() -> None:
 @click.argument("path", type=click.Path(dir_okay=False))
 @click.option("--sample", is_flag=True, help="Fill it with the demo store.")
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
-@_fails_cleanly
-def init(path: str, sample: bool, force: bool) -> None:
+@click.option("--button", is_flag=True,
+              help="Make a macro-enabled .xlsm with a Refresh button on its Start sheet (see docs/excel-button.md).")
+@fails_cleanly
+def init(path: str, sample: bool, force: bool, button: bool) -> None:
     """Create a new workbook from the template.
 
     \b
     Example:
         inv-sheets init store.xlsx
+        inv-sheets init store.xlsm --button --sample
     """
     from .template import init_workbook
 
     if Path(path).exists() and not force:
         click.echo(f"inv-sheets: {path} already exists (use --force to overwrite it)", err=True)
         sys.exit(EXIT_USAGE)
+    if button:
+        from .cli_button import init_with_button
+
+        init_with_button(path, sample, force)
+        return
     init_workbook(path, sample=sample, overwrite=force)
     click.echo(f"created {path}" + (" with the demo store" if sample else ""))
 
@@ -102,7 +63,7 @@ def init(path: str, sample: bool, force: bool) -> None:
 @click.option("--as-of", help="The day the figures are for (default: Settings as_of, else today).")
 @click.option("--limit", type=int, default=200, show_default=True, help="Show at most this many findings.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
-@_fails_cleanly
+@fails_cleanly
 def validate(path: str, as_json: bool, strict: bool, as_of: str | None, limit: int, quiet: bool) -> None:
     """Check a workbook and report every problem at its cell.
 
@@ -112,15 +73,9 @@ def validate(path: str, as_json: bool, strict: bool, as_of: str | None, limit: i
     """
     from .validate import validate as run
 
-    report = run(path, as_of=as_of, progress=_progress(quiet))
+    report = run(path, as_of=as_of, progress=progress_printer(quiet))
     click.echo(report.to_json() if as_json else render_issues(report, limit))
-    sys.exit(_exit_code(report, strict))
-
-
-def _exit_code(report: Report, strict: bool = False) -> int:
-    if report.errors or (strict and report.warnings):
-        return EXIT_PROBLEMS
-    return EXIT_OK
+    sys.exit(exit_code(report, strict))
 
 
 @main.command()
@@ -130,7 +85,7 @@ def _exit_code(report: Report, strict: bool = False) -> int:
 @click.option("--backup", is_flag=True, help="Keep a copy of the workbook as it was, beside it.")
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress messages.")
-@_fails_cleanly
+@fails_cleanly
 def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_json: bool, quiet: bool) -> None:
     """Recompute the output sheets and write them into the workbook.
 
@@ -143,14 +98,14 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_j
     """
     from .refresh import refresh as run
 
-    report = run(path, output=output, as_of=as_of, backup=backup, progress=_progress(quiet))
+    report = run(path, output=output, as_of=as_of, backup=backup, progress=progress_printer(quiet))
     if as_json:
         click.echo(report.to_json())
     else:
         click.echo(render_issues(report, limit=20))
         written = report.summary.get("written", [])
         click.echo(f"wrote {', '.join(written)} into {report.summary.get('output', path)}")
-    sys.exit(_exit_code(report))
+    sys.exit(exit_code(report))
 
 
 @main.command()
@@ -158,7 +113,7 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_j
 @click.option("--output", "-o", type=click.Path(dir_okay=False), help="Write the normalised workbook here.")
 @click.option("--in-place", is_flag=True, help="Change the workbook itself (a backup is kept beside it).")
 @click.option("--json", "as_json", is_flag=True, help="Print the changes as JSON.")
-@_fails_cleanly
+@fails_cleanly
 def normalise(path: str, output: str | None, in_place: bool, as_json: bool) -> None:
     """Tidy the input sheets: trim, canonical codes and words, text numbers and dates made real.
 
@@ -190,16 +145,12 @@ def normalise(path: str, output: str | None, in_place: bool, as_json: bool) -> N
 
 def _register() -> None:
     """Commands that live beside the feature they front."""
+    from .cli_button import add_button
     from .cli_counts import count_sheet
     from .cli_export import export
 
-    main.add_command(count_sheet)
-    main.add_command(export)
-    try:
-        from .cli_button import add_button
-    except ImportError:  # the button module is optional until its resources are bundled
-        return
-    main.add_command(add_button)
+    for command in (count_sheet, export, add_button):
+        main.add_command(command)
 
 
 _register()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .cli import _fails_cleanly
+from .clikit import fails_cleanly
 
 NEXT_STEPS = ("Open it in Excel, enable macros, and press Refresh on the {sheet} sheet. "
               "It needs Python with inv-sheets installed: see docs/excel-button.md.")
@@ -15,7 +15,7 @@ NEXT_STEPS = ("Open it in Excel, enable macros, and press Refresh on the {sheet}
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Write the workbook with the button here (a .xlsm; default: PATH itself for a .xlsm, "
                    "PATH with .xlsm for a .xlsx).")
-@_fails_cleanly
+@fails_cleanly
 def add_button(path: str, output: str | None) -> None:
     """Add a Refresh button that runs inv-sheets from inside Excel.
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from .cli import EXIT_USAGE, _fails_cleanly
+from .clikit import EXIT_USAGE, fails_cleanly
 
 
 @click.command("count-sheet")
@@ -22,7 +22,7 @@ from .cli import EXIT_USAGE, _fails_cleanly
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Where to write the list (default: count-<location>-<day>.xlsx beside the workbook).")
 @click.option("--as-of", help="The day the figures are for (default: Settings as_of, else today).")
-@_fails_cleanly
+@fails_cleanly
 def count_sheet(path: str, location: str, day: str | None, blind: bool, output: str | None, as_of: str | None) -> None:
     """Write a printable count list for one location, sorted by bin, with an empty Counted column.
 

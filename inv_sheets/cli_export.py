@@ -7,7 +7,7 @@ import sys
 
 import click
 
-from .cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, _fails_cleanly, render_issues
+from .clikit import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, fails_cleanly, render_issues
 from .exports import TARGETS, export_workbook
 from .issues import Report
 
@@ -22,7 +22,7 @@ from .issues import Report
 @click.option("--force", is_flag=True, help="Export even though the workbook has errors.")
 @click.option("--as-of", help="The day the opening stock is for (default: Settings as_of, else today).")
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@_fails_cleanly
+@fails_cleanly
 def export(path: str, target: str, output: str | None, target_version: str | None, force: bool,
            as_of: str | None, as_json: bool) -> None:
     """Write the import files of another inventory system, in import order, with a loss report.

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .book import Book, Table
-from .issues import InvSheetsError, Issue, Report, column_letter
-from .schema import OUT_BOOL, OUT_DATE, OUT_LINK, OUT_NUM, OUT_TEXT, OUTPUTS, SHEETS, match_sheet
+from .issues import InvSheetsError, Issue, Report
+from .schema import OUT_BOOL, OUT_LINK, OUT_NUM, OUT_TEXT, OUTPUTS
 from .sheetdata import SheetData
 
 if TYPE_CHECKING:  # xlwings is imported only when the button runs
@@ -107,52 +107,15 @@ def summary_line(report: Report) -> str:
 # Reading ------------------------------------------------------------------------------------------
 def read_book(book: xw.Book) -> Book:
     """Every known sheet of the live workbook as a `Book`, one block read per sheet."""
-    from .io.read import _assemble, _clean_header
+    from .io.read import collect, table_from_rows
 
-    names = [s.name for s in book.sheets]
-    out = Book(path=book.fullname, tables={}, sheet_names=names)
-    for sheet in book.sheets:
-        name = sheet.name
-        canonical = match_sheet(name)
-        if canonical is None and _toolkit_sheet(name):
-            continue
-        if canonical is None:
-            out.issues.append(Issue("unknown-sheet", name, None, None,
-                                    f"Sheet '{name}' is not one inv-sheets reads; it is left as it is.", value=name))
-            continue
-        if canonical in out.tables:
-            out.issues.append(Issue("unknown-sheet", name, None, None,
-                                    f"Sheet '{name}' is a second {canonical} sheet; only "
-                                    f"'{out.tables[canonical].title}' is read.", value=name))
-            continue
-        rows, top, left = _used_block(sheet)
-        if not rows:
-            continue
-        width = max(len(r) for r in rows)
-        header = [_clean_header(v) for v in rows[0]]
-        body = [list(r) + [None] * (width - len(r)) for r in rows[1:]]
-        frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
-        frame = frame.replace({"": None})
-        frame.index = pd.RangeIndex(top + 1, top + 1 + len(frame))
-        letters = [column_letter(left + i) for i in range(width)]
-        table: Table | None = _assemble(frame, header, letters, name, canonical, top, out.issues, exact=True)
-        if table is not None:
-            out.tables[canonical] = table
-    for schema in SHEETS:
-        if schema.required and schema.name not in out.tables:
-            out.issues.append(Issue("missing-sheet", schema.name, None, None,
-                                    f"The workbook has no {schema.name} sheet: add one with the headers "
-                                    f"{', '.join(c.title for c in schema.required_columns)} "
-                                    "(`inv-sheets init` makes a template).", value=schema.name))
-    return out
+    sheets = {s.name: s for s in book.sheets}
 
+    def load(name: str, canonical: str, issues: list[Issue]) -> Table | None:
+        rows, top, left = _used_block(sheets[name])
+        return table_from_rows(rows, top, left, name, canonical, issues)
 
-def _toolkit_sheet(name: str) -> bool:
-    """The toolkit's own sheets (outputs, the template's guide and lists), as the file reader skips them."""
-    from . import schema
-
-    return name in schema.OUTPUT or name in getattr(schema, "TEMPLATE_SHEETS", ("Start", "Lists")) \
-        or name.startswith("_inv")
+    return collect(book.fullname, list(sheets), load)
 
 
 def _used_block(sheet: xw.Sheet) -> tuple[list[list[Any]], int, int]:

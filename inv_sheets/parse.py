@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPE_BY_FOLDED, NUMBER, TEXT, Column, fold
+from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPE_BY_FOLDED, NUMBER, Column, fold
 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_EPOCH_1904 = pd.Timestamp("1904-01-01")

@@ -9,6 +9,7 @@ their declared types are read exactly; big clean sheets keep the fast column-wis
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -126,25 +127,48 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
             reader = fastexcel.read_excel(path)
         except Exception as exc:  # the Rust reader reports damage as its own exception types
             raise NotAWorkbookError(f"{path}: is damaged and cannot be read ({_first_line(exc)})") from None
-        book = Book(path=path, tables={}, sheet_names=[n for n, _ in sheets], date1904=date1904)
-        for name, part in sheets:
-            canonical = match_sheet(name)
-            if canonical is None and (name in OUTPUT or name in TEMPLATE_SHEETS or name.startswith("_inv")):
-                continue  # the toolkit's own sheets
-            if canonical is None:
+        parts = dict(sheets)
+        exact = functools.cache(lambda: _calamine(path))  # opened once, only if a sheet needs it
+
+        def load(name: str, canonical: str, issues: list[Issue]) -> Table | None:
+            return _read_sheet(exact, reader, zf, name, parts[name], canonical, issues)
+
+        book = collect(path, [n for n, _ in sheets], load, progress=progress)
+    book.date1904 = date1904
+    return book
+
+
+def is_toolkit_sheet(name: str) -> bool:
+    """The toolkit's own sheets (outputs, the template's guide and lists, its hidden data, the button's
+    configuration): never read as data, never reported as unknown."""
+    return (name in OUTPUT or name in TEMPLATE_SHEETS or name.startswith("_inv")
+            or fold(name) in ("xlwingsconf",))
+
+
+def collect(path: str, sheet_names: list[str], load: Callable[[str, str, list[Issue]], Table | None], *,
+            progress: Progress | None = None) -> Book:
+    """A Book from any source: which sheets are data, each loaded by `load`, and the sheet findings.
+
+    `load(name, canonical, issues)` reads one sheet (from a file, or from a live Excel workbook).
+    """
+    book = Book(path=path, tables={}, sheet_names=list(sheet_names))
+    for name in sheet_names:
+        canonical = match_sheet(name)
+        if canonical is None:
+            if not is_toolkit_sheet(name):
                 book.issues.append(Issue("unknown-sheet", name, None, None,
                                          f"Sheet '{name}' is not one inv-sheets reads; it is left as it is.", value=name))
-                continue
-            if canonical in book.tables:
-                book.issues.append(Issue("unknown-sheet", name, None, None,
-                                         f"Sheet '{name}' is a second {canonical} sheet; only "
-                                         f"'{book.tables[canonical].title}' is read.", value=name))
-                continue
-            if progress:
-                progress(f"reading {name}")
-            table = _read_sheet(path, reader, zf, name, part, canonical, book.issues)
-            if table is not None:
-                book.tables[canonical] = table
+            continue
+        if canonical in book.tables:
+            book.issues.append(Issue("unknown-sheet", name, None, None,
+                                     f"Sheet '{name}' is a second {canonical} sheet; only "
+                                     f"'{book.tables[canonical].title}' is read.", value=name))
+            continue
+        if progress:
+            progress(f"reading {name}")
+        table = load(name, canonical, book.issues)
+        if table is not None:
+            book.tables[canonical] = table
     for sheet in SHEETS:
         if sheet.required and sheet.name not in book.tables:
             book.issues.append(Issue("missing-sheet", sheet.name, None, None,
@@ -158,7 +182,13 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _read_sheet(path, reader, zf, name, part, canonical, issues) -> Table | None:
+def _calamine(path: str):
+    from python_calamine import CalamineWorkbook
+
+    return CalamineWorkbook.from_path(path)
+
+
+def _read_sheet(exact, reader, zf, name, part, canonical, issues) -> Table | None:
     """One sheet as a Table, or None when it is empty. Header problems become findings."""
     try:
         with warnings.catch_warnings():
@@ -168,9 +198,9 @@ def _read_sheet(path, reader, zf, name, part, canonical, issues) -> Table | None
         message = _first_line(exc)
         if "empty" in message.lower() or "no rows" in message.lower():
             return None
-        raise NotAWorkbookError(f"{path}: sheet '{name}' cannot be read ({message})") from None
+        raise NotAWorkbookError(f"{zf.filename}: sheet '{name}' cannot be read ({message})") from None
     if fast.height <= EXACT_ROWS or _mismatched(fast, canonical):
-        return _read_exact(path, zf, name, part, canonical, issues)
+        return _read_exact(exact(), zf, name, part, canonical, issues)
     return _from_fast(zf, fast, name, part, canonical, issues)
 
 
@@ -189,34 +219,41 @@ def _mismatched(fast, canonical: str) -> bool:
     return False
 
 
-def _read_exact(path, zf, name, part, canonical, issues) -> Table | None:
-    from python_calamine import CalamineWorkbook
-
+def _read_exact(workbook, zf, name, part, canonical, issues) -> Table | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ws = CalamineWorkbook.from_path(path).get_sheet_by_name(name)
+        ws = workbook.get_sheet_by_name(name)
         rows = ws.to_python(skip_empty_area=True)
         start_row, start_col = ws.start or (0, 0)
         merged = ws.merged_cell_ranges or []
-    if not rows:
-        return None
-    header_row = start_row + 1
-    header = [_clean_header(v) for v in rows[0]]
+    table = table_from_rows(rows, start_row + 1, start_col + 1, name, canonical, issues)
     for (r0, c0), (r1, c1) in merged:
         if r0 <= start_row <= r1 and c1 > c0:
-            issues.append(Issue("merged-header", name, header_row, column_letter(c0 + 1),
-                                f"Header cells {column_letter(c0 + 1)}{header_row}:{column_letter(c1 + 1)}{header_row} "
+            issues.append(Issue("merged-header", name, start_row + 1, column_letter(c0 + 1),
+                                f"Header cells {column_letter(c0 + 1)}{start_row + 1}:{column_letter(c1 + 1)}{start_row + 1} "
                                 "are merged: unmerge them and give each column its own header."))
-    width = max(len(r) for r in rows)
-    body = [list(r) + [""] * (width - len(r)) for r in rows[1:]]
-    frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
-    frame = frame.replace({"": None})
-    frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
-    letters = [column_letter(start_col + i + 1) for i in range(width)]
-    table = _assemble(frame, header, letters, name, canonical, header_row, issues, exact=True)
     if table is not None:
         _scan_formulas(zf, part, name, table, issues)
     return table
+
+
+def table_from_rows(rows: list[list[object]], top_row: int, left_col: int, name: str, canonical: str,
+                    issues: list[Issue]) -> Table | None:
+    """A Table from a block of cells whose first row is the header.
+
+    top_row and left_col are the Excel row and column number (1-based) of the block's top-left cell.
+    Empty text cells count as blank.
+    """
+    if not rows:
+        return None
+    width = max(len(r) for r in rows)
+    header = [_clean_header(v) for v in rows[0]]
+    body = [list(r) + [None] * (width - len(r)) for r in rows[1:]]
+    frame = pd.DataFrame(body, columns=range(width), dtype=object) if body else pd.DataFrame(columns=range(width), dtype=object)
+    frame = frame.replace({"": None})
+    frame.index = pd.RangeIndex(top_row + 1, top_row + 1 + len(frame))
+    letters = [column_letter(left_col + i) for i in range(width)]
+    return _assemble(frame, header, letters, name, canonical, top_row, issues, exact=True)
 
 
 def _from_fast(zf, fast, name, part, canonical, issues) -> Table | None:
