@@ -134,7 +134,7 @@ def normalise(path: str | os.PathLike, *, output: str | os.PathLike | None = Non
     changes = plan(book)
     result = NormaliseResult(path, changes)
     if changes and (output or in_place):
-        from .io.cells import write_cells
+        from .io.edit import write_cells
 
         result.written = os.fspath(write_cells(path, changes, output=output, backup=in_place and not output))
     return result

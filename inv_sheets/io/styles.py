@@ -79,6 +79,17 @@ class StyleSheet:
     def to_xml(self) -> bytes:
         return to_xml(self.root) if self.changed else self.original
 
+    def with_number_format(self, xf: int, code: str) -> int:
+        """The cellXfs index of cell style `xf` with number format `code` (the user's font, fill and
+        borders kept): how a text date typed into a styled cell becomes a real date that looks dated."""
+        cell_xfs = self._section("cellXfs")
+        entries = [c for c in cell_xfs if isinstance(c.tag, str)]
+        want = copy.deepcopy(entries[xf]) if 0 <= xf < len(entries) else etree.Element(_M + "xf", numFmtId="0",
+                                                                                       fontId="0", fillId="0", borderId="0")
+        want.set("numFmtId", str(self._num_fmt(code)))
+        want.set("applyNumberFormat", "1")
+        return self._find_or_append("cellXfs", want)
+
     # Entries --------------------------------------------------------------------------------------
     def _xf(self, style: CellStyle) -> int:
         want = etree.Element(_M + "xf")

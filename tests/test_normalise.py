@@ -1,0 +1,78 @@
+"""normalise: tidy values at their cells, never guess, idempotent, touch nothing else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import zipfile
+
+import openpyxl
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from inv_sheets.normalise import normalise, plan
+from inv_sheets.validate import load
+from workbooks import make_workbook
+
+ITEMS = [["item sku", "Description", "cost"], [" tee-m ", "Tee M ", "4.5"], ["CAP", "Cap", 3]]
+MOVES = [["ID", "Date", "Type", "SKU", "Qty", "To"],
+         ["M1", "2026-01-05", "Receipt", "tee-m", "12 pcs", "main"],
+         ["M2", "03/04/2026", "sale", "CAP", 1, "MAIN"]]
+
+
+def _book(tmp_path):
+    path = make_workbook(tmp_path / "s.xlsx", {"Items": ITEMS, "Movements": MOVES, "Notes": [["free text"]]})
+    wb = openpyxl.load_workbook(path)
+    wb["Items"]["A2"].font = openpyxl.styles.Font(bold=True)  # a style the change must keep
+    wb.save(path)
+    return path
+
+
+def test_changes_are_listed_with_cell_before_and_after(tmp_path):
+    changes = {(c.sheet, c.cell): (c.before, c.after) for c in plan(load(_book(tmp_path)))}
+    assert changes[("Items", "A2")] == (" tee-m ", "TEE-M")
+    assert changes[("Items", "B2")] == ("Tee M ", "Tee M")
+    assert changes[("Items", "C2")] == ("4.5", 4.5)
+    assert changes[("Items", "A1")] == ("item sku", "SKU")
+    assert changes[("Movements", "C2")] == ("Receipt", "receive")
+    assert changes[("Movements", "E2")] == ("12 pcs", 12)
+    assert changes[("Movements", "B2")][1].date() == dt.date(2026, 1, 5)
+    assert ("Movements", "B3") not in changes  # ambiguous: never guessed
+
+
+def test_written_values_are_typed_styles_kept_and_other_parts_untouched(tmp_path):
+    path = _book(tmp_path)
+    out = tmp_path / "out.xlsx"
+    result = normalise(path, output=out)
+    assert result.written == str(out)
+    wb = openpyxl.load_workbook(out)
+    items, moves = wb["Items"], wb["Movements"]
+    assert items["A2"].value == "TEE-M" and items["A2"].font.bold
+    assert items["C2"].value == 4.5
+    assert moves["E2"].value == 12
+    assert moves["B2"].value == dt.datetime(2026, 1, 5) and moves["B2"].number_format == "yyyy-mm-dd"
+    assert moves["B3"].value == "03/04/2026"
+    with zipfile.ZipFile(path) as a, zipfile.ZipFile(out) as b:
+        before = {n: hashlib.sha256(a.read(n)).hexdigest() for n in a.namelist()}
+        after = {n: hashlib.sha256(b.read(n)).hexdigest() for n in b.namelist()}
+    changed = {n for n in before if before[n] != after.get(n)}
+    assert changed <= {"xl/worksheets/sheet1.xml", "xl/worksheets/sheet2.xml", "xl/styles.xml"}
+    assert set(before) == set(after)
+
+
+def test_normalise_is_idempotent(tmp_path):
+    path = _book(tmp_path)
+    normalise(path, in_place=True)
+    assert (tmp_path / "s.bak.xlsx").exists()
+    assert plan(load(path)) == []
+
+
+words = st.sampled_from([" a ", "tee-m", "Receipt", "12 pcs", "2026-01-05", "3", "x", "yes", "SOLD", "1,5"])
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(words, min_size=6, max_size=6), min_size=1, max_size=4))
+def test_normalise_twice_changes_nothing_more(tmp_path, rows):
+    path = make_workbook(tmp_path / "p.xlsx", {"Items": ITEMS, "Movements": [MOVES[0], *rows]})
+    out = tmp_path / "p2.xlsx"
+    normalise(path, output=out)
+    assert plan(load(out if out.exists() else path)) == []
