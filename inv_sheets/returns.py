@@ -8,7 +8,8 @@ One table in four blocks, told apart by which columns are filled:
 
     reason, units, share             each reason's returned units and share of all returned units
     reason, units, share, sku        the same for each of the SKUs returned most (share of that SKU)
-    "return rate", units, share, sku returned units of a SKU and its return rate = returned / sold
+    "return rate", units, sku, sold, return_rate
+                                     returned and sold units of a SKU, return_rate = returned / sold
     sku, location, qty, days_waiting units in a returns hold, by the day they arrived
 
 The window: reasons and rates count the return and sale movements of the last `demand_days`
@@ -32,7 +33,7 @@ EPS = 1e-9
 TOP_SKUS = 5  # how many of the most-returned SKUs get their own reason breakdown
 NO_REASON = "(no reason given)"
 RATE_LABEL = "return rate"
-COLUMNS = ["reason", "units", "share", "sku", "location", "qty", "days_waiting"]
+COLUMNS = ["reason", "units", "share", "sku", "location", "qty", "days_waiting", "sold", "return_rate"]
 
 
 def window(store: Store, ledger: Ledger) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -54,11 +55,11 @@ def returns_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     rows = pd.concat([reason_table(returned), top_sku_reasons(returned), return_rates(returned, moved),
                       hold.assign(reason=None)], ignore_index=True)
     span = f"{start.date().isoformat()} to {end.date().isoformat()} ({store.settings.demand_days} days)"
-    return [sheet("Returns", rows.reindex(columns=COLUMNS + ["sold"]), notes=(
+    return [sheet("Returns", rows.reindex(columns=COLUMNS), notes=(
         ("Window", f"Returns and sales from {span}, the demand_days setting."),
-        ("Share", ("For a reason: its share of the returned units (of all SKUs, or of the SKU named). "
-                  f"For a '{RATE_LABEL}' row: returned / sold, the SKU's units returned over units sold "
-                  "in the window (blank when none were sold).")),
+        ("Share", "For a reason: its share of the returned units (of all SKUs, or of the SKU named)."),
+        ("Return rate", (f"On a '{RATE_LABEL}' row: returned / sold, the SKU's units returned over units sold "
+                        "in the window (blank when none were sold).")),
         ("Days waiting", ("Units in a returns hold, aged from the day they arrived; the oldest are "
                          "assumed to leave the hold first. Inspect them, then restock or mark damaged.")),
     ))]
@@ -111,13 +112,13 @@ def return_rates(returned: pd.DataFrame, moved: pd.DataFrame) -> pd.DataFrame:
     The rate is blank when nothing of the SKU was sold in the window.
     """
     if not len(returned):
-        return pd.DataFrame(columns=["reason", "units", "share", "sku", "sold"])
+        return pd.DataFrame(columns=["reason", "units", "sku", "sold", "return_rate"])
     back = returned.groupby("sku")["qty"].sum()
     sold = moved[moved["type"] == "sale"].groupby("sku")["qty"].sum().reindex(back.index, fill_value=0.0)
     rate = (back / sold.where(sold > EPS)).round(9)
-    out = pd.DataFrame({"reason": RATE_LABEL, "units": back.to_numpy(), "share": rate.to_numpy(),
-                        "sku": back.index.to_numpy(), "sold": sold.to_numpy()})
-    return out.sort_values(["share", "sku"], ascending=[False, True], na_position="last", kind="stable")
+    out = pd.DataFrame({"reason": RATE_LABEL, "units": back.to_numpy(), "sku": back.index.to_numpy(),
+                        "sold": sold.to_numpy(), "return_rate": rate.to_numpy()})
+    return out.sort_values(["return_rate", "sku"], ascending=[False, True], na_position="last", kind="stable")
 
 
 def hold_ages(ledger: Ledger) -> pd.DataFrame:

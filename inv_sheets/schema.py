@@ -369,6 +369,8 @@ OUTPUTS: tuple[Output, ...] = (
     Output("Returns", (
         O("reason"), O("units", OUT_NUM), O("share", OUT_PCT), O("sku", header="SKU"), O("location"),
         O("qty", OUT_NUM, "Qty"), O("days_waiting", OUT_INT, "Days waiting"),
+        O("sold", OUT_NUM, help="units of the SKU sold in the window"),
+        O("return_rate", OUT_PCT, "Return rate", "returned / sold in the window"),
     ), "Why goods come back, and what waits in the returns hold."),
     Output("KPIs", (
         O("week", OUT_DATE), O("inventory_accuracy", OUT_PCT, "Inventory accuracy"),

@@ -54,7 +54,8 @@ def test_reasons_shares_top_skus_and_rates():
     rates = frame[frame["reason"] == RATE_LABEL]
     # A: 4 returned / 20 sold; B: 2 / 4; C: never sold, so no rate.
     assert list(rates["sku"]) == ["B", "A", "C"]
-    assert rates["share"].tolist()[:2] == [0.5, 0.2] and pd.isna(rates["share"].iloc[2])
+    assert rates["return_rate"].tolist()[:2] == [0.5, 0.2] and pd.isna(rates["return_rate"].iloc[2])
+    assert rates["sold"].tolist() == [4, 20, 0]
     assert rates["units"].tolist() == [2.0, 4.0, 2.0]
 
 
