@@ -183,12 +183,13 @@ def variance(store: Store, ledger: Ledger, abc: pd.Series | None = None,
     working them out again.
     """
     abc = abc_classes(store, ledger) if abc is None else abc
-    c = ledger.counts.copy()
+    # Typed even when empty (a store without counts), so the arithmetic below stays numeric.
+    c = ledger.counts.astype({"book_qty": float, "counted_qty": float, "variance_qty": float})
     c["abc"] = class_of(c["sku"], abc).to_numpy()
     c["tolerance"] = c["abc"].map({k: store.settings.by_class("count_tolerance", k) for k in "ABC"}).astype(float)
     book, off = c["book_qty"], c["variance_qty"]
     costs = unit_costs(store, ledger) if costs is None else costs
-    c["variance_value"] = (off * c["sku"].map(costs)).round(6)
+    c["variance_value"] = (off * c["sku"].map(costs).astype(float)).round(6)
     with np.errstate(divide="ignore", invalid="ignore"):
         c["variance_pct"] = np.where(book.abs() > EPS, off / book.abs(), np.where(off.abs() > EPS, np.nan, 0.0))
     c["within_tolerance"] = off.abs() <= c["tolerance"] * book.abs() + EPS

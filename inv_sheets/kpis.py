@@ -82,7 +82,7 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
              & (p["when"].dt.normalize() <= as_of)]
     week = ((sold["when"].dt.normalize() - first).dt.days // 7).to_numpy()  # the row each sale falls in
     out["units_sold"] = sold["qty"].groupby(week).sum().reindex(range(weeks), fill_value=0.0).to_numpy()
-    cogs = (sold["qty"] * sold["sku"].map(unit_cost).fillna(0.0)).groupby(week).sum()
+    cogs = (sold["qty"] * sold["sku"].map(unit_cost).astype(float).fillna(0.0)).groupby(week).sum()
     out["cogs"] = cogs.reindex(range(weeks), fill_value=0.0).to_numpy()
 
     _stockouts(store, ledger, out, first, as_of)
