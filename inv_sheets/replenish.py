@@ -56,6 +56,7 @@ DERIVED = {
 PLAN_DERIVED = {
     "line_value": "={qty}*{unit_cost}",
     "order_value": "=SUMIF(${supplier:col}:${supplier:col},{supplier},${line_value:col}:${line_value:col})",
+    "meets_min_order": '=OR({min_order_value}="",{order_value}>={min_order_value})',
 }
 
 
@@ -257,7 +258,7 @@ def purchase_plan(store: Store, ledger: Ledger, table: pd.DataFrame) -> tuple[pd
     plan["order_value"] = plan.groupby("supplier")["line_value"].transform("sum")
     minimum = store["Suppliers"].drop_duplicates("supplier").set_index("supplier")["min_order_value"]
     plan["min_order_value"] = minimum.reindex(plan["supplier"]).to_numpy()
-    plan["meets_min_order"] = plan["min_order_value"].isna() | (plan["order_value"] >= plan["min_order_value"] - 1e-9)
+    plan["meets_min_order"] = plan["min_order_value"].isna() | (plan["order_value"] >= plan["min_order_value"])
     plan["supplier"] = plan["supplier"].replace("", None)
     pl = ledger.po_lines
     shortfalls = pl[pl["short_qty"] > 0][["po", "supplier", "sku", "qty", "received", "short_qty"]]

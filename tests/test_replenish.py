@@ -9,6 +9,7 @@ import subprocess
 from pathlib import Path
 from statistics import NormalDist
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given
@@ -237,6 +238,11 @@ LIVE_REORDER = Output("Reorder", (
     O("min_order_qty", OUT_NUM), O("suggested_qty", OUT_NUM), O("flag"), O("why"), O("abc"), O("next_review"),
 ), "What to reorder now, how much, and why.")
 
+LIVE_PLAN = Output("Purchase Plan", (
+    O("supplier"), O("sku"), O("qty", OUT_NUM), O("unit_cost", OUT_NUM), O("line_value", OUT_NUM),
+    O("order_value", OUT_NUM), O("min_order_value", OUT_NUM), O("meets_min_order"),
+), "Suggested orders grouped into one draft PO per supplier.")
+
 RECALC_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 <oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
  xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
@@ -268,11 +274,13 @@ def test_libreoffice_recalculates_the_library_numbers(tmp_path, monkeypatch, liv
 
     if live:
         monkeypatch.setitem(schema.OUTPUT, "Reorder", LIVE_REORDER)
+        monkeypatch.setitem(schema.OUTPUT, "Purchase Plan", LIVE_PLAN)
     store, _ = parse(read_book(Path(__file__).parent.parent / "samples" / "demo-store.xlsx"))
     sheets = replenish.replenish_sheets(store, ledger_mod.build(store))
     reorder = sheets[0]
     if live:
         assert set(reorder.formulas) == set(replenish.DERIVED)
+        assert set(sheets[1].formulas) == set(replenish.PLAN_DERIVED)
     # Blank the cached results: whatever the file shows afterwards, LibreOffice computed.
     blanked = [SheetData(s.output, s.rows.assign(**{c: None for c in s.formulas}), formulas=s.formulas)
                for s in sheets]
@@ -284,7 +292,9 @@ def test_libreoffice_recalculates_the_library_numbers(tmp_path, monkeypatch, liv
         for column in data.formulas:
             title = data.output.columns[data.output.column_names().index(column)].title
             for g, w in zip((row[title] for row in got), want[column]):
-                if isinstance(w, str):
+                if isinstance(w, (bool, np.bool_)):
+                    assert (g.upper() in ("TRUE", "YES", "1")) == bool(w), column
+                elif isinstance(w, str):
                     assert g == w
                 else:
                     assert float(g) == pytest.approx(float(w), abs=1e-6), column
