@@ -102,7 +102,7 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_j
     if as_json:
         click.echo(report.to_json())
     else:
-        click.echo(render_issues(report, limit=20))
+        click.echo(render_issues(report, limit=20, notes=False))
         written = report.summary.get("written", [])
         click.echo(f"wrote {', '.join(written)} into {report.summary.get('output', path)}")
     sys.exit(exit_code(report))

@@ -43,10 +43,13 @@ def progress_printer(quiet: bool):
     return lambda message: click.echo(f"  {message}...", err=True)
 
 
-def render_issues(report: Report, limit: int | None = None) -> str:
-    """The findings as a readable table, worst first, and a summary line."""
+def render_issues(report: Report, limit: int | None = None, *, notes: bool = True) -> str:
+    """The findings as a readable table, worst first, and a summary line.
+
+    notes=False lists only errors and warnings (the notes are still counted, and on the Issues sheet).
+    """
     lines = []
-    issues = report.sorted_issues()
+    issues = [i for i in report.sorted_issues() if notes or i.severity != "info"]
     shown = issues if limit is None else issues[:limit]
     if shown:
         width = max(len(i.cell) for i in shown)
