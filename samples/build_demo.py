@@ -9,6 +9,7 @@ A fixed seed and a fixed as-of date make every build the same, byte for byte.
 
 from __future__ import annotations
 
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -29,6 +30,7 @@ from inv_sheets.schema import SHEET  # noqa: E402
 from inv_sheets.template import build_workbook  # noqa: E402
 
 OUT = HERE / "demo-store.xlsx"
+PACKAGED = HERE.parent / "inv_sheets" / "resources" / "demo-store.xlsx"
 
 
 def build(path: str | Path = OUT) -> Path:
@@ -144,4 +146,6 @@ def orders(store: Store) -> pd.DataFrame:
 if __name__ == "__main__":
     started = time.perf_counter()
     out = build(sys.argv[1] if len(sys.argv) > 1 else OUT)
+    if out == OUT:  # the package ships the same file, for `inv-sheets init --sample` after a pip install
+        shutil.copyfile(OUT, PACKAGED)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB) in {time.perf_counter() - started:.1f}s", file=sys.stderr)

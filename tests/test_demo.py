@@ -235,3 +235,10 @@ def test_committed_demo_is_up_to_date(t):
     committed = read_tables(COMMITTED)
     for name in SHEET:
         pd.testing.assert_frame_equal(committed[name], t[name], obj=name)
+
+
+def test_packaged_demo_is_the_sample():
+    """`inv-sheets init --sample` after a pip install uses the copy inside the package."""
+    root = Path(__file__).parent.parent
+    assert (root / "inv_sheets" / "resources" / "demo-store.xlsx").read_bytes() == \
+        (root / "samples" / "demo-store.xlsx").read_bytes(), "run `python samples/build_demo.py`"
