@@ -24,6 +24,7 @@ from fidelity import build_xlsm, build_xlsx, rewrite_zip
 from inv_sheets.issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError,
                                WriteError)
 from inv_sheets.io import package as package_module
+from inv_sheets.io.cells import encode
 from inv_sheets.io.render import render
 from inv_sheets.io.styles import MINIMAL_STYLES, StyleSheet
 from inv_sheets.io.write import FileState, check_writable, write_sheets
@@ -156,7 +157,8 @@ def test_readers_see_the_values(workbook: Path) -> None:
     assert [r[0] for r in kpi[1:4]] == WEEKS
     notes = len(kpis().columns) + 1  # two columns right of the table
     assert kpi[0][notes:notes + 2] == ["Term", "Definition"] and kpi[1][notes] == "Turnover"
-    assert values(workbook, "Purchase Plan")[1][6] == "yes"
+    meets = plan().output.column_names().index("meets_min_order")
+    assert values(workbook, "Purchase Plan")[1][meets] == "yes"
     links = openpyxl.load_workbook(workbook)["Issues"]
     assert links["A2"].hyperlink.location == "Movements!D17"
     assert links["A3"].hyperlink.location == "'Item Locations'!B4"
@@ -378,6 +380,15 @@ def test_text_is_made_safe_for_xml_and_excel(tmp_path: Path) -> None:
     assert got[3] == "line\nbreak"
     assert got[4] == " lone surrogate"
     assert problems(book) == []
+
+
+def test_dates_follow_excels_calendar() -> None:
+    dates = pd.Series([dt.date(1, 1, 1), dt.date(1899, 6, 1), dt.date(1900, 1, 1), dt.date(1900, 2, 28),
+                       dt.date(1900, 3, 1), None, dt.datetime(2024, 1, 1, 12)], dtype=object)
+    got = encode(dates, date1904=False)
+    assert got.classes == ["s", "s", "d", "d", "d", "", "d"]  # no serial before 1900: written as text
+    assert got.texts == ["0001-01-01", "1899-06-01", "1", "59", "61", "", "45292.5"]  # 60 is Excel's 29 Feb 1900
+    assert encode(pd.Series(pd.to_datetime(["2024-01-01"]).tz_localize("UTC")), date1904=True).texts == ["43830"]
 
 
 def test_rendering_is_deterministic_and_fast() -> None:

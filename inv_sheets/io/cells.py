@@ -146,7 +146,7 @@ def _dates(series: pd.Series, date1904: bool) -> Column:
         if s != s:
             classes.append(""), texts.append("")
         elif s < (0 if date1904 else 1):  # before the epoch: Excel has no serial for it
-            classes.append("s"), texts.append(value.isoformat())
+            classes.append("s"), texts.append(str(value.date()) if value == value.normalize() else value.isoformat())
         else:
             classes.append("d"), texts.append(number_text(s))
     return Column(classes, texts)
@@ -172,8 +172,14 @@ def _objects(values: list, date1904: bool) -> Column:
             dates.append(i)
         else:
             classes[i], texts[i] = "s", str(v)
-    if dates:
-        encoded = _dates(pd.Series([pd.Timestamp(values[i]) for i in dates]), date1904)
-        for i, c, t in zip(dates, encoded.classes, encoded.texts):
+    held = []
+    for i in dates:
+        try:
+            held.append((i, pd.Timestamp(values[i]).as_unit("ns")))
+        except (OverflowError, ValueError):  # a date pandas cannot hold (year 1, 9999): Excel cannot either
+            classes[i], texts[i] = "s", str(values[i])
+    if held:
+        encoded = _dates(pd.Series([stamp for _, stamp in held]), date1904)
+        for (i, _), c, t in zip(held, encoded.classes, encoded.texts):
             classes[i], texts[i] = c, t
     return Column(classes, texts)
