@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 EPS = 1e-9
-NAT = np.datetime64("NaT", "ns").astype(np.int64)
+NAT = int(np.datetime64("NaT", "ns").astype(np.int64))
 _LAST = np.iinfo(np.int64).max  # a blank expiry sorts after every real one
 NONE = -1
 

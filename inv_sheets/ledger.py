@@ -166,65 +166,83 @@ def _tracked(store: Store) -> set[str]:
     return set(items.loc[items["tracking"].isin(["batch", "expiry"]), "sku"])
 
 
-_PART_COLUMNS = ["seq", "source", "pos", "row", "when", "sku", "parent", "src", "dst", "batch", "qty"]
+Arrays = dict[str, np.ndarray]
 
 
 def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
-           issues: list[Issue]) -> tuple[pd.DataFrame, np.ndarray, dict, np.ndarray]:
+           issues: list[Issue]) -> tuple[Arrays, np.ndarray, dict, np.ndarray]:
     """Movement lines split by batch, and counts turned into corrections, in seq order.
 
-    A part moves qty from src to dst (a count's correction goes from @adjustment to the location
-    and may be negative). Returns the parts (columns seq, source (0 Movements, 1 Counts), pos, row,
-    when, sku, parent, src, dst, batch, qty), the book quantity at each count, the expiry of
+    A part moves qty from src to dst; a count's correction goes from @adjustment to the location
+    and may be negative. Returns the parts as arrays (seq, source (0 Movements, 1 Counts), pos,
+    row, when, sku, parent, src, dst, batch, qty), the book quantity at each count, the expiry of
     each (sku, batch) code pair met, and the seqs of movements that named an unknown batch.
     """
+    L = {c: lines[c].to_numpy() for c in lines.columns}
+    C = {c: counts[c].to_numpy() for c in counts.columns}
     tracked = np.isin(v.skus, list(_tracked(store)))
-    ltr = tracked[lines["sku"].to_numpy()] if len(lines) else np.zeros(0, bool)
-    ctr = tracked[counts["sku"].to_numpy()] if len(counts) else np.zeros(0, bool)
+    ltr, ctr = tracked[L["sku"]], tracked[C["sku"]]
     outside = len(OUTSIDE)
-    adjustment = int(np.flatnonzero(v.places == OUTSIDE["adjustment"])[0])
-    moved = [lines[~ltr].assign(source=0, batch=-1)]
+    plain_l, plain_c = np.flatnonzero(~ltr), np.flatnonzero(~ctr)
     book = np.zeros(len(counts))
-    book[~ctr] = untracked_counts(lines[~ltr], counts[~ctr], outside, len(v.places))
-    fixes = [counts[~ctr].assign(batch=-1, qty=counts["counted"][~ctr] - book[~ctr])]
+    book[plain_c] = untracked_counts({c: L[c][plain_l] for c in ("src", "dst", "sku", "qty", "seq")},
+                                     {c: C[c][plain_c] for c in ("sku", "location", "seq", "counted")},
+                                     outside, len(v.places))
+    m_idx, m_batch, m_qty = [plain_l], [np.full(len(plain_l), -1)], [L["qty"][plain_l]]
+    c_idx, c_batch, c_qty = [plain_c], [np.full(len(plain_c), -1)], [C["counted"][plain_c] - book[plain_c]]
     expiry: dict = {}
     unknown = np.zeros(0, dtype=np.int64)
     if ltr.any() or ctr.any():
-        tl, tc = lines[ltr].reset_index(drop=True), counts[ctr].reset_index(drop=True)
-        res = fefo.allocate({c: tl[c].tolist() for c in ("seq", "sku", "src", "dst", "qty", "batch")}
-                            | {"expiry": tl["expiry"].to_numpy().astype(np.int64).tolist()},
-                            {c: tc[c].tolist() for c in ("seq", "sku", "location", "batch", "counted")}, outside)
-        idx, batch, qty = res.line_parts
-        moved.append(tl.iloc[idx].assign(source=0, batch=batch, qty=qty))
-        idx, batch, qty = res.count_parts
-        fixes.append(tc.iloc[idx].assign(batch=batch, qty=qty))
-        book[ctr] = res.count_book
+        tl, tc = np.flatnonzero(ltr), np.flatnonzero(ctr)
+        res = fefo.allocate({c: L[c][tl].tolist() for c in ("seq", "sku", "src", "dst", "qty", "batch")}
+                            | {"expiry": L["expiry"][tl].astype(np.int64).tolist()},
+                            {c: C[c][tc].tolist() for c in ("seq", "sku", "location", "batch", "counted")}, outside)
+        for (idx, batch, qty), base, into in ((res.line_parts, tl, (m_idx, m_batch, m_qty)),
+                                              (res.count_parts, tc, (c_idx, c_batch, c_qty))):
+            into[0].append(base[np.asarray(idx, dtype=np.int64)])
+            into[1].append(np.asarray(batch, dtype=np.int64))
+            into[2].append(np.asarray(qty, dtype=float))
+        book[tc] = res.count_book
         expiry = res.expiry
-        unknown = tl["seq"].to_numpy()[res.unknown_batch]
+        bad = tl[np.asarray(res.unknown_batch, dtype=np.int64)]
+        unknown = L["seq"][bad]
         title, col = store.cell("Movements", "batch")
-        for i in res.unknown_batch:
-            r = tl.iloc[i]
-            issues.append(Issue("unknown-batch", title, int(r["row"]), col,
-                                f"Batch {v.batches[r['batch']]} of {v.skus[r['sku']]} was never at "
-                                f"{v.places[r['src']]} before this movement: check the batch code.",
-                                value=v.batches[r["batch"]], field="batch"))
-    fix = pd.concat(fixes, ignore_index=True)
-    fix = fix[fix["qty"].abs() > EPS].round({"qty": 9})
-    fix = fix.assign(source=1, parent=-1, src=adjustment, dst=fix["location"])
-    parts = pd.concat([p[_PART_COLUMNS] for p in [*moved, fix]], ignore_index=True)
-    order = np.argsort(parts["seq"].to_numpy(), kind="stable")
-    return parts.iloc[order].reset_index(drop=True), book.round(9), expiry, unknown
+        for row, b, sku, src in zip(L["row"][bad], L["batch"][bad], L["sku"][bad], L["src"][bad]):
+            issues.append(Issue("unknown-batch", title, int(row), col,
+                                f"Batch {v.batches[b]} of {v.skus[sku]} was never at {v.places[src]} before this "
+                                "movement: check the batch code.", value=v.batches[b], field="batch"))
+    m_idx, m_batch, m_qty = (np.concatenate(a) for a in (m_idx, m_batch, m_qty))
+    c_idx, c_batch, c_qty = (np.concatenate(a) for a in (c_idx, c_batch, c_qty))
+    c_qty = c_qty.round(9)
+    fix = np.abs(c_qty) > EPS  # a count that agrees with the book posts nothing
+    c_idx, c_batch, c_qty = c_idx[fix], c_batch[fix], c_qty[fix]
+    n_c = len(c_idx)
+    seq = np.concatenate([L["seq"][m_idx], C["seq"][c_idx]])
+    order = np.argsort(seq, kind="stable")
+
+    def both(from_lines: np.ndarray, from_counts: np.ndarray) -> np.ndarray:
+        return np.concatenate([from_lines, from_counts])[order]
+
+    adjustment = int(np.flatnonzero(v.places == OUTSIDE["adjustment"])[0])
+    parts = {
+        "seq": seq[order], "source": both(np.zeros(len(m_idx), np.int8), np.ones(n_c, np.int8)),
+        "pos": both(L["pos"][m_idx], C["pos"][c_idx]), "row": both(L["row"][m_idx], C["row"][c_idx]),
+        "when": both(L["when"][m_idx], C["when"][c_idx]), "sku": both(L["sku"][m_idx], C["sku"][c_idx]),
+        "parent": both(L["parent"][m_idx], np.full(n_c, -1)), "src": both(L["src"][m_idx], np.full(n_c, adjustment)),
+        "dst": both(L["dst"][m_idx], C["location"][c_idx]), "batch": both(m_batch, c_batch), "qty": both(m_qty, c_qty),
+    }
+    return parts, book.round(9), expiry, unknown
 
 
-def _postings(store: Store, parts: pd.DataFrame, v: _Vocab, expiry: dict) -> tuple[pd.DataFrame, Legs]:
+def _postings(store: Store, parts: Arrays, v: _Vocab, expiry: dict) -> tuple[pd.DataFrame, Legs]:
     """Two legs per part: out of src, into dst (interleaved, so the frame stays in seq order)."""
-    n = len(parts)
+    n = len(parts["seq"])
     mv = store["Movements"]
-    leg = lambda col: np.repeat(parts[col].to_numpy(), 2)  # noqa: E731
+    leg = lambda col: np.repeat(parts[col], 2)  # noqa: E731
     place = np.empty(2 * n, dtype=np.int64)
-    place[0::2], place[1::2] = parts["src"].to_numpy(), parts["dst"].to_numpy()
+    place[0::2], place[1::2] = parts["src"], parts["dst"]
     qty = np.empty(2 * n)
-    qty[0::2], qty[1::2] = -parts["qty"].to_numpy(), parts["qty"].to_numpy()
+    qty[0::2], qty[1::2] = -parts["qty"], parts["qty"]
     from_mv = leg("source") == 0
     pos = np.where(from_mv, leg("pos"), -1)
     at = np.maximum(pos, 0)
@@ -237,7 +255,8 @@ def _postings(store: Store, parts: pd.DataFrame, v: _Vocab, expiry: dict) -> tup
     types = decode(type_names, np.where(from_mv, type_code[at] if len(mv) else 0, len(type_names) - 1))
     cost = np.where(from_mv & (leg("parent") < 0), mv["unit_cost"].to_numpy(dtype=float)[at] if len(mv) else 0, np.nan)
     when, seq, sku, batch = leg("when"), leg("seq"), leg("sku"), leg("batch")
-    legs = Legs(sku=sku, place=place, batch=batch, seq=seq, qty=qty, day=when.astype("datetime64[D]"),
+    # The frame wraps its arrays without copying; the codes keep copies of their own.
+    legs = Legs(sku=sku, place=place, batch=batch, seq=seq.copy(), qty=qty.copy(), day=when.astype("datetime64[D]"),
                 skus=v.skus, places=v.places, batches=v.batches, outside=len(OUTSIDE), expiry=expiry)
     frame = pd.DataFrame({
         "when": when, "seq": seq, "source": decode(np.array(["Movements", "Counts"], dtype=object), leg("source")),
@@ -246,7 +265,7 @@ def _postings(store: Store, parts: pd.DataFrame, v: _Vocab, expiry: dict) -> tup
         "expiry": legs.expiries(sku, batch), "qty": qty, "unit_cost": cost,
         "reference": movement("reference"), "channel": movement("channel"),
         "parent_sku": v.text("skus", leg("parent")),
-    }, columns=list(POSTING_COLUMNS))
+    }, columns=list(POSTING_COLUMNS), copy=False)
     return frame, legs
 
 

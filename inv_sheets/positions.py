@@ -148,16 +148,17 @@ def negative_findings(store: Store, legs: Legs, postings: pd.DataFrame, unknown:
             new &= ~np.isin(legs.seq[bidx[bhits]], unknown)
         where, balances = np.r_[where, bidx[bhits][new]], np.r_[balances, bbal[new]]
     e = postings.iloc[where]
+    columns = ("source", "row", "movement_id", "type", "sku", "location", "batch", "parent_sku")
+    days = np.datetime_as_string(e["when"].to_numpy(dtype="datetime64[ns]"), unit="D").tolist()
     out = []
-    for source, row, mid, mtype, when, sku, loc, batch, parent, bal in zip(
-            e["source"], e["row"], e["movement_id"], e["type"], e["when"], e["sku"], e["location"], e["batch"],
-            e["parent_sku"], balances):
+    for source, row, mid, mtype, sku, loc, batch, parent, when, bal in zip(
+            *(e[c].tolist() for c in columns), days, balances.tolist()):
         column = "qty" if source == "Movements" else "counted_qty"
         title, letter = store.cell(source, column)
         what = f"{sku} at {loc}" + (f" (batch {batch})" if isinstance(batch, str) else "")
         by = f"{mtype} {mid}" if isinstance(mid, str) else mtype
         via = f" (a component of bundle {parent})" if isinstance(parent, str) else ""
         out.append(Issue("negative-stock", title, int(row), letter,
-                         f"Stock of {what}{via} went to {bal:g} with {by} on {when:%Y-%m-%d}: the book was "
+                         f"Stock of {what}{via} went to {bal:g} with {by} on {when}: the book was "
                          "short before it; record the missing receipt, or count it.", value=float(bal), field=column))
     return sorted(out, key=lambda i: (i.row, i.message))

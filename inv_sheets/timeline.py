@@ -55,10 +55,10 @@ def movement_lines(store: Store, posted: np.ndarray, codes: dict[str, np.ndarray
     mv = store["Movements"]
     pos = np.flatnonzero(posted)
     lines = pd.DataFrame({
-        "pos": pos, "row": mv.index.to_numpy(dtype=np.int64)[pos], "when": mv["date"].to_numpy()[pos],
+        "pos": pos, "row": mv.index.to_numpy(dtype=np.int64)[pos], "when": mv["date"].to_numpy(dtype="datetime64[ns]")[pos],
         "sku": codes["sku"][pos], "parent": -1, "src": frm[pos], "dst": to[pos], "qty": qty[pos],
         "batch": codes["batch"][pos], "expiry": mv["expiry"].to_numpy(dtype="datetime64[ns]")[pos],
-    })
+    }, copy=False)
     is_kit = lines["sku"].isin(kits["bundle"]).to_numpy()
     if is_kit.any():
         parts = lines[is_kit].merge(kits, left_on="sku", right_on="bundle", suffixes=("", "_per"))
@@ -74,7 +74,7 @@ def count_events(store: Store, keep: np.ndarray, sku: np.ndarray, location: np.n
     batch, counted. A count dated with a plain day is taken at the end of that day."""
     c = store["Counts"]
     pos = np.flatnonzero(keep)
-    when = c["date"].iloc[pos]
+    when = c["date"].iloc[pos].astype("datetime64[ns]")
     plain_day = (when == when.dt.normalize()).to_numpy()
     at = np.where(plain_day, (when + pd.Timedelta(days=1) - pd.Timedelta(1, "ns")).to_numpy(), when.to_numpy())
     return pd.DataFrame({
@@ -98,28 +98,29 @@ def number_events(lines: pd.DataFrame, counts: pd.DataFrame) -> None:
     counts["seq"] = seq[len(urows):]
 
 
-def untracked_counts(lines: pd.DataFrame, counts: pd.DataFrame, outside: int, n_places: int) -> np.ndarray:
+def untracked_counts(lines: dict[str, np.ndarray], counts: dict[str, np.ndarray], outside: int,
+                     n_places: int) -> np.ndarray:
     """Book quantity at each count (by sku and location, batches ignored), just before it.
 
     Per (sku, location), the events are split into segments that each start at a count; the
     balance is the segment's counted quantity (0 before the first count) plus the running sum of
-    the movements since. The book at a count is the balance of the event before it.
+    the movements since. The book at a count is the balance of the event before it. `lines` holds
+    arrays src, dst, sku, qty, seq; `counts` sku, location, seq, counted.
     """
-    n = len(counts)
+    n = len(counts["seq"])
     if n == 0:
         return np.zeros(0)
-    src, dst, sku = lines["src"].to_numpy(), lines["dst"].to_numpy(), lines["sku"].to_numpy()
-    q, lseq = lines["qty"].to_numpy(), lines["seq"].to_numpy()
+    src, dst, sku, q, lseq = (lines[c] for c in ("src", "dst", "sku", "qty", "seq"))
     out_leg, in_leg = src >= outside, dst >= outside
     key = np.concatenate([sku[out_leg] * n_places + src[out_leg], sku[in_leg] * n_places + dst[in_leg]])
     seq = np.concatenate([lseq[out_leg], lseq[in_leg]])
     delta = np.concatenate([-q[out_leg], q[in_leg]])
-    ckey = counts["sku"].to_numpy() * n_places + counts["location"].to_numpy()
-    keep = np.isin(key, ckey)  # only locations that were ever counted need a running balance
+    ckey = counts["sku"] * n_places + counts["location"]
+    keep = pd.Series(key).isin(ckey).to_numpy()  # only locations ever counted need a running balance
     key = np.concatenate([ckey, key[keep]])
-    seq = np.concatenate([counts["seq"].to_numpy(), seq[keep]])
+    seq = np.concatenate([counts["seq"], seq[keep]])
     delta = np.concatenate([np.zeros(n), delta[keep]])
-    counted = np.concatenate([counts["counted"].to_numpy(), np.zeros(len(key) - n)])
+    counted = np.concatenate([counts["counted"], np.zeros(len(key) - n)])
     is_count = np.arange(len(key)) < n
 
     order = np.lexsort((seq, key))
