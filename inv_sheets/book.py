@@ -8,12 +8,27 @@ that had errors left out: it is what the ledger and the features compute on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
 from .issues import Issue
 from .schema import SHEET, Sheet
+
+
+ROW_SPAN = 1 << 21  # row numbers of a continuation sheet are offset by a multiple of this (> Excel's rows)
+
+
+@dataclass(frozen=True)
+class TablePart:
+    """One sheet of a table that spans several sheets (a ledger continued on "Movements 2025").
+
+    Its rows are in the table with their Excel row plus `offset`; `letters` are its own columns.
+    """
+
+    title: str
+    offset: int
+    letters: dict[str, str]
 
 
 @dataclass
@@ -32,10 +47,18 @@ class Table:
     headers: dict[str, str] = field(default_factory=dict)
     header_row: int = 1
     exact: bool = True  # True when every cell kept its own type (not coerced column-wise)
+    parts: tuple[TablePart, ...] = ()  # further sheets whose rows continue this table
 
     @property
     def schema(self) -> Sheet:
         return SHEET[self.name]
+
+    def locate(self, row: int) -> tuple[str, int, dict[str, str]]:
+        """The sheet, Excel row and column letters of a row of this table (continuations included)."""
+        for part in self.parts:
+            if part.offset <= row < part.offset + ROW_SPAN:
+                return part.title, row - part.offset, part.letters
+        return self.title, row, self.letters
 
 
 @dataclass
@@ -50,6 +73,23 @@ class Book:
 
     def table(self, name: str) -> Table | None:
         return self.tables.get(name)
+
+    def locate(self, issues: list[Issue]) -> list[Issue]:
+        """Findings placed at their own sheet: a row of a continuation sheet ("Movements 2025") is
+        reported there, at its own row and column, rather than at the offset row of the table."""
+        spanning = {t.title: t for t in self.tables.values() if t.parts}
+        if not spanning:
+            return issues
+        out = []
+        for issue in issues:
+            table = spanning.get(issue.sheet)
+            if table is None or issue.row is None or issue.row < ROW_SPAN:
+                out.append(issue)
+                continue
+            title, row, letters = table.locate(issue.row)
+            column = letters.get(issue.field, issue.column) if issue.field else issue.column
+            out.append(replace(issue, sheet=title, row=row, column=column))
+        return out
 
 
 @dataclass

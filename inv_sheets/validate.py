@@ -66,7 +66,7 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
     store = Store(tables, settings, titles, letters,
                   raw={name: t.data for name, t in book.tables.items()})
     issues.extend(checks.run(store))
-    return _without_bad_rows(store, issues), issues
+    return _without_bad_rows(store, issues), book.locate(issues)
 
 
 def validate(source: str | os.PathLike | Book, *, as_of=None, progress=None) -> Report:

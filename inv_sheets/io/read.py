@@ -1,5 +1,9 @@
 """Read a workbook file into a `Book`: the known sheets as raw tables, each cell at its address.
 
+A ledger may outgrow one sheet: a sheet named like the Movements sheet followed by something with a
+digit ("Movements 2025", "Ledger (2)", "Movements 2025 part 1") continues it. All of them are read
+as one Movements table; each row keeps its own sheet and row for findings (see book.TablePart).
+
 Two readers, one result. fastexcel (calamine to Arrow) reads a whole sheet column-wise in a few
 seconds even at a million rows, but a column that mixes numbers and text comes back as text, so a
 number typed as text can no longer be told from a number. python-calamine gives every cell its own
@@ -21,7 +25,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from ..book import Book, Table
+from .. import cache
+from ..book import ROW_SPAN, Book, Table, TablePart
 from ..issues import (EncryptedWorkbookError, Issue, NotAWorkbookError, WorkbookTooLargeError,
                       column_letter)
 from ..schema import (CODE, DATE, INTEGER, NUMBER, OUTPUT, SHEET, SHEETS, TEMPLATE_SHEETS, TEXT, fold,
@@ -29,6 +34,7 @@ from ..schema import (CODE, DATE, INTEGER, NUMBER, OUTPUT, SHEET, SHEETS, TEMPLA
 from . import xmlsafe
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
+CONTINUABLE = ("Movements",)  # sheets whose rows may continue on further sheets
 MAX_PART_BYTES = 2 << 30  # a sheet that inflates beyond this is refused (zip bombs)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
@@ -129,9 +135,20 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
             raise NotAWorkbookError(f"{path}: is damaged and cannot be read ({_first_line(exc)})") from None
         parts = dict(sheets)
         exact = functools.cache(lambda: _calamine(path))  # opened once, only if a sheet needs it
+        key_of = functools.partial(cache.sheet_key, zf)
 
         def load(name: str, canonical: str, issues: list[Issue]) -> Table | None:
-            return _read_sheet(exact, reader, zf, name, parts[name], canonical, issues)
+            key = key_of(parts[name])
+            if key is not None:
+                hit = cache.load(path, name, key)
+                if hit is not None:
+                    issues.extend(hit.issues)
+                    return hit.table
+            start = len(issues)
+            table = _read_sheet(exact, reader, zf, name, parts[name], canonical, issues)
+            if key is not None:
+                cache.save(path, name, key, table, issues[start:])
+            return table
 
         book = collect(path, [n for n, _ in sheets], load, progress=progress)
     book.date1904 = date1904
@@ -152,8 +169,16 @@ def collect(path: str, sheet_names: list[str], load: Callable[[str, str, list[Is
     `load(name, canonical, issues)` reads one sheet (from a file, or from a live Excel workbook).
     """
     book = Book(path=path, tables={}, sheet_names=list(sheet_names))
+    continued: dict[str, list[Table]] = {}
     for name in sheet_names:
         canonical = match_sheet(name)
+        if canonical is None and (base := continuation_of(name)) is not None:
+            if progress:
+                progress(f"reading {name}")
+            table = load(name, base, book.issues)
+            if table is not None:
+                continued.setdefault(base, []).append(table)
+            continue
         if canonical is None:
             if not is_toolkit_sheet(name):
                 book.issues.append(Issue("unknown-sheet", name, None, None,
@@ -169,6 +194,8 @@ def collect(path: str, sheet_names: list[str], load: Callable[[str, str, list[Is
         table = load(name, canonical, book.issues)
         if table is not None:
             book.tables[canonical] = table
+    for canonical, more in continued.items():
+        book.tables[canonical] = join_sheets(book.tables.get(canonical), more)
     for sheet in SHEETS:
         if sheet.required and sheet.name not in book.tables:
             book.issues.append(Issue("missing-sheet", sheet.name, None, None,
@@ -176,6 +203,43 @@ def collect(path: str, sheet_names: list[str], load: Callable[[str, str, list[Is
                                      f"{', '.join(c.title for c in sheet.required_columns)} "
                                      "(`inv-sheets init` makes a template).", value=sheet.name))
     return book
+
+
+def continuation_of(name: str) -> str | None:
+    """The table a sheet continues: "Movements 2025" -> "Movements"; None for any other name.
+
+    The name is a ledger sheet's name (or alias), then a space, dash, underscore or bracket, then
+    anything with a digit in it (a year, a part number).
+    """
+    for m in re.finditer(r"[\s_\-(]", name):
+        head, rest = name[:m.start()], name[m.start():]
+        if re.search(r"\d", rest) and match_sheet(head) in CONTINUABLE:
+            return match_sheet(head)
+    return None
+
+
+def join_sheets(main: Table | None, more: list[Table]) -> Table:
+    """One table from a sheet and the sheets that continue it.
+
+    The first sheet (the one named exactly like the table, else the first continuation) keeps its
+    Excel row numbers; the rows of the k-th further sheet are numbered k x ROW_SPAN + their row, so
+    row numbers stay unique and Book.locate can tell each finding's own sheet and row.
+    """
+    tables = ([main] if main is not None else []) + more
+    head = tables[0]
+    frames = [head.data]
+    letters, headers = dict(head.letters), dict(head.headers)
+    parts = []
+    for k, table in enumerate(tables[1:], 1):
+        offset = k * ROW_SPAN
+        frames.append(table.data.set_axis(table.data.index + offset))
+        parts.append(TablePart(table.title, offset, dict(table.letters)))
+        for col, letter in table.letters.items():
+            letters.setdefault(col, letter)
+            headers.setdefault(col, table.headers[col])
+    data = pd.concat(frames) if len(frames) > 1 else head.data
+    return Table(head.name, head.title, data, letters, headers, head.header_row,
+                 all(t.exact for t in tables), tuple(parts))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -385,4 +449,5 @@ def is_blank(values: pd.Series) -> np.ndarray:
     return mask
 
 
-__all__ = ["read_book", "open_package", "workbook_info", "is_blank", "EXACT_ROWS", "TEXT", "CODE"]
+__all__ = ["read_book", "open_package", "workbook_info", "is_blank", "continuation_of", "join_sheets",
+           "EXACT_ROWS", "TEXT", "CODE"]

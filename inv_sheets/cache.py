@@ -1,0 +1,170 @@
+"""A cached parse of a workbook's big sheets, reused while the sheet's bytes stay the same.
+
+Reading a million-row Movements sheet takes seconds; most refreshes add rows to other sheets, or
+none at all. An .xlsx file is a zip package whose directory already holds a CRC-32 and the size of
+every part, so whether a sheet changed is known without inflating it. A sheet's cells depend on
+three parts: the sheet itself, the shared-strings table its text cells point into, and the cell
+styles that say which numbers are dates. The cache key is:
+
+    sheet part     CRC-32 and size (from the zip directory: free)
+    shared strings CRC-32 and size (the toolkit's writer never touches that part, so a refresh
+                   keeps it; any edit in Excel that adds or removes text changes it)
+    styles         the number format of each cell style, compared as a prefix: the writer only
+                   appends styles, so the formats the sheet's cells use stay those of the cache
+    versions       the cache format, inv-sheets, fastexcel and python-calamine (reader behaviour)
+
+What is cached is what the reader made of the sheet: the Table (raw cells by canonical column,
+indexed by Excel row, with letters and headers) and the reading findings for that sheet. Typing,
+checks, the ledger and the features still run on every refresh, so a changed setting or another
+sheet's edit is always taken into account.
+
+Where: one file per workbook and sheet in the user's cache folder, `$INV_SHEETS_CACHE_DIR`, else
+`$XDG_CACHE_HOME/inv-sheets`, else `~/.cache/inv-sheets` (on Windows `%LOCALAPPDATA%\\inv-sheets`).
+The file name is a hash of the workbook's absolute path and the sheet name, so a new version of a
+sheet replaces the old entry instead of piling up beside it. Nothing is written into the workbook.
+`INV_SHEETS_CACHE=off` turns the cache off. The files are Python pickles of the user's own data
+written by the user's own process; a file that cannot be read is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .book import Table
+from .issues import Issue
+
+FORMAT = 1  # bump when what is cached changes shape
+MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a cached sheet must match: an exact digest, and the cell formats it was read with."""
+
+    digest: str
+    formats: tuple[str, ...]
+
+
+@dataclass
+class Entry:
+    """A cached sheet: the Table as read and the findings reading it produced."""
+
+    table: Table | None
+    issues: list[Issue] = field(default_factory=list)
+
+
+def enabled() -> bool:
+    return os.environ.get("INV_SHEETS_CACHE", "").strip().lower() not in ("0", "off", "no", "false")
+
+
+def cache_dir() -> Path:
+    """The folder cached sheets live in (see the module docstring)."""
+    if os.environ.get("INV_SHEETS_CACHE_DIR"):
+        return Path(os.environ["INV_SHEETS_CACHE_DIR"])
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "inv-sheets"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "inv-sheets"
+
+
+def sheet_key(zf: zipfile.ZipFile, part: str) -> Key | None:
+    """The key of a sheet part, or None when it is too small to be worth caching (or caching is off)."""
+    if not enabled():
+        return None
+    try:
+        info = zf.getinfo(part)
+    except KeyError:
+        return None
+    if info.file_size < MIN_PART_BYTES:
+        return None
+    strings = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
+    fields = [str(FORMAT), _versions(), f"{info.CRC:08x}:{info.file_size}",
+              f"{strings.CRC:08x}:{strings.file_size}" if strings else "-"]
+    return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), cell_formats(zf))
+
+
+def cell_formats(zf: zipfile.ZipFile) -> tuple[str, ...]:
+    """The number format of each cell style (cellXfs) in order: a custom code, or "#<id>" built in."""
+    try:
+        xml = zf.read("xl/styles.xml")
+    except KeyError:
+        return ()
+    custom = {m.group(1): m.group(2) for m in
+              re.finditer(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"', xml)}
+    section = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", xml, re.S)
+    if section is None:
+        return ()
+    formats = []
+    for xf in re.finditer(rb"<(?:\w+:)?xf\b([^>]*)>", section.group(0)):
+        found = re.search(rb'numFmtId="(\d+)"', xf.group(1))
+        fmt_id = found.group(1) if found else b"0"
+        formats.append(custom.get(fmt_id, b"#" + fmt_id).decode("utf-8", "replace"))
+    return tuple(formats)
+
+
+def entry_path(workbook: str | os.PathLike, sheet: str) -> Path:
+    """The cache file of one sheet of one workbook."""
+    name = hashlib.sha256(f"{os.path.abspath(workbook)}\0{sheet}".encode()).hexdigest()[:32]
+    return cache_dir() / f"{name}.pickle"
+
+
+def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
+    """The cached read of a sheet if its key still matches, else None."""
+    try:
+        with open(entry_path(workbook, sheet), "rb") as fh:
+            stored = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("digest") != key.digest:
+        return None
+    formats = tuple(stored.get("formats", ()))
+    if key.formats[:len(formats)] != formats:  # a style the sheet may use now shows another format
+        return None
+    return Entry(stored["table"], list(stored["issues"]))
+
+
+def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue]) -> bool:
+    """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable."""
+    target = entry_path(workbook, sheet)
+    payload = {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues)}
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, pickle.PicklingError):
+        return False
+    return True
+
+
+def forget(workbook: str | os.PathLike, sheets: list[str]) -> None:
+    """Drop the cached sheets of a workbook (a missing entry is fine)."""
+    for sheet in sheets:
+        try:
+            entry_path(workbook, sheet).unlink()
+        except OSError:
+            pass
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("inv-sheets", "fastexcel", "python-calamine", "pandas"):
+        try:
+            found.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name}=-")
+    return ",".join(found)
