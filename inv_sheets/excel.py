@@ -84,7 +84,7 @@ def refresh_book(book: xw.Book, *, as_of: Any = None) -> Report:
     from .refresh import compute
 
     data = read_book(book)
-    result = compute(data, as_of=as_of)
+    result = compute(data, as_of=as_of, seen=read_seen(book))
     produced = {s.name for s in result.sheets}
     written = [write_sheet(book, s) for s in result.sheets]
     for output in OUTPUTS:
@@ -116,6 +116,14 @@ def read_book(book: xw.Book) -> Book:
         return table_from_rows(rows, top, left, name, canonical, issues)
 
     return collect(book.fullname, list(sheets), load)
+
+
+def read_seen(book: xw.Book) -> pd.DataFrame | None:
+    """The movement fingerprints the last refresh left in the hidden sheet (integrity.py), if any."""
+    from .integrity import SHEET_NAME, seen_from_rows
+
+    sheet = next((s for s in book.sheets if s.name == SHEET_NAME), None)
+    return None if sheet is None else seen_from_rows(_used_block(sheet)[0])
 
 
 def _used_block(sheet: xw.Sheet) -> tuple[list[list[Any]], int, int]:

@@ -22,6 +22,7 @@ from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPE_BY_FOLDED, 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_EPOCH_1904 = pd.Timestamp("1904-01-01")
 MAX_SERIAL = 109_575  # 2200-01-01: later day numbers are not dates a store means (and overflow pandas)
+FIRST_DATE, LAST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")  # the same window for any date
 _LOOKALIKES = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
                "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""}
 _LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
@@ -137,15 +138,24 @@ def excel_serial_to_timestamp(serial: float, date1904: bool = False) -> pd.Times
 def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.Series, list[Bad]]:
     bad: list[Bad] = []
     if pd.api.types.is_datetime64_any_dtype(raw):
-        return raw.astype("datetime64[ns]"), bad
+        far = raw.notna() & ((raw < FIRST_DATE) | (raw >= LAST_DATE))
+        if not far.any():
+            return raw.astype("datetime64[ns]"), bad
+        raw = raw.astype(object).where(raw.notna(), None)  # the far ones get their finding below
     values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     for row, v in raw[~_blank(raw)].items():
-        if isinstance(v, (dt.datetime, pd.Timestamp)):
-            values[row] = pd.Timestamp(v)
-        elif isinstance(v, dt.date):
-            values[row] = pd.Timestamp(v)
+        if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)) and not isinstance(v, bool):
+            stamp = pd.Timestamp(v)
+            if FIRST_DATE <= stamp < LAST_DATE:
+                values[row] = stamp
+            else:
+                bad.append(Bad(row, "not-a-date", f"{stamp.date()} is outside the dates inv-sheets reads (1900 to "
+                               "2199): check the year.", v))
         elif isinstance(v, bool):
             bad.append(Bad(row, "not-a-date", f"'{v}' is not a date: type a date such as 2026-03-31.", v))
+        elif isinstance(v, (dt.time, dt.timedelta)):  # what a reader makes of a day number 0 or below
+            bad.append(Bad(row, "not-a-date", f"'{v}' is a time or a day number before 1900, not a date: type a "
+                           "date such as 2026-03-31.", str(v)))
         elif isinstance(v, (int, float, np.integer, np.floating)):
             if 1 <= float(v) < MAX_SERIAL:  # a date that lost its format: Excel stores dates as day numbers
                 values[row] = excel_serial_to_timestamp(float(v), date1904)
@@ -153,7 +163,10 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
                 bad.append(Bad(row, "not-a-date", f"{v} is not a date: type a date such as 2026-03-31.", v))
         else:
             stamp, problem = parse_text_date(str(v), date_order)
-            if stamp is not None:
+            if stamp is not None and not FIRST_DATE <= stamp < LAST_DATE:
+                bad.append(Bad(row, "not-a-date", f"'{v}' is outside the dates inv-sheets reads (1900 to 2199): "
+                               "check the year.", v))
+            elif stamp is not None:
                 values[row] = stamp
                 bad.append(Bad(row, "date-as-text", f"'{v}' is a date stored as text: retype it as a date "
                                "(or run `inv-sheets normalise`).", v))

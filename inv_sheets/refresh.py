@@ -47,8 +47,13 @@ class Result:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def compute(book: Book, *, as_of=None, progress: Progress | None = None) -> Result:
-    """Validate, run the ledger and every feature; return the sheets to write and the report."""
+def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: pd.DataFrame | None = None) -> Result:
+    """Validate, run the ledger and every feature; return the sheets to write and the report.
+
+    `seen` is the movement fingerprints the last refresh left (integrity.read_seen): past rows
+    edited or deleted since are reported, and the new fingerprints go in a hidden sheet.
+    """
+    from .integrity import ledger_check, raw_movement_ids
     from .ledger import build
     from .validate import parse
 
@@ -66,13 +71,15 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None) -> Resu
     store, issues = parse(book, as_of=as_of)
     lap("validate")
     ledger = build(store)
-    issues = _unique(issues + list(ledger.issues))
+    tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book))
+    issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
     lap("ledger")
     sheets: list[SheetData] = []
     for feature in _features():
         sheets.extend(feature(store, ledger))
     lap("features")
     sheets.append(issues_sheet(issues))
+    sheets.append(fingerprints)
     report = Report(book.path, issues)
     report.summary = {"as_of": store.settings.as_of.date().isoformat(),
                       "rows": {name: len(store.tables[name]) for name in store.titles}}
@@ -85,6 +92,7 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
 
     Raises InvSheetsError when it cannot run; the workbook is then left exactly as it was.
     """
+    from .integrity import read_seen
     from .io.read import read_book
     from .io.write import FileState, check_writable, write_sheets
 
@@ -95,7 +103,7 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     state = FileState.of(path)
     book = read_book(path, progress=progress)
     read_seconds = time.perf_counter() - started
-    result = compute(book, as_of=as_of, progress=progress)
+    result = compute(book, as_of=as_of, progress=progress, seen=read_seen(path))
     produced = {s.name for s in result.sheets}
     stale = [o.name for o in OUTPUTS if o.name not in produced]
     clock = time.perf_counter()

@@ -150,7 +150,8 @@ def excel_round(values: pd.Series, digits: int) -> pd.Series:
     """Round half away from zero on the value's 15 significant digits, as Excel's ROUND does, so the
     library's numbers are the ones the sheet's formulas give (numpy would round 47.68325 down)."""
     step = Decimal(1).scaleb(-digits)
-    out = [float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if not math.isnan(v) else v
+    # Beyond 1e15 a double has no decimals left to round (and Decimal would refuse the quantize).
+    out = [float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if math.isfinite(v) and abs(v) < 1e15 else v
            for v in values.to_numpy(dtype=float)]  # one per reorder row, not per movement
     return pd.Series(out, index=values.index, dtype=float)
 
