@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..issues import column_letter
-from ..schema import OUT_DATE, OutColumn
+from ..schema import OUT_DATE, OUT_PCT, OutColumn
 from ..sheetdata import LineChart
 from .cells import clean_text, clean_texts, encode
 
@@ -53,8 +53,10 @@ def line_chart(spec: LineChart, sheet: str, frame: pd.DataFrame, columns: tuple[
 
     x_encoded = encode(frame[spec.x], date1904)
     x_numeric = bool(x_encoded.classes) and all(c in ("n", "d") for c in x_encoded.classes)
+    cat_format = "General"
     if x_numeric:
         fmt = "yyyy-mm-dd" if x_col.kind == OUT_DATE or "d" in x_encoded.classes else "General"
+        cat_format = fmt
         categories = f"<c:numRef><c:f>{clean_text(ref(spec.x))}</c:f>{_cache('num', x_encoded.texts, x_encoded.classes, fmt)}</c:numRef>"
     else:
         categories = f"<c:strRef><c:f>{clean_text(ref(spec.x))}</c:f>{_cache('str', clean_texts(x_encoded.texts), x_encoded.classes)}</c:strRef>"
@@ -74,22 +76,32 @@ def line_chart(spec: LineChart, sheet: str, frame: pd.DataFrame, columns: tuple[
             '<c:smooth val="0"/></c:ser>')
 
     y_title = _title(spec.y_title) if spec.y_title else ""
+    # Axis labels in the data's own look: dates as dates, shares as percentages (not serials, 0-1).
+    cat_axis_format = _axis_format(cat_format)
+    all_pct = all(columns[index[name] - 1].kind == OUT_PCT for name in spec.series)
+    val_axis_format = _axis_format("0%" if all_pct else "General")
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<c:chartSpace {_NS}><c:roundedCorners val="0"/><c:chart>{_title(spec.title)}<c:autoTitleDeleted val="0"/>'
         '<c:plotArea><c:layout/><c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>'
         f'{"".join(series)}<c:marker val="1"/><c:axId val="{_CAT_AX}"/><c:axId val="{_VAL_AX}"/></c:lineChart>'
         f'<c:catAx><c:axId val="{_CAT_AX}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        '<c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="1"/><c:majorTickMark val="out"/>'
+        f'<c:axPos val="b"/>{cat_axis_format}<c:majorTickMark val="out"/>'
         f'<c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/><c:crossAx val="{_VAL_AX}"/><c:crosses val="autoZero"/>'
         '<c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>'
         f'<c:valAx><c:axId val="{_VAL_AX}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>'
-        f'<c:axPos val="l"/><c:majorGridlines/>{y_title}<c:numFmt formatCode="General" sourceLinked="1"/>'
+        f'<c:axPos val="l"/><c:majorGridlines/>{y_title}{val_axis_format}'
         '<c:majorTickMark val="out"/><c:minorTickMark val="none"/><c:tickLblPos val="nextTo"/>'
         f'<c:crossAx val="{_CAT_AX}"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx></c:plotArea>'
         '<c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend><c:plotVisOnly val="1"/>'
         '<c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>'
     ).encode("utf-8")
+
+
+def _axis_format(code: str) -> str:
+    if code == "General":
+        return '<c:numFmt formatCode="General" sourceLinked="1"/>'
+    return f'<c:numFmt formatCode="{code}" sourceLinked="0"/>'
 
 
 def _title(text: str) -> str:

@@ -4,7 +4,7 @@ The sheet is a readable table: a bold, filled header row that stays frozen, a nu
 column kind, column widths from the content, and an Excel table (the autofilter) whose name user
 formulas can rely on. Status cells get solid fills (static styles: they survive every reader,
 LibreOffice included). Issues' `cell` column links to the cell it names. A definitions block sits
-two columns right of the table, and a line chart beside it.
+two columns right of the table, and a line chart below it.
 
 Values are written as inline strings and numbers, never through sharedStrings.xml (which would make
 the whole workbook's string table ours to rewrite). Formulas carry their cached value so readers
@@ -83,12 +83,15 @@ def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, 
     notes_col = len(columns) + 2
     if data.notes:
         header += _notes_header(notes_col, header_xf)
-        body += _notes_cells(data.notes, notes_col, style(CellStyle(wrap=True)), n_body)
+        # Unwrapped: a long definition runs on over the empty cells to its right, and the table's
+        # rows keep their height.
+        body += _notes_cells(data.notes, notes_col, 0, n_body)
         widths += [0.0, *_notes_widths(data.notes)]  # the gap column keeps the default width
     dim_col = column_letter(notes_col + 1) if data.notes else last_col
 
     # The rows as one join over (row open, cells..., row close) tuples: no per-row string building.
     opens = [f'<row r="{r}">' for r in row_numbers]
+
     sheet_data = "".join(chain.from_iterable(zip(opens, *body, repeat("</row>", n_body))))
 
     parts = [_WORKSHEET_OPEN]
@@ -111,8 +114,8 @@ def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, 
     table = _table(table_id, table_name, columns, f"A1:{last_col}{last_row}")
     if data.chart is None:
         return SheetParts(worksheet, table)
-    anchor_col = notes_col + 3 if data.notes else notes_col
-    drawing = chart_xml.drawing(anchor_col - 1, 1)
+    # Below the table (a chart's sheet is a short weekly table), so both show without scrolling sideways.
+    drawing = chart_xml.drawing(0, n_body + 2)
     chart = chart_xml.line_chart(data.chart, sheet_ref(sheet_name), frame, columns, date1904)
     return SheetParts(worksheet, table, drawing, chart)
 
@@ -195,12 +198,12 @@ def _notes_header(col: int, header_xf: int) -> list[str]:
     return [_text_cell(f"{column_letter(col + i)}1", header_xf, text) for i, text in enumerate(NOTES_HEADERS)]
 
 
-def _notes_cells(notes: tuple[tuple[str, str], ...], col: int, wrap_xf: int, n_body: int) -> list[list[str]]:
+def _notes_cells(notes: tuple[tuple[str, str], ...], col: int, text_xf: int, n_body: int) -> list[list[str]]:
     """The definitions block right of the table, as two columns of cells (term, definition)."""
     term, definition = column_letter(col), column_letter(col + 1)
     pad = [""] * (n_body - len(notes))
     terms = [_text_cell(f"{term}{r}", 0, clean_text(str(name))) for r, (name, _) in enumerate(notes, 2)]
-    texts = [_text_cell(f"{definition}{r}", wrap_xf, clean_text(str(text))) for r, (_, text) in enumerate(notes, 2)]
+    texts = [_text_cell(f"{definition}{r}", text_xf, clean_text(str(text))) for r, (_, text) in enumerate(notes, 2)]
     return [terms + pad, texts + pad]
 
 
