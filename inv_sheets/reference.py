@@ -68,8 +68,8 @@ def render() -> str:
         out += [f"| {c.name} | {_cell(c.title)} | {c.kind} | {_cell(c.help)} |" for c in o.columns]
         out.append("")
     out += ["## Finding codes", "", "Every finding has a code, a severity, the cell, the value and a message "
-            "that says how to fix it.", "", "| code | severity | meaning |", "|---|---|---|"]
-    out += [f"| `{c.code}` | {c.severity} | {_cell(c.meaning)} |" for c in CODES.values()]
+            "that says how to fix it.", "", "| code | severity | meaning | example |", "|---|---|---|---|"]
+    out += [f"| `{c.code}` | {c.severity} | {_cell(c.meaning)} | {_cell(c.example)} |" for c in CODES.values()]
     return "\n".join(out) + "\n"
 
 
