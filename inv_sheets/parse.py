@@ -22,10 +22,13 @@ from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPE_BY_FOLDED, 
 EXCEL_EPOCH = pd.Timestamp("1899-12-30")
 EXCEL_EPOCH_1904 = pd.Timestamp("1904-01-01")
 MAX_SERIAL = 109_575  # 2200-01-01: later day numbers are not dates a store means (and overflow pandas)
+MAX_NUMBER = 1e15  # below 2^53, so whole units stay exact, and a million of them still sum to a finite number
 FIRST_DATE, LAST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2200-01-01")  # the same window for any date
 _LOOKALIKES = {"\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-", "\u2212": "-",
                "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u200b": "", "\ufeff": ""}
 _LOOKALIKE_TABLE = str.maketrans(_LOOKALIKES)
+_LATIN_RE = re.compile("[A-Za-z]")
+_CYRILLIC_GREEK_RE = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
 _LOOKALIKE_RE = re.compile("[" + "".join(_LOOKALIKES) + "]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _UNIT_RE = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*(pcs?|pieces?|units?|ea|each|x|stk|pc\.|pcs\.)\s*$", re.I)
@@ -112,6 +115,11 @@ def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
     finite = values.notna() & ~np.isfinite(values.fillna(0))
     for row in values.index[finite]:
         bad.append(Bad(row, "bad-number", "This is not a finite number (NaN or infinity): type a real number.", raw[row]))
+        values[row] = np.nan
+    huge = values.abs() > MAX_NUMBER
+    for row in values.index[huge.fillna(False).astype(bool)]:
+        bad.append(Bad(row, "out-of-range", f"{values[row]:g} is too large: numbers beyond {MAX_NUMBER:.0e} cannot be "
+                       "counted exactly (nor summed without overflow); check the cell.", values[row]))
         values[row] = np.nan
     if column.type == INTEGER:
         frac = values.notna() & (values % 1 != 0)
@@ -282,6 +290,11 @@ def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[
     for row in text.index[lookalike]:
         bad.append(Bad(row, "lookalike-characters", f"'{present[row]}' contains look-alike dashes or spaces: "
                        f"retype it as '{canonical_code(text[row])}'.", present[row]))
+    # Cyrillic or Greek letters beside Latin ones: 'ТЕЕ-M' looks like 'TEE-M' but never matches it.
+    mixed = text.str.contains(_LATIN_RE) & text.str.contains(_CYRILLIC_GREEK_RE) & ~lookalike
+    for row in text.index[mixed]:
+        bad.append(Bad(row, "lookalike-characters", f"'{present[row]}' mixes Latin letters with Cyrillic or Greek "
+                       "ones that look the same: retype it with the keyboard's Latin letters.", present[row]))
     untrimmed = text != text.str.strip()
     for row in text.index[untrimmed & ~lookalike]:
         bad.append(Bad(row, "untrimmed-text", f"'{present[row]}' has spaces before or after it.", present[row]))

@@ -122,4 +122,6 @@ def n(x: float) -> str:
     """A number as a person writes it: 100, 13.06, 0.5."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return ""
+    if isinstance(x, float) and math.isinf(x):
+        return "infinite"
     return f"{x:.2f}".rstrip("0").rstrip(".") if abs(x - round(x)) > 1e-9 else f"{round(x):d}"

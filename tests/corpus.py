@@ -259,10 +259,10 @@ def with_prolog(folder: Path, name: str, part: str, prolog: str, entity: str) ->
     attribute or element the reader looks at, so an expanding parser would expand it.
     """
     sheets = store_sheets()
-    sheets["Items"] = [ITEMS[0], [f"__ENTITY__", "Tee M", 4.0], ITEMS[2]]
+    sheets["Items"] = [ITEMS[0], ["__ENTITY__", "Tee M", 4.0], ITEMS[2]]
     parts = package_parts(sheets)
     for key in parts:
-        parts[key] = parts[key].replace(b"__ENTITY__", entity.encode())
+        parts[key] = parts[key].replace(b"__ENTITY__", (entity if key == part else "TEE-M").encode())
     data = parts[part].decode()
     decl_end = data.index("?>") + 2 if data.startswith("<?xml") else 0
     data = data[:decl_end] + "\n" + prolog + data[decl_end:].lstrip("\n")

@@ -27,15 +27,15 @@ import pandas as pd
 
 from .. import cache
 from ..book import ROW_SPAN, Book, Table, TablePart
-from ..issues import (EncryptedWorkbookError, Issue, NotAWorkbookError, WorkbookTooLargeError,
+from ..issues import (EncryptedWorkbookError, InvSheetsError, Issue, NotAWorkbookError,
                       column_letter)
 from ..schema import (CODE, DATE, INTEGER, NUMBER, OUTPUT, SHEET, SHEETS, TEMPLATE_SHEETS, TEXT, fold,
                       match_column, match_sheet)
-from . import xmlsafe
+from . import guard, xmlsafe
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
 CONTINUABLE = ("Movements",)  # sheets whose rows may continue on further sheets
-MAX_PART_BYTES = 2 << 30  # a sheet that inflates beyond this is refused (zip bombs)
+MAX_PART_BYTES = guard.MAX_PART_BYTES  # a sheet that inflates beyond this is refused (zip bombs)
 OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 STRICT_NS = b"http://purl.oclc.org/ooxml/spreadsheetml/main"
 
@@ -85,12 +85,11 @@ def open_package(path: str | os.PathLike) -> zipfile.ZipFile:
         if "xl/workbook.bin" in names:
             raise NotAWorkbookError(f"{p}: {_WRONG_KIND['.xlsb']}")
         raise NotAWorkbookError(f"{p}: is a zip file but not an Excel workbook")
-    for info in zf.infolist():
-        if info.file_size > MAX_PART_BYTES:
-            zf.close()
-            raise WorkbookTooLargeError(
-                f"{p}: part {info.filename} would inflate to {info.file_size:,} bytes, beyond the "
-                f"{MAX_PART_BYTES:,}-byte limit")
+    try:  # sizes (declared and real) and DOCTYPEs, before any parser sees a part
+        guard.check_package(zf, p)
+    except InvSheetsError:
+        zf.close()
+        raise
     return zf
 
 

@@ -1,0 +1,86 @@
+"""Checks a package must pass before any part of it reaches an XML or spreadsheet parser.
+
+The spreadsheet readers (calamine, fastexcel) are fast Rust code that trust the zip: they inflate
+a part to its end whatever its header declares, and report an XML DOCTYPE only once they meet it.
+So a hostile file is stopped here first, cheaply:
+
+* a part whose header declares more than MAX_PART_BYTES is refused without inflating anything;
+* a part big enough to matter is inflated once, streaming, with a cap at the size its header
+  declares: a "lying" header (a few kilobytes declared, gigabytes inside) is refused as soon as
+  the cap is passed, so memory stays at one block however big the bomb;
+* a DOCTYPE in any XML part is refused: Excel never writes one, and it is how entity expansion
+  (billion laughs) and external entities (reading a local file) get in.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+from ..issues import NotAWorkbookError, WorkbookTooLargeError
+
+MAX_PART_BYTES = 2 << 30  # a part that inflates beyond this is refused (zip bombs)
+CHECK_COMPRESSED_BYTES = 1 << 20  # parts smaller than this inflate to 1 GB at most: not worth a pass
+DOCTYPE_SCAN_BYTES = 4096  # a DOCTYPE comes before the root element, so at the very start
+_DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.I)
+_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
+
+
+def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
+    """Raise WorkbookTooLargeError or NotAWorkbookError unless every part is safe to hand a parser."""
+    for info in zf.infolist():
+        if info.file_size > MAX_PART_BYTES:
+            raise WorkbookTooLargeError(
+                f"{path}: part {info.filename} would inflate to {info.file_size:,} bytes, beyond the "
+                f"{MAX_PART_BYTES:,}-byte limit")
+    for info in zf.infolist():
+        if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > CHECK_COMPRESSED_BYTES:
+            if not _inflates_within(path, info):
+                raise WorkbookTooLargeError(
+                    f"{path}: part {info.filename} inflates beyond the {info.file_size:,} bytes its header "
+                    "declares (a damaged file or a zip bomb); refused")
+        if info.filename.endswith((".xml", ".rels", ".vml")) and _has_doctype(zf, info):
+            raise NotAWorkbookError(
+                f"{path}: part {info.filename} holds an XML DOCTYPE, which Excel never writes (it is how entity "
+                "attacks work); refused: open the file in Excel and save it again if you trust it")
+
+
+def _has_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
+    try:
+        with zf.open(info) as fh:
+            head = fh.read(DOCTYPE_SCAN_BYTES)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+        return False  # damage is reported by the reader that meets it
+    return _DOCTYPE.search(head) is not None
+
+
+def _inflates_within(path: str | Path, info: zipfile.ZipInfo) -> bool:
+    """Whether the part's raw deflate stream inflates to no more than its declared size.
+
+    Reads the compressed bytes straight from the file (zipfile itself would stop at the declared
+    size, which is exactly what a lying header hides behind), one block at a time.
+    """
+    inflater = zlib.decompressobj(-15)
+    total = 0
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(info.header_offset)
+            fields = _LOCAL_HEADER.unpack(fh.read(_LOCAL_HEADER.size))
+            fh.seek(fields[9] + fields[10], 1)  # file name and extra field
+            left = info.compress_size
+            while left > 0 and not inflater.eof:
+                block = fh.read(min(left, 1 << 20))
+                if not block:
+                    break
+                left -= len(block)
+                while block:
+                    total += len(inflater.decompress(block, 16 << 20))
+                    if total > info.file_size:
+                        return False
+                    block = inflater.unconsumed_tail
+    except (OSError, struct.error, zlib.error):
+        return True  # not a size problem: the reader reports the damage in its own words
+    return True
