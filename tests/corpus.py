@@ -423,9 +423,10 @@ def lookalike_skus(folder: Path) -> Path:
     return store(folder / "lookalike.xlsx", movements, items=items)
 
 
-REFUSED = {  # builder -> a word the one-line refusal must contain
-    truncated: "damaged", corrupted: "damaged", not_a_zip: "", empty_file: "", zip_bomb: "limit",
-    encrypted: "password", xlsb: ".xlsb", strict: "Strict",
+REFUSED = {  # builder -> words one of which the one-line refusal must contain
+    truncated: ("damaged", "not an excel workbook"), corrupted: ("damaged", "cannot be read"),
+    not_a_zip: ("damaged", "not an excel workbook"), empty_file: ("not an excel workbook",),
+    zip_bomb: ("limit",), encrypted: ("password",), xlsb: (".xlsb", "binary"), strict: ("strict",),
 }
 READABLE = (wide, huge_cells, control_characters, nan_and_infinity, date1904, old_dates, huge_numbers,
             formulas_and_links, lookalike_skus)
