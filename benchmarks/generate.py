@@ -90,7 +90,9 @@ def store_frames(rows: int, skus: int = 10_000, seed: int = 1) -> list[SheetSpec
 
     movements, receipts = _movements(rows, rng, sku_codes, plain, tracked, home, stock_locs, channels, unit_cost)
     purchases = _purchases(receipts, rng, sku_codes[:plain], sku_supplier, unit_cost)
-    counts = _counts(movements, rng, sku_codes[:plain], home, excluded=set(bundles["Component SKU"]), n=20_000)
+    # Counts of batch-tracked SKUs would name their batch; these count the untracked ones.
+    counted = set(bundles["Component SKU"]) | set(sku_codes[tracked])
+    counts = _counts(movements, rng, sku_codes[:plain], home, excluded=counted, n=20_000)
     orders = pd.DataFrame({
         "Order": [f"SO{i // 2:05d}" for i in range(5000)], "Date": AS_OF - pd.Timedelta(days=1),
         "Channel": rng.choice(channels, 5000), "SKU": sku_codes[rng.integers(0, plain, 5000)],

@@ -145,11 +145,12 @@ def normalise(path: str, output: str | None, in_place: bool, as_json: bool) -> N
 
 def _register() -> None:
     """Commands that live beside the feature they front."""
+    from .cli_archive import close_period
     from .cli_button import add_button
     from .cli_counts import count_sheet
     from .cli_export import export
 
-    for command in (count_sheet, export, add_button):
+    for command in (count_sheet, export, add_button, close_period):
         main.add_command(command)
 
 
