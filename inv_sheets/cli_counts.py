@@ -6,6 +6,7 @@ print-ready list to a new .xlsx file. cli.py registers the command.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -41,7 +42,9 @@ def count_sheet(path: str, location: str, day: str | None, blind: bool, output: 
     code = location.strip().upper()
     try:
         when = ledger.as_of if day is None else pd.Timestamp(day).normalize()
-        target = Path(output) if output else Path(path).with_name(f"count-{code}-{when:%Y-%m-%d}.xlsx")
+        # The code comes from the workbook's Locations: only letters, digits, '-' and '_' reach a file name.
+        safe = re.sub(r"[^\w-]+", "_", code, flags=re.ASCII).strip("_") or "location"
+        target = Path(output) if output else Path(path).with_name(f"count-{safe}-{when:%Y-%m-%d}.xlsx")
         lines = write_count_sheet(store, ledger, code, target, date=when, blind=blind)
     except ValueError as exc:  # an unknown location or day: the user's options, not the data
         click.echo(f"inv-sheets: {exc}", err=True)
