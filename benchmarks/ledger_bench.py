@@ -19,11 +19,11 @@ from inv_sheets.issues import column_letter
 from inv_sheets.schema import SHEETS
 
 
-def synthetic_store(rows: int = 1_048_575, skus: int = 10_000, seed: int = 1) -> Store:
+def synthetic_store(rows: int = 1_048_575, skus: int = 10_000, seed: int = 1, tracked_share: float = 0.10) -> Store:
     """A typed Store with `rows` movements spread over a year."""
     rng = np.random.default_rng(seed)
     sku_codes = np.array([f"SKU{i:05d}" for i in range(skus)], dtype=object)
-    tracked = rng.random(skus) < 0.10
+    tracked = rng.random(skus) < tracked_share
     stock_locs = np.array([f"L{i:02d}" for i in range(17)], dtype=object)
     locs = pd.DataFrame({
         "location": [*stock_locs, "RET", "DMG", "TRN"], "name": None,

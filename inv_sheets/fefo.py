@@ -1,10 +1,7 @@
 """Batches of tracked items: which batch each movement takes, first expiring first out (FEFO).
 
 Only items with Items.tracking batch or expiry come here; everything else is booked by location
-alone, vectorised, in ledger.py. Taking batches is sequential by nature (what a sale takes depends
-on what earlier sales left), so this walks the tracked events in ledger order, keeping the
-quantity of every batch at every location and, per location, its batches in FEFO order (a sorted
-list, so taking is proportional to the batches used up, not to the batches held).
+alone in ledger.py.
 
 Rules:
 - Stock coming from outside (receive, return, a positive adjust) goes into the movement's batch,
@@ -19,156 +16,192 @@ Rules:
   becomes unbatched stock, a shortage is taken FEFO, like a sale.
 A batch's expiry is the one it first arrived with.
 
-Codes are integers: SKUs, places and batches (-1: no batch); expiry is int64 nanoseconds (NaT as
-numpy's NaT integer).
+How. Taking batches is sequential by nature (what a sale takes depends on what earlier sales
+left), but most places are simple: every batch comes in from outside, in expiry order, nothing
+names a batch on the way out, nothing is counted and stock never runs short. There FEFO is plain
+first in, first out, and the split is a cumulative-sum allocation (fefo_fast.py), vectorised over
+all such places at once. The other places (a later receipt expiring earlier, transfers in,
+counts, explicit batches, shortages) are walked event by event here, keeping each location's
+batches in FEFO order in a heap, so taking costs in proportion to the batches used up.
+
+Codes are integers: SKUs, places and batches (-1: no batch); expiry is int64 nanoseconds.
 """
 
 from __future__ import annotations
 
-from bisect import insort
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from heapq import heappop, heappush
 
 import numpy as np
+import pandas as pd
+
+from .fefo_fast import first_arrivals, rank_lookup, simple_places, split_simple
 
 EPS = 1e-9
-NAT = int(np.datetime64("NaT", "ns").astype(np.int64))
-_LAST = np.iinfo(np.int64).max  # a blank expiry sorts after every real one
 NONE = -1
+Arrays = dict[str, np.ndarray]
 
 
 @dataclass
 class FefoResult:
     """How tracked movement lines split into batches, and what tracked counts found.
 
-    line_parts: (line index, batch, qty) lists, qty >= 0, summing to the line's qty.
-    count_parts: (count index, batch, qty) lists, qty signed (+ into the location).
-    count_book: book quantity just before each count (by count index).
+    line_parts: (line index, batch, qty) arrays, qty >= 0, summing to each line's qty.
+    count_parts: (count index, batch, qty) arrays, qty signed (+ into the location).
+    count_book: the book quantity just before each count.
     expiry: (sku, batch) -> expiry (int64 ns).
     unknown_batch: line indexes that named a batch never seen at their source location.
     """
 
-    line_parts: tuple[list[int], list[int], list[float]] = field(default_factory=lambda: ([], [], []))
-    count_parts: tuple[list[int], list[int], list[float]] = field(default_factory=lambda: ([], [], []))
-    count_book: list[float] = field(default_factory=list)
-    expiry: dict[tuple[int, int], int] = field(default_factory=dict)
-    unknown_batch: list[int] = field(default_factory=list)
+    line_parts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    count_parts: tuple[np.ndarray, np.ndarray, np.ndarray]
+    count_book: np.ndarray
+    expiry: dict[tuple[int, int], int]
+    unknown_batch: np.ndarray
 
 
-class _Books:
-    """Batch quantities per (sku, location), with each location's batches in FEFO order."""
+def allocate(lines: Arrays, counts: Arrays, outside: int, n_places: int, *, vectorise: bool = True) -> FefoResult:
+    """Split tracked movement lines by batch and apply tracked counts, in ledger order (seq).
 
-    def __init__(self, expiry: dict[tuple[int, int], int]) -> None:
-        self.held: dict[tuple[int, int], dict[int, float]] = {}
-        self.queue: dict[tuple[int, int], list[tuple[int, int, int]]] = {}
-        self.queued: set[tuple[int, int, int]] = set()
-        self.seen: set[tuple[int, int, int]] = set()
-        self.first: dict[tuple[int, int], int] = {}
-        self.expiry = expiry
+    `lines` holds arrays seq, sku, src, dst (place codes; codes below `outside` are outside
+    places), qty (>= 0), batch, expiry (int64 ns); `counts` holds seq, sku, location, batch,
+    counted. Lines and counts never share a seq. vectorise=False walks every place event by event
+    (the reference the fast path is tested against).
+    """
+    arrivals = first_arrivals(lines, counts)
+    simple = simple_places(lines, counts, outside, n_places, arrivals) if vectorise else np.zeros(0, np.int64)
+    from_outside = lines["src"] < outside
+    src_simple = ~from_outside & np.isin(lines["sku"] * n_places + lines["src"], simple)
+    parts = [(np.flatnonzero(from_outside), lines["batch"][from_outside], lines["qty"][from_outside].astype(float))]
+    fast = split_simple(lines, np.flatnonzero(src_simple), n_places)
+    parts.append(fast)
+    # The walk covers every event at a place that is not simple; a line out of a simple place into
+    # one that is not brings the batches the fast split gave it.
+    dst_walked = (lines["dst"] >= outside) & ~np.isin(lines["sku"] * n_places + lines["dst"], simple)
+    walked = np.flatnonzero((~src_simple & ~from_outside) | dst_walked)
+    line_parts, count_parts, book, unknown = _walk(lines, counts, walked, fast, outside, n_places, arrivals)
+    parts.append(line_parts)
+    idx, batch, qty = (np.concatenate(a) for a in zip(*parts))
+    order = np.lexsort((np.arange(len(idx)), idx))  # by line, each line's parts in the order taken
+    expiry = dict(zip(zip(arrivals["sku"].tolist(), arrivals["batch"].tolist()), arrivals["expiry"].tolist()))
+    return FefoResult((idx[order], batch[order], qty[order]), count_parts, book, expiry, unknown)
 
-    def arrive(self, sku: int, batch: int, expiry: int, seq: int) -> None:
-        """Note a batch's expiry and first arrival the first time it is met."""
-        if (sku, batch) not in self.first:
-            self.first[(sku, batch)] = seq
-            self.expiry[(sku, batch)] = expiry
 
-    def put(self, sku: int, loc: int, batch: int, qty: float) -> None:
-        held = self.held.setdefault((sku, loc), {})
-        held[batch] = held.get(batch, 0.0) + qty
-        self.seen.add((sku, loc, batch))
-        if batch != NONE and (sku, loc, batch) not in self.queued and held[batch] > EPS:
-            exp = self.expiry[(sku, batch)]
-            insort(self.queue.setdefault((sku, loc), []), (_LAST if exp == NAT else exp, self.first[(sku, batch)], batch))
-            self.queued.add((sku, loc, batch))
+Parts = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-    def take(self, sku: int, loc: int, batch: int, qty: float) -> None:
-        held = self.held.setdefault((sku, loc), {})
-        held[batch] = held.get(batch, 0.0) - qty
 
-    def take_fefo(self, sku: int, loc: int, qty: float) -> list[tuple[int, float]]:
-        held = self.held.setdefault((sku, loc), {})
-        queue = self.queue.get((sku, loc), [])
+def _walk(lines: Arrays, counts: Arrays, walked: np.ndarray, fast: Parts, outside: int, n_places: int,
+          arrivals: pd.DataFrame) -> tuple[Parts, Parts, np.ndarray, np.ndarray]:
+    """Apply the walked lines and every count in seq order, place by place.
+
+    Batches are known here by their FEFO rank (arrivals.rank), so each place's batches on hand are
+    a heap of integers; unbatched stock is rank -1. Returns the parts of walked lines that leave a
+    place (line, batch, qty), the count parts (count, batch, signed qty), the book at each count
+    and the lines that named a batch never seen at their source.
+    """
+    width = len(arrivals)
+    rank_of = lambda sku, batch: rank_lookup(arrivals, sku, batch)  # noqa: E731
+    sku = lines["sku"][walked]
+    src, dst = lines["src"][walked], lines["dst"][walked]
+    keys = np.concatenate([sku * n_places + src, sku * n_places + dst, counts["sku"] * n_places + counts["location"]])
+    inside = np.concatenate([src >= outside, dst >= outside, np.ones(len(counts["seq"]), bool)])
+    dense = np.full(len(keys), -1, dtype=np.int64)
+    uniq, dense[inside] = np.unique(keys[inside], return_inverse=True)
+    n = len(walked)
+    g_src, g_dst, g_count = dense[:n].tolist(), dense[n:2 * n].tolist(), dense[2 * n:].tolist()
+    l_rank = rank_of(sku, lines["batch"][walked]).tolist()
+    l_qty, index = lines["qty"][walked].tolist(), walked.tolist()
+    c_rank = rank_of(counts["sku"], counts["batch"]).tolist()
+    c_counted = counts["counted"].tolist()
+    given: dict[int, list[tuple[int, float]]] = {}
+    f_idx, f_batch, f_qty = fast
+    into_walk = np.isin(f_idx, walked)
+    for i, r, q in zip(f_idx[into_walk].tolist(), rank_of(lines["sku"][f_idx[into_walk]], f_batch[into_walk]).tolist(),
+                       f_qty[into_walk].tolist()):
+        given.setdefault(i, []).append((r, q))
+
+    held: list[dict[int, float]] = [{} for _ in range(len(uniq))]
+    heaps: list[list[int]] = [[] for _ in range(len(uniq))]
+    queued: list[set[int]] = [set() for _ in range(len(uniq))]
+    seen: set[int] = set()
+    lp_i, lp_r, lp_q, cp_i, cp_r, cp_q = [], [], [], [], [], []
+    book = [0.0] * len(c_rank)
+    unknown = []
+
+    def put(g: int, r: int, q: float) -> None:
+        h = held[g]
+        v = h.get(r, 0.0) + q
+        h[r] = v
+        seen.add(g * width + r)
+        if r >= 0 and v > EPS and r not in queued[g]:
+            heappush(heaps[g], r)
+            queued[g].add(r)
+
+    def take_fefo(g: int, q: float) -> list[tuple[int, float]]:
+        h, heap, inq = held[g], heaps[g], queued[g]
         parts = []
-        i = 0
-        while qty > EPS and i < len(queue):
-            b = queue[i][2]
-            q = held[b]
-            if q > EPS:
-                q = min(q, qty)
-                held[b] -= q
-                qty -= q
-                parts.append((b, q))
-            if held[b] <= EPS:
-                if i == 0:  # used up: leave the queue (it comes back if the batch does)
-                    queue.pop(0)
-                    self.queued.discard((sku, loc, b))
-                    continue
-            i += 1
-        if qty > EPS:  # the batches are used up: the rest is unbatched stock, below zero if need be
-            held[NONE] = held.get(NONE, 0.0) - qty
-            parts.append((NONE, qty))
+        while q > EPS and heap:
+            r = heap[0]
+            v = h[r]
+            if v > EPS:
+                t = v if v < q else q
+                v -= t
+                h[r] = v
+                q -= t
+                parts.append((r, t))
+            if v <= EPS:  # used up: off the heap (back on if the batch comes back)
+                heappop(heap)
+                inq.discard(r)
+        if q > EPS:  # the batches are used up: the rest is unbatched stock, below zero if need be
+            h[NONE] = h.get(NONE, 0.0) - q
+            parts.append((NONE, q))
         return parts
 
-    def total(self, sku: int, loc: int) -> float:
-        return sum(self.held.get((sku, loc), {}).values())
-
-    def qty(self, sku: int, loc: int, batch: int) -> float:
-        return self.held.get((sku, loc), {}).get(batch, 0.0)
-
-
-def allocate(lines: dict[str, list], counts: dict[str, list], outside: int) -> FefoResult:
-    """Walk tracked movement lines and counts in ledger order (by seq) and split them by batch.
-
-    `lines` holds lists seq, sku, src, dst (place codes; codes below `outside` are outside
-    places), qty (>= 0), batch, expiry; `counts` holds seq, sku, location, batch, counted.
-    Lines and counts never share a seq.
-    """
-    res = FefoResult()
-    books = _Books(res.expiry)
-    lp_idx, lp_batch, lp_qty = res.line_parts
-    cp_idx, cp_batch, cp_qty = res.count_parts
-    res.count_book = [0.0] * len(counts["seq"])
-    n_lines = len(lines["seq"])
-    events = np.argsort(np.concatenate([np.asarray(lines["seq"], np.int64), np.asarray(counts["seq"], np.int64)]),
-                        kind="stable").tolist()
-    l_seq, l_sku, l_src, l_dst, l_qty, l_batch, l_exp = (
-        lines[c] for c in ("seq", "sku", "src", "dst", "qty", "batch", "expiry"))
+    events = np.argsort(np.concatenate([lines["seq"][walked], counts["seq"]]), kind="stable").tolist()
     for e in events:
-        if e < n_lines:
-            sku, src, dst, qty, batch, seq = l_sku[e], l_src[e], l_dst[e], l_qty[e], l_batch[e], l_seq[e]
-            if src < outside:
-                books.arrive(sku, batch, l_exp[e], seq)
-                parts = [(batch, qty)]
-            elif batch != NONE:
-                if (sku, src, batch) not in books.seen:
-                    res.unknown_batch.append(e)
-                books.arrive(sku, batch, l_exp[e], seq)
-                books.take(sku, src, batch, qty)
-                parts = [(batch, qty)]
+        if e < n:
+            i, gs, gd, q, r = index[e], g_src[e], g_dst[e], l_qty[e], l_rank[e]
+            if gs < 0:
+                parts = [(r, q)]
+            elif i in given:
+                parts = given[i]
             else:
-                parts = books.take_fefo(sku, src, qty)
-            for b, q in parts:
-                if dst >= outside:
-                    books.arrive(sku, b, NAT, seq)
-                    books.put(sku, dst, b, q)
-                lp_idx.append(e)
-                lp_batch.append(b)
-                lp_qty.append(q)
+                if r >= 0:
+                    if gs * width + r not in seen:
+                        unknown.append(i)
+                    h = held[gs]
+                    h[r] = h.get(r, 0.0) - q
+                    parts = [(r, q)]
+                else:
+                    parts = take_fefo(gs, q)
+                for r, q in parts:
+                    lp_i.append(i)
+                    lp_r.append(r)
+                    lp_q.append(q)
+            if gd >= 0:
+                for r, q in parts:
+                    put(gd, r, q)
         else:
-            k = e - n_lines
-            sku, loc, batch, counted = counts["sku"][k], counts["location"][k], counts["batch"][k], counts["counted"][k]
-            book = books.qty(sku, loc, batch) if batch != NONE else books.total(sku, loc)
-            res.count_book[k] = book
-            diff = counted - book
+            k = e - n
+            g, r = g_count[k], c_rank[k]
+            h = held[g]
+            book[k] = h.get(r, 0.0) if r >= 0 else sum(h.values())
+            diff = c_counted[k] - book[k]
             if abs(diff) <= EPS:
                 continue
-            if batch == NONE and diff < 0:
-                parts = [(b, -q) for b, q in books.take_fefo(sku, loc, -diff)]
+            if r < 0 and diff < 0:
+                parts = [(b, -q) for b, q in take_fefo(g, -diff)]
             else:
-                books.arrive(sku, batch, NAT, counts["seq"][k])
-                books.put(sku, loc, batch, diff)
-                parts = [(batch, diff)]
-            for b, q in parts:
-                cp_idx.append(k)
-                cp_batch.append(b)
-                cp_qty.append(q)
-    return res
+                put(g, r, diff)
+                parts = [(r, diff)]
+            for r, q in parts:
+                cp_i.append(k)
+                cp_r.append(r)
+                cp_q.append(q)
+    batch_of = np.r_[arrivals["batch"].to_numpy(), NONE]  # rank -1 (unbatched) is the last entry
+
+    def as_parts(i: list, r: list, q: list) -> Parts:
+        return np.asarray(i, np.int64), batch_of[np.asarray(r, np.int64)], np.asarray(q, float)
+
+    return (as_parts(lp_i, lp_r, lp_q), as_parts(cp_i, cp_r, cp_q), np.asarray(book, float),
+            np.asarray(unknown, np.int64))

@@ -194,17 +194,18 @@ def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
     unknown = np.zeros(0, dtype=np.int64)
     if ltr.any() or ctr.any():
         tl, tc = np.flatnonzero(ltr), np.flatnonzero(ctr)
-        res = fefo.allocate({c: L[c][tl].tolist() for c in ("seq", "sku", "src", "dst", "qty", "batch")}
-                            | {"expiry": L["expiry"][tl].astype(np.int64).tolist()},
-                            {c: C[c][tc].tolist() for c in ("seq", "sku", "location", "batch", "counted")}, outside)
+        res = fefo.allocate({c: L[c][tl] for c in ("seq", "sku", "src", "dst", "qty", "batch")}
+                            | {"expiry": L["expiry"][tl].astype(np.int64)},
+                            {c: C[c][tc] for c in ("seq", "sku", "location", "batch", "counted")},
+                            outside, len(v.places))
         for (idx, batch, qty), base, into in ((res.line_parts, tl, (m_idx, m_batch, m_qty)),
                                               (res.count_parts, tc, (c_idx, c_batch, c_qty))):
-            into[0].append(base[np.asarray(idx, dtype=np.int64)])
-            into[1].append(np.asarray(batch, dtype=np.int64))
-            into[2].append(np.asarray(qty, dtype=float))
+            into[0].append(base[idx])
+            into[1].append(batch)
+            into[2].append(qty)
         book[tc] = res.count_book
         expiry = res.expiry
-        bad = tl[np.asarray(res.unknown_batch, dtype=np.int64)]
+        bad = tl[res.unknown_batch]
         unknown = L["seq"][bad]
         title, col = store.cell("Movements", "batch")
         for row, b, sku, src in zip(L["row"][bad], L["batch"][bad], L["sku"][bad], L["src"][bad]):

@@ -430,3 +430,52 @@ def test_row_order_does_not_matter_when_times_differ(stream, rnd):
         ids = {row: r["movement_id"] for row, r in enumerate(rows, start=2)}
         return sorted((i.code, ids[i.row] if i.sheet == "Movements" else i.row, i.message) for i in led.issues)
     assert found(a, rows) == found(b, shuffled)
+
+
+@st.composite
+def batch_streams(draw):
+    """Receipts of batches (mostly in expiry order), sales and transfers without batches, and now
+    and then what makes a place need the event-by-event walk: an explicit batch, a count, a
+    shortage, a receipt expiring earlier."""
+    rows = []
+    for i in range(draw(st.integers(1, 40))):
+        day = str(pd.Timestamp("2026-01-01") + pd.Timedelta(days=i))[:10]
+        sku, loc = draw(st.sampled_from(["A", "C"])), draw(st.sampled_from(["MAIN", "SHOP"]))
+        kind = draw(st.sampled_from(["receive"] * 3 + ["sale"] * 4 + ["transfer", "explicit", "return"]))
+        qty = draw(st.sampled_from([0, 0.5, 1, 2, 3, 7]))
+        if kind == "receive":
+            month = (i // 3 + draw(st.sampled_from([0, 0, 0, 0, -3]))) % 12 + 1
+            rows.append(mv(day, "receive", sku, qty, to=loc, batch=f"B{i}", expiry=f"2027-{month:02d}-01", id=f"M{i}"))
+        elif kind == "transfer":
+            rows.append(mv(day, "transfer", sku, qty, frm=loc, to="SHOP" if loc == "MAIN" else "MAIN", id=f"M{i}"))
+        elif kind == "explicit":
+            rows.append(mv(day, "sale", sku, qty, frm=loc, batch=f"B{draw(st.integers(0, i))}", id=f"M{i}"))
+        elif kind == "return":
+            rows.append(mv(day, "return", sku, qty, id=f"M{i}"))
+        else:
+            rows.append(mv(day, "sale", sku, qty, frm=loc, id=f"M{i}"))
+    counts = draw(st.lists(st.tuples(st.integers(0, 40), st.sampled_from(["MAIN", "SHOP"]), st.sampled_from(["A", "C"]),
+                                     st.integers(0, 9)), max_size=2, unique_by=lambda c: c[:3]))
+    return rows, [{"date": str(pd.Timestamp("2026-01-01") + pd.Timedelta(days=d))[:10], "location": loc, "sku": s,
+                   "counted_qty": q} for d, loc, s, q in counts]
+
+
+@settings(max_examples=150, deadline=None)
+@given(batch_streams())
+def test_vectorised_fefo_matches_the_event_by_event_walk(monkeypatch_stream):
+    import functools
+
+    from inv_sheets import fefo
+    rows, counts = monkeypatch_stream
+    store = make_store(items=[{"sku": s, "name": s, "tracking": "expiry"} for s in ("A", "C")], locations=LOCS,
+                       movements=rows, counts=counts, settings=MAIN)
+    fast = build(store)
+    original = fefo.allocate
+    fefo.allocate = functools.partial(original, vectorise=False)
+    try:
+        walked = build(store)
+    finally:
+        fefo.allocate = original
+    pd.testing.assert_frame_equal(fast.postings, walked.postings, check_exact=False, atol=1e-9)
+    pd.testing.assert_frame_equal(fast.stock, walked.stock, check_exact=False, atol=1e-9)
+    assert [i.message for i in fast.issues] == [i.message for i in walked.issues]
