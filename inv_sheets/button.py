@@ -18,11 +18,9 @@ the message says how to import the module by hand.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import tempfile
-import zipfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -32,7 +30,8 @@ from lxml import etree
 from .io.package import (CT, NS_MAIN, NS_R, REL, REL_OFFICE_DOCUMENT, REL_WORKSHEET, CT_WORKSHEET,
                          Package, to_xml)
 from .io.read import open_package
-from .issues import WorkbookChangedError, WorkbookLockedError, WriteError
+from .io.write import FileState, save_atomically, source_and_target
+from .issues import WriteError
 from .resources.vba_project import MACRO_NAME, MODULE_NAME, PYTHON_COMMAND
 
 CONF_SHEET = "xlwings.conf"
@@ -96,13 +95,13 @@ def add_button(path: str | os.PathLike, *, output: str | os.PathLike | None = No
         raise WriteError(f"{target}: a workbook with macros must be saved as .xlsm")
     if target != source and target.exists():
         raise WriteError(f"{target} already exists; choose another name with --output or remove it first")
-    before = _fingerprint(source)
+    source, target = source_and_target(source, target)
+    before = FileState.of(source)
     with Package(source) as pkg:
         sheet, added = _install(pkg)
         if target == source and not added:
             return ButtonResult(target, sheet, ())
-        _check_unchanged(source, before)
-        _save_atomically(pkg, target)
+        save_atomically(pkg, source, target, before, False, [])
     return ButtonResult(target, sheet, tuple(added))
 
 
@@ -417,37 +416,5 @@ def _free_id_block(pkg: Package) -> int:
 
 
 # Saving -------------------------------------------------------------------------------------------
-def _fingerprint(path: Path) -> tuple[int, int, str]:
-    stat = path.stat()
-    return stat.st_size, stat.st_mtime_ns, hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def _check_unchanged(path: Path, before: tuple[int, int, str]) -> None:
-    if _fingerprint(path) != before:
-        raise WorkbookChangedError(f"{path}: changed while the button was being added; nothing was written")
-
-
-def _save_atomically(pkg: Package, target: Path) -> None:
-    """Write to a temporary file beside the target, check it, then replace the target in one step."""
-    for lock in (target.with_name("~$" + target.name), target.with_name(f".~lock.{target.name}#")):
-        if lock.exists():
-            raise WorkbookLockedError(f"{target}: is open in Excel or LibreOffice; close it and try again")
-    if target.exists() and not os.access(target, os.W_OK):
-        raise WorkbookLockedError(f"{target}: is read-only")
-    fd, tmp = tempfile.mkstemp(prefix=".inv-sheets-", suffix=".xlsm", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            pkg.save(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        with zipfile.ZipFile(tmp) as zf:
-            if zf.testzip() is not None:
-                raise WriteError(f"{target}: the new file did not check out; nothing was written")
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 __all__ = ["add_button", "init_with_button", "find_buttons", "vba_project", "Button", "ButtonResult",
            "CONF_SHEET", "MACRO", "MACRO_NAME", "REL_OFFICE_DOCUMENT"]

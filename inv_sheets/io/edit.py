@@ -21,7 +21,7 @@ from .cells import clean_text, number_text
 from .package import Package
 from .styles import StyleSheet
 from .workbook import Workbook
-from .write import FileState, _save_atomically, check_workbook, check_writable
+from .write import FileState, save_atomically, source_and_target
 
 DATE_FORMAT = "yyyy-mm-dd"
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>.*?</c>)", re.S)
@@ -32,12 +32,7 @@ _STYLE = re.compile(rb'\bs="(\d+)"')
 def write_cells(path: str | os.PathLike, changes: Iterable, *, output: str | os.PathLike | None = None,
                 backup: bool = False) -> Path:
     """Write each change (sheet, cell, after) into the workbook at `path` (or into `output`)."""
-    source = Path(path)
-    target = Path(output) if output is not None else source
-    if target == source:
-        check_writable(source)
-    else:
-        check_workbook(source)
+    source, target = source_and_target(path, output)
     state = FileState.of(source)
     by_sheet: dict[str, dict[bytes, object]] = defaultdict(dict)
     for change in changes:
@@ -54,7 +49,7 @@ def write_cells(path: str | os.PathLike, changes: Iterable, *, output: str | os.
             pkg.write(sheet.part, _edit(pkg.read(sheet.part), cells, styles, book.date1904))
             parts.append(sheet.part)
         pkg.write(styles_part, styles.to_xml())
-        _save_atomically(pkg, source, target, state, backup, parts)
+        save_atomically(pkg, source, target, state, backup, parts)
     return target
 
 

@@ -86,10 +86,7 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     """Refuse early, with a specific reason, a workbook that must not or cannot be written in place."""
     path = Path(path)
     check_workbook(path)
-    for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:]),
-                 path.with_name(f".~lock.{path.name}#")):
-        if lock.exists():
-            raise WorkbookLockedError(f"{path.name} is open in another program (lock file {lock.name}); close it and try again")
+    check_not_open(path)
     mode = path.stat().st_mode
     if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
         raise WorkbookLockedError(f"{path.name} is read-only")
@@ -100,6 +97,14 @@ def check_writable(path: str | os.PathLike[str]) -> None:
             pass
     except PermissionError as e:
         raise WorkbookLockedError(f"{path.name} is open in another program or read-only") from e
+
+
+def check_not_open(path: Path) -> None:
+    """Refuse a file that Excel or LibreOffice has open: they leave a lock file beside it."""
+    for lock in (path.with_name("~$" + path.name), path.with_name("~$" + path.name[2:]),
+                 path.with_name(f".~lock.{path.name}#")):
+        if lock.exists():
+            raise WorkbookLockedError(f"{path.name} is open in another program (lock file {lock.name}); close it and try again")
 
 
 def check_workbook(path: Path) -> None:
@@ -133,6 +138,23 @@ def check_workbook(path: Path) -> None:
 
 
 # The write -------------------------------------------------------------------------------------------
+def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[str] | None) -> tuple[Path, Path]:
+    """The workbook to read and the file to write, each checked: writing in place needs a writable,
+    unlocked workbook; writing elsewhere a readable workbook and a writable destination."""
+    source = Path(path)
+    target = Path(output) if output is not None else source
+    if target == source:
+        check_writable(source)
+    else:
+        check_workbook(source)
+        check_not_open(target)
+        if target.exists():
+            check_writable(target)
+        elif not os.access(target.parent, os.W_OK | os.X_OK):
+            raise WorkbookLockedError(f"the folder {target.parent} is not writable")
+    return source, target
+
+
 def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, output: str | os.PathLike[str] | None = None,
                  backup: bool = False, expected: FileState | None = None, remove: Iterable[str] = ()) -> WriteResult:
     """Add or replace the toolkit's sheets in the workbook at `path` (or write the result to `output`).
@@ -141,16 +163,7 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
     expected  the file as it was read; if it changed since, WorkbookChangedError and nothing written.
     backup    copy the file about to be replaced to "<name>.bak<ext>" beside it first.
     """
-    source = Path(path)
-    target = Path(output) if output is not None else source
-    if target == source:
-        check_writable(source)
-    else:
-        check_workbook(source)
-        if target.exists():
-            check_writable(target)
-        elif not os.access(target.parent, os.W_OK | os.X_OK):
-            raise WorkbookLockedError(f"the folder {target.parent} is not writable")
+    source, target = source_and_target(path, output)
     if expected is not None and FileState.of(source) != expected:
         raise WorkbookChangedError(f"{source.name} changed since it was read; run again")
 
@@ -189,7 +202,7 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
         stray = pkg.edited() - allowed
         if stray:
             raise WriteError(f"refusing to save: the write would change parts it does not own: {sorted(stray)}")
-        size = _save_atomically(pkg, source, target, expected, backup, new_parts)
+        size = save_atomically(pkg, source, target, expected, backup, new_parts)
     return WriteResult(target, tuple(written), size)
 
 
@@ -291,7 +304,7 @@ def _drop_sheet_parts(pkg: Package, sheet_part: str) -> set[str]:
 
 
 # Saving ----------------------------------------------------------------------------------------------
-def _save_atomically(pkg: Package, source: Path, target: Path, expected: FileState | None, backup: bool,
+def save_atomically(pkg: Package, source: Path, target: Path, expected: FileState | None, backup: bool,
                      check_parts: list[str]) -> int:
     """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated."""
     tmp: Path | None = None
