@@ -24,7 +24,7 @@ from .io.cells import clean_text, number_text
 from .io.package import REL_STYLES, REL_TABLE, Package
 from .io.styles import StyleSheet
 from .io.workbook import Workbook
-from .io.write import FileState, _save_atomically, check_writable
+from .io.write import FileState, check_writable, save_atomically
 from .schema import SHEET
 
 SHEET_ROWS = 1_048_575  # data rows under one header row
@@ -122,7 +122,7 @@ def rewrite_live(source: Path, book: Book, store: Store, closing) -> None:
                     lambda m: m.group(1) + str(max(last, table.header_row + 1)).encode() + m.group(3), part))
         if styles_used:
             pkg.write(styles_part, styles.to_xml())
-        _save_atomically(pkg, source, source, state, False, parts)
+        save_atomically(pkg, source, source, state, False, parts)
 
 
 def _rewrite_rows(xml: bytes, drop: set[int], insert: list[bytes], header_row: int) -> tuple[bytes, int]:
