@@ -110,7 +110,8 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     written = write_sheets(path, result.sheets, output=output, backup=backup, expected=state, remove=stale)
     timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - clock}
     report = result.report
-    report.summary.update({"output": os.fspath(written.path), "written": list(written.sheets),
+    visible = [name for name, data in zip(written.sheets, result.sheets) if not data.hidden]
+    report.summary.update({"output": os.fspath(written.path), "written": visible,
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
     return report
 
