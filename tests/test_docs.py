@@ -26,3 +26,20 @@ def test_every_command_and_code_is_documented():
 def test_readme_starts_with_the_two_commands():
     head = (ROOT / "README.md").read_text()[:1500]
     assert "make demo" in head and "make test" in head
+
+
+def test_readme_shows_the_real_refresh_output(tmp_path, monkeypatch):
+    """The README's first screen shows what `inv-sheets refresh` prints on the demo store."""
+    import re
+    import shutil
+
+    from click.testing import CliRunner
+
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"\$ inv-sheets refresh demo-out/demo-store.xlsx\n(.*?)```", readme, re.S).group(1)
+    (tmp_path / "demo-out").mkdir()
+    shutil.copy(ROOT / "samples" / "demo-store.xlsx", tmp_path / "demo-out" / "demo-store.xlsx")
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["refresh", "demo-out/demo-store.xlsx"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == block
