@@ -99,7 +99,7 @@ def _walk(lines: Arrays, counts: Arrays, walked: np.ndarray, fast: Parts, outsid
     place (line, batch, qty), the count parts (count, batch, signed qty), the book at each count
     and the lines that named a batch never seen at their source.
     """
-    width = len(arrivals)
+    width = len(arrivals) + 1  # ranks and unbatched (-1), for (place, rank) keys of `seen`
     rank_of = lambda sku, batch: rank_lookup(arrivals, sku, batch)  # noqa: E731
     sku = lines["sku"][walked]
     src, dst = lines["src"][walked], lines["dst"][walked]
@@ -132,7 +132,7 @@ def _walk(lines: Arrays, counts: Arrays, walked: np.ndarray, fast: Parts, outsid
         h = held[g]
         v = h.get(r, 0.0) + q
         h[r] = v
-        seen.add(g * width + r)
+        seen.add(g * width + r + 1)
         if r >= 0 and v > EPS and r not in queued[g]:
             heappush(heaps[g], r)
             queued[g].add(r)
@@ -167,7 +167,7 @@ def _walk(lines: Arrays, counts: Arrays, walked: np.ndarray, fast: Parts, outsid
                 parts = given[i]
             else:
                 if r >= 0:
-                    if gs * width + r not in seen:
+                    if gs * width + r + 1 not in seen:
                         unknown.append(i)
                     h = held[gs]
                     h[r] = h.get(r, 0.0) - q
