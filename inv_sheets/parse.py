@@ -56,6 +56,17 @@ def canonical_code(text: str) -> str:
     return re.sub(r"\s+", " ", s).strip().upper()
 
 
+def canonical_codes(text: pd.Series) -> pd.Series:
+    """canonical_code over a column of text, vectorised: plain ASCII text (nearly every code) only
+    needs trimming, single spaces and upper case; the rest goes through canonical_code."""
+    out = text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
+    other = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    if other.any():
+        out = out.astype(object)
+        out[other] = text[other].map(canonical_code)
+    return out
+
+
 def _as_text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -84,9 +95,11 @@ def parse_column(raw: pd.Series, column: Column, *, date_order: str | None = Non
 
 def _blank(raw: pd.Series) -> pd.Series:
     blank = raw.isna()
-    if raw.dtype == object or pd.api.types.is_string_dtype(raw):
+    if raw.dtype == object:
         stripped = raw.map(lambda v: v.strip() == "" if isinstance(v, str) else False)
         blank |= stripped.astype(bool)
+    elif pd.api.types.is_string_dtype(raw):  # a text column from the fast reader: vectorised
+        blank |= (raw.str.strip() == "").fillna(False).astype(bool)
     return blank
 
 
@@ -256,7 +269,9 @@ def _choices(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
         allowed = list(column.choices)
     bad: list[Bad] = []
     present = raw[~_blank(raw)]
-    folded = present.map(lambda v: fold(_as_text(v)))
+    # A column holds a handful of distinct spellings: fold each once.
+    folded_once = {v: fold(_as_text(v)) for v in present.unique()}
+    folded = present.map(folded_once)
     mapped = folded.map(table)
     values = pd.Series(None, index=raw.index, dtype=object)
     values[mapped.index] = mapped
@@ -272,7 +287,8 @@ def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[
     bad: list[Bad] = []
     blank = _blank(raw)
     present = raw[~blank]
-    if pd.api.types.is_numeric_dtype(present) or present.map(type).isin([float, int]).any():
+    if pd.api.types.is_numeric_dtype(present) or (
+            present.dtype == object and present.map(type).isin([float, int]).any()):
         text = present.map(_as_text)
         numeric = present.map(lambda v: isinstance(v, (int, float)) and not isinstance(v, bool))
     else:
@@ -298,7 +314,7 @@ def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[
     untrimmed = text != text.str.strip()
     for row in text.index[untrimmed & ~lookalike]:
         bad.append(Bad(row, "untrimmed-text", f"'{present[row]}' has spaces before or after it.", present[row]))
-    canon = text.map(canonical_code) if lookalike.any() else text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
+    canon = canonical_codes(text) if lookalike.any() else text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
     if numeric.any() and column.name in ("sku", "barcode"):
         padded = canon[~numeric].str.fullmatch(r"0\d+")
         for row in canon.index[numeric]:
