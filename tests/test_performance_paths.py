@@ -1,0 +1,226 @@
+"""The paths that keep a big ledger quick: the cached read of unchanged sheets, and a ledger that
+continues on further sheets. Correctness only: speed is measured in benchmarks/, never here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import pickle
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from inv_sheets import cache
+from inv_sheets.io.read import continuation_of, read_book
+from inv_sheets.refresh import compute, refresh
+from tests.workbooks import make_workbook
+
+D = dt.datetime
+HEADER = ["Movement ID", "Date", "Type", "SKU", "Qty", "From location", "To location", "Batch", "Expiry", "Reason"]
+
+
+def _movements() -> list[list[object]]:
+    """Forty movements over two months: receipts (one batch-tracked SKU), sales, transfers, returns."""
+    rows: list[list[object]] = [
+        ["M1", D(2025, 1, 2), "receive", "TEE", 50.0, None, "MAIN", None, None, None],
+        ["M2", D(2025, 1, 2), "receive", "JAM", 20.0, None, "MAIN", "J1", D(2025, 6, 1), None],
+        ["M3", D(2025, 1, 3), "receive", "JAM", 20.0, None, "MAIN", "J2", D(2025, 4, 1), None],
+    ]
+    for i in range(4, 41):
+        day = D(2025, 1, 3) + dt.timedelta(days=i)
+        kind = ("sale", "sale", "transfer", "return")[i % 4]
+        sku = "TEE" if i % 3 else "JAM"
+        frm, to = {"sale": ("MAIN", None), "transfer": ("MAIN", "BACK"), "return": (None, "RET")}[kind]
+        rows.append([f"M{i}", day, kind, sku, 1.0 + i % 2, frm, to, None, None,
+                     "too small" if kind == "return" else None])
+    return rows
+
+
+BASE = {
+    "Items": [["SKU", "Name", "Unit cost", "Tracking"], ["TEE", "Tee", 4.0, "none"], ["JAM", "Jam", 2.0, "expiry"]],
+    "Locations": [["Location", "Kind", "Sellable"], ["MAIN", "stock", "yes"], ["BACK", "stock", "yes"],
+                  ["RET", "returns_hold", "no"]],
+    "Counts": [["Date", "Location", "SKU", "Counted qty"], [D(2025, 2, 1), "MAIN", "TEE", 20.0]],
+    "Settings": [["Key", "Value"], ["as_of", "2025-03-31"]],
+}
+
+
+def _single(path: Path) -> Path:
+    return make_workbook(path, {**BASE, "Movements": [HEADER, *_movements()]})
+
+
+def _split(path: Path, names: tuple[str, str] = ("Movements 2025", "Movements")) -> Path:
+    """The same ledger over two sheets: the older half first, its columns in another order."""
+    rows = _movements()
+    order = [3, 0, 2, 1, 4, 6, 5, 7, 8, 9]  # SKU, ID, Type, Date, Qty, To, From, ...
+    older = [[HEADER[i] for i in order]] + [[r[i] for i in order] for r in rows[:20]]
+    return make_workbook(path, {**BASE, names[0]: older, names[1]: [HEADER, *rows[20:]]})
+
+
+def _outputs(path: Path) -> dict[str, pd.DataFrame]:
+    result = compute(read_book(path))
+    return {s.name: s.rows.reset_index(drop=True) for s in result.sheets if not s.name.startswith("_")}
+
+
+# Continuation sheets -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name, base", [
+    ("Movements 2025", "Movements"), ("Movements (2)", "Movements"), ("Ledger 2024 part 1", "Movements"),
+    ("movements_2026", "Movements"), ("Movements archive", None), ("Movements", None), ("Items 2025", None),
+    ("Stock 2025", None),
+])
+def test_which_sheets_continue_the_ledger(name, base):
+    assert continuation_of(name) == base
+
+
+def test_a_ledger_over_two_sheets_computes_what_one_sheet_does(tmp_path, monkeypatch):
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    one = _outputs(_single(tmp_path / "one.xlsx"))
+    two = _outputs(_split(tmp_path / "two.xlsx"))
+    assert one.keys() == two.keys()
+    for name in one:
+        if name == "Issues":
+            continue
+        pd.testing.assert_frame_equal(one[name], two[name], check_dtype=False, obj=name)
+
+
+def test_the_continuation_may_come_first_or_alone(tmp_path, monkeypatch):
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    book = read_book(_split(tmp_path / "two.xlsx", names=("Movements 2025", "Movements 2024")))
+    table = book.tables["Movements"]
+    assert table.title == "Movements 2025" and [p.title for p in table.parts] == ["Movements 2024"]
+    assert len(table.data) == 40
+    assert not [i for i in book.issues if i.code == "missing-sheet" and i.sheet == "Movements"]
+
+
+def test_findings_on_a_continuation_sheet_point_at_its_own_cells(tmp_path, monkeypatch):
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    path = _split(tmp_path / "two.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Movements 2025"]
+    ws["A4"] = "NOPE"  # SKU is column A there (row 4 = the third movement)
+    ws["B6"] = "M30"  # an ID the Movements sheet also has (row 11 there)
+    wb.save(path)
+    issues = compute(read_book(path)).report.issues
+    unknown = [i for i in issues if i.code == "unknown-reference"]
+    assert [(i.sheet, i.row, i.column) for i in unknown] == [("Movements 2025", 4, "A")]
+    assert unknown[0].cell == "'Movements 2025'!A4"
+    dupes = [i for i in issues if i.code == "duplicate-key" and i.field == "movement_id"]
+    assert [(i.sheet, i.row, i.column) for i in dupes] == [("Movements 2025", 6, "B")]
+    assert "row 11" in dupes[0].message
+    assert all(i.row is None or i.row <= 1_048_576 for i in issues)
+
+
+# The cached read -----------------------------------------------------------------------------------
+
+@pytest.fixture
+def cached(tmp_path, monkeypatch):
+    """Every sheet is worth caching here, in a cache folder of the test's own."""
+    monkeypatch.setenv("INV_SHEETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("INV_SHEETS_CACHE", raising=False)
+    monkeypatch.setattr(cache, "MIN_PART_BYTES", 0)
+    return tmp_path / "cache"
+
+
+def _spy(monkeypatch) -> list[str]:
+    """The sheets read from the file (not from the cache) from now on."""
+    from inv_sheets.io import read
+
+    seen: list[str] = []
+    real = read._read_sheet
+
+    def spy(exact, reader, zf, name, *args):
+        seen.append(name)
+        return real(exact, reader, zf, name, *args)
+
+    monkeypatch.setattr(read, "_read_sheet", spy)
+    return seen
+
+
+def test_an_unchanged_sheet_is_read_from_the_cache_with_its_findings(tmp_path, cached, monkeypatch):
+    sheets = {**BASE, "Movements": [HEADER + ["Colour"], *[r + ["red"] for r in _movements()]]}
+    path = make_workbook(tmp_path / "store.xlsx", sheets)
+    first = read_book(path)
+    assert any(cached.iterdir())
+    read_again = _spy(monkeypatch)
+    second = read_book(path)
+    assert read_again == []
+    for name, table in first.tables.items():
+        pd.testing.assert_frame_equal(table.data, second.tables[name].data)
+        assert (table.letters, table.headers, table.title) == (second.tables[name].letters,
+                                                               second.tables[name].headers, second.tables[name].title)
+    assert [i.to_dict() for i in first.issues] == [i.to_dict() for i in second.issues]
+    assert any(i.code == "unknown-column" and i.value == "Colour" for i in second.issues)
+
+
+def test_a_changed_sheet_is_read_again(tmp_path, cached, monkeypatch):
+    path = _single(tmp_path / "store.xlsx")
+    read_book(path)
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb["Movements"]["E2"] = 51.0
+    wb.save(path)
+    read_again = _spy(monkeypatch)
+    book = read_book(path)
+    assert "Movements" in read_again
+    assert book.tables["Movements"].data.loc[2, "qty"] == 51.0
+
+
+def test_a_refresh_keeps_the_cache_valid_and_the_outputs_equal(tmp_path, cached, monkeypatch):
+    path = _single(tmp_path / "store.xlsx")
+    refresh(path)  # writes output sheets and appends styles: the Movements part is untouched
+    before = _outputs(path)
+    read_again = _spy(monkeypatch)
+    refresh(path)
+    assert "Movements" not in read_again
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    fresh = _outputs(path)
+    for name in fresh:
+        pd.testing.assert_frame_equal(before[name], fresh[name], check_dtype=False, obj=name)
+
+
+def test_the_key_follows_the_sheet_the_strings_and_the_styles(tmp_path, cached):
+    path = _single(tmp_path / "store.xlsx")
+    with zipfile.ZipFile(path) as zf:
+        key = cache.sheet_key(zf, "xl/worksheets/sheet5.xml")
+        other = cache.sheet_key(zf, "xl/worksheets/sheet1.xml")
+    assert key is not None and other is not None and key.digest != other.digest
+    assert key.formats and all(isinstance(f, str) for f in key.formats)
+
+
+def test_a_damaged_or_foreign_cache_file_is_ignored(tmp_path, cached, monkeypatch):
+    path = _single(tmp_path / "store.xlsx")
+    expected = read_book(path).tables["Movements"].data
+    entry = cache.entry_path(path, "Movements")
+    entry.write_bytes(b"not a pickle")
+    assert read_book(path).tables["Movements"].data.equals(expected)
+    entry.write_bytes(pickle.dumps({"digest": "someone else's", "table": None, "issues": []}))
+    read_again = _spy(monkeypatch)
+    assert read_book(path).tables["Movements"].data.equals(expected)
+    assert read_again.count("Movements") == 1
+
+
+def test_the_cache_can_be_turned_off(tmp_path, cached, monkeypatch):
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    read_book(_single(tmp_path / "store.xlsx"))
+    assert not cached.exists() or not any(cached.iterdir())
+
+
+def test_small_sheets_are_not_cached(tmp_path, monkeypatch):
+    monkeypatch.setenv("INV_SHEETS_CACHE_DIR", str(tmp_path / "cache"))
+    read_book(_single(tmp_path / "store.xlsx"))  # MIN_PART_BYTES as shipped: nothing here is that big
+    assert not (tmp_path / "cache").exists()
+
+
+def test_continuation_sheets_are_cached_each_on_its_own(tmp_path, cached, monkeypatch):
+    path = _split(tmp_path / "two.xlsx")
+    first = read_book(path)
+    read_again = _spy(monkeypatch)
+    second = read_book(path)
+    assert read_again == []
+    pd.testing.assert_frame_equal(first.tables["Movements"].data, second.tables["Movements"].data)
+    assert second.tables["Movements"].parts == first.tables["Movements"].parts
