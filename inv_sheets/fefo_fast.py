@@ -109,4 +109,10 @@ def split_simple(lines: Arrays, out_lines: np.ndarray, n_places: int) -> tuple[n
     k = first_layer[which] + np.arange(len(which)) - np.repeat(np.cumsum(pieces) - pieces, pieces)
     qty = np.minimum(top[k], hi[which]) - np.maximum(top[k] - layer[k], lo[which])
     keep = qty > 0
-    return out_lines[which][keep], lines["batch"][into][k][keep], qty[keep] / SCALE
+    which, k = which[keep], k[keep]
+    qty = qty[keep] / SCALE
+    # The cuts are in millionths: the last piece of each line takes what rounding left over.
+    last = np.r_[which[1:] != which[:-1], True] if len(which) else np.zeros(0, bool)
+    total = np.bincount(which, weights=qty, minlength=len(out_lines))
+    qty[last] += lines["qty"][out_lines[which[last]]] - total[which[last]]
+    return out_lines[which], lines["batch"][into][k], qty
