@@ -78,8 +78,9 @@ def channel_stock(store: Store, ledger: Ledger, allocation: pd.DataFrame | None 
         return pd.DataFrame({"channel": [], "sku": [], "available": [], "buffer": [], "sellable": []})
     rows = pd.concat(frames, ignore_index=True)
     rules = store["Channels"].drop_duplicates("channel").set_index("channel")
-    units = rows["channel"].map(rules["buffer_units"]).fillna(0.0)
-    pct = rows["channel"].map(rules["buffer_pct"]).fillna(0.0)
+    # astype: mapping an empty str column gives a str column, which cannot be multiplied (pandas 3).
+    units = rows["channel"].map(rules["buffer_units"]).astype("float64").fillna(0.0)
+    pct = rows["channel"].map(rules["buffer_pct"]).astype("float64").fillna(0.0)
     rows["available"] = rows["available"].round(9)
     rows["buffer"] = np.maximum(units, pct * rows["available"]).round(9)
     rows["sellable"] = np.floor(np.clip(rows["available"] - rows["buffer"], 0.0, None) + EPS)

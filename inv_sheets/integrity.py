@@ -97,56 +97,68 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     # Known rows keep their first fingerprint (at the row they are on now); new rows are appended.
     row_now = current.set_index("movement_id")["row"]
     remembered = seen.assign(row=seen["movement_id"].map(row_now).fillna(seen["row"]).astype("int64"))
-    new = current[~current["movement_id"].isin(seen["movement_id"])]
+    new = current[~_among(current["movement_id"], seen["movement_id"])]
     rows = pd.concat([remembered, new], ignore_index=True).sort_values("row", kind="stable")
     return issues, SheetData(LEDGER, rows.reset_index(drop=True), hidden=True)
 
 
-def raw_movement_ids(book: Book) -> list[str]:
-    """Every movement ID on the Movements sheet as read, as canonical codes (upper-case, trimmed)."""
+def raw_movement_ids(book: Book, store: Store) -> list[str]:
+    """The movement IDs of the rows the validator left out (an error), as canonical codes.
+
+    Only those are needed (accepted rows are in the Store already), and they are few, so a
+    million-row ledger costs nothing here.
+    """
     table = book.table("Movements")
     if table is None or "movement_id" not in table.data:
         return []
-    ids = table.data["movement_id"].dropna()
-    return [_code(v) for v in ids]
+    ids = table.data["movement_id"]
+    left_out = ids[~ids.index.isin(store.tables["Movements"].index)].dropna()
+    return [_code(v) for v in left_out]
 
 
 def read_seen(path: str | os.PathLike) -> pd.DataFrame | None:
     """The fingerprints the last refresh left in the workbook at `path`, or None when there are none.
 
-    The reader skips the toolkit's `_inv*` sheets, so this one is read on its own; a sheet that
-    cannot be read as fingerprints counts as none (the next write replaces it).
+    The reader skips the toolkit's `_inv*` sheets, so this one is read on its own (column-wise, as
+    text); a sheet that cannot be read as fingerprints counts as none (the next write replaces it).
     """
-    from python_calamine import CalamineWorkbook
+    import fastexcel
 
     try:
-        workbook = CalamineWorkbook.from_path(os.fspath(path))
-        if SHEET_NAME not in workbook.sheet_names:
+        reader = fastexcel.read_excel(os.fspath(path))
+        if SHEET_NAME not in reader.sheet_names:
             return None
-        rows = workbook.get_sheet_by_name(SHEET_NAME).to_python(skip_empty_area=True)
-    except Exception:  # a damaged hidden sheet is rebuilt, never a reason to stop a refresh
+        frame = reader.load_sheet(SHEET_NAME, dtypes="string").to_pandas()
+    except Exception:  # noqa: BLE001 - a damaged hidden sheet is rebuilt, never a reason to stop a refresh
         return None
-    return seen_from_rows(rows)
+    return seen_from_frame(frame)
 
 
 def seen_from_rows(rows: list[list[object]]) -> pd.DataFrame | None:
-    """Fingerprint rows as read from a sheet (header first) as a frame, or None if they are not that."""
+    """Fingerprint rows as read from a live sheet (header first), or None if they are not that."""
     if not rows:
         return None
-    header = [str(h).strip() for h in rows[0]]
     names = LEDGER.column_names()
-    if header[:len(names)] != names:
+    header = [str(h).strip() for h in rows[0][:len(names)]]
+    body = [list(r[:len(names)]) + [None] * (len(names) - len(r)) for r in rows[1:]]
+    frame = pd.DataFrame(body, columns=header + [f"_{i}" for i in range(len(names) - len(header))], dtype=object)
+    if "movement_id" in frame:
+        frame["movement_id"] = frame["movement_id"].map(_code)
+    return seen_from_frame(frame)
+
+
+def seen_from_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
+    """The fingerprint sheet's table as a clean frame (bad rows dropped), or None if it is not one."""
+    names = LEDGER.column_names()
+    if [str(c).strip() for c in frame.columns[:len(names)]] != names:
         return None
-    body = pd.DataFrame([list(r[:len(names)]) + [None] * (len(names) - len(r)) for r in rows[1:]],
-                        columns=names, dtype=object)
-    frame = pd.DataFrame({
-        "movement_id": body["movement_id"].map(_code),
-        "row": pd.to_numeric(body["row"], errors="coerce"),
-        "fingerprint": body["fingerprint"].map(lambda v: "" if v is None else str(v)),
-        "columns": body["columns"].map(lambda v: "" if v is None else str(v)),
-    })
-    frame = frame[(frame["movement_id"] != "") & frame["row"].notna() & (frame["fingerprint"].str.len() == 16)]
-    return frame.astype({"row": "int64"}).reset_index(drop=True)
+    frame = frame.iloc[:, :len(names)].set_axis(names, axis=1)
+    text = {name: frame[name].astype("string").fillna("").str.strip() for name in ("movement_id", "fingerprint", "columns")}
+    out = pd.DataFrame({"movement_id": text["movement_id"].str.upper(),
+                        "row": pd.to_numeric(frame["row"], errors="coerce"),
+                        "fingerprint": text["fingerprint"], "columns": text["columns"]})
+    out = out[(out["movement_id"] != "") & out["row"].notna() & out["fingerprint"].str.fullmatch(r"[0-9a-f]{16}")]
+    return out.astype({"movement_id": object, "row": "int64", "fingerprint": object, "columns": object}).reset_index(drop=True)
 
 
 # Findings -----------------------------------------------------------------------------------------
@@ -169,14 +181,20 @@ def _edited(store: Store, seen: pd.DataFrame, current: pd.DataFrame) -> list[Iss
 
 
 def _deleted(store: Store, seen: pd.DataFrame, current: pd.DataFrame, raw_ids: Sequence[str]) -> list[Issue]:
-    present = set(current["movement_id"]) | set(raw_ids)
-    gone = seen[~seen["movement_id"].isin(present)]
+    present = np.concatenate([current["movement_id"].to_numpy(dtype=object), np.asarray(raw_ids, dtype=object)])
+    gone = seen[~_among(seen["movement_id"], present)]
     title, _ = store.cell("Movements", "movement_id")
     return [Issue("ledger-row-deleted", title, int(rec.row), None,
                   f"Movement {rec.movement_id} (last seen on row {rec.row}) is no longer on the sheet. "
                   "The ledger is append-only: restore the row, and record a correcting movement to undo it.",
                   value=rec.movement_id)
             for rec in gone.itertuples(index=False)]
+
+
+def _among(values: pd.Series, pool: np.ndarray | pd.Series) -> np.ndarray:
+    """values.isin(pool) through a hash index (pandas' isin on str columns loops in Python)."""
+    index = pd.Index(pd.unique(np.asarray(pool, dtype=object)), dtype=object)
+    return index.get_indexer(np.asarray(values, dtype=object)) >= 0
 
 
 def _changed_columns(now: str, before: str) -> list[str]:
@@ -238,5 +256,5 @@ def _code(value: object) -> str:
     return canonical_code(str(value))
 
 
-__all__ = ["LEDGER", "SHEET_NAME", "FINGERPRINTED", "fingerprints", "ledger_check", "raw_movement_ids",
-           "read_seen", "seen_from_rows"]
+__all__ = ["FINGERPRINTED", "LEDGER", "SHEET_NAME", "fingerprints", "ledger_check", "raw_movement_ids",
+           "read_seen", "seen_from_frame", "seen_from_rows"]

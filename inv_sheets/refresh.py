@@ -71,7 +71,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
     store, issues = parse(book, as_of=as_of)
     lap("validate")
     ledger = build(store)
-    tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book))
+    tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
     issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
     lap("ledger")
     sheets: list[SheetData] = []
