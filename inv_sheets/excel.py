@@ -91,8 +91,7 @@ def refresh_book(book: xw.Book, *, as_of: Any = None) -> Report:
         if output.name not in produced:
             remove_output(book, output.name)
     report = result.report
-    visible = [name for name, sheet in zip(written, result.sheets) if not sheet.hidden]  # as the file path does
-    report.summary.update({"output": data.path, "written": visible})
+    report.summary.update({"output": data.path, "written": written})
     return report
 
 
