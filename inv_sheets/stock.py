@@ -6,10 +6,11 @@ when it is sellable, else the sellable location of lowest priority) so that a SK
 still shows as out.
 
     on_hand        the ledger's stock there, all batches
-    reserved       the SKU's open-order reservation, spread over its sellable locations in
-                   priority order (lowest first), each taking up to its on hand; what is left
-                   over sits on the first of them
-    available      on hand - reserved at a sellable location, never below 0; 0 elsewhere
+    reserved       what open orders hold there: the units the allocation ships from this location
+                   (allocation.py: one location per order where possible, region then priority);
+                   units no location can ship sit on the SKU's first sellable row
+    available      on hand - expired batches - reserved at a sellable location, never below 0;
+                   0 elsewhere
     on_order       the SKU's open PO quantity, shown once, on the row of the default location
                    (where receipts go), else on its first sellable row
     value          on_hand x Items unit_cost
@@ -76,8 +77,9 @@ def stock_rows(store: Store, ledger: Ledger) -> pd.DataFrame:
     frame["name"] = frame["sku"].map(items["name"])
     frame["bin"] = il["bin"].reindex(key).to_numpy() if len(il) else None
     frame["on_hand"] = held.reindex(key, fill_value=0.0).to_numpy()
-    frame["reserved"] = _spread(frame, ledger.reserved.set_index("sku")["reserved"])
-    frame["available"] = np.where(frame["sellable"], np.clip(frame["on_hand"] - frame["reserved"], 0.0, None), 0.0).round(9)
+    frame["reserved"] = _reserved(store, ledger, frame, key)
+    usable = frame["on_hand"] - _expired(ledger, key)
+    frame["available"] = np.where(frame["sellable"], np.clip(usable - frame["reserved"], 0.0, None), 0.0).round(9)
     frame["on_order"] = _once_per_sku(frame, ledger.on_order.set_index("sku")["on_order"], home)
     frame["unit_cost"] = frame["sku"].map(items["unit_cost"]).astype(float)
     frame["value"] = (frame["on_hand"] * frame["unit_cost"]).round(2)
@@ -105,17 +107,28 @@ def _home(ledger: Ledger) -> str | None:
     return sellable.assign(_order=range(len(sellable))).sort_values(["priority", "_order"]).index[0]
 
 
-def _spread(frame: pd.DataFrame, reserved: pd.Series) -> np.ndarray:
-    """Each SKU's reservation over its sellable rows in row (priority) order; the rest on the first."""
-    total = frame["sku"].map(reserved).fillna(0.0).to_numpy()
-    can = np.where(frame["sellable"], np.clip(frame["on_hand"].to_numpy(), 0.0, None), 0.0)
-    before = pd.Series(can).groupby(frame["sku"].to_numpy()).cumsum().to_numpy() - can
-    out = np.where(frame["sellable"], np.clip(total - before, 0.0, can), 0.0)
-    sellable = frame[frame["sellable"]]
-    first = sellable.drop_duplicates("sku").index
-    left = total[first] - pd.Series(out).groupby(frame["sku"].to_numpy()).sum().reindex(frame.loc[first, "sku"]).to_numpy()
-    out[first] += np.clip(left, 0.0, None)
+def _reserved(store: Store, ledger: Ledger, frame: pd.DataFrame, key: pd.MultiIndex) -> np.ndarray:
+    """What open orders hold at each location: where the allocation ships them from (so Stock, the
+    Allocation sheet and Channel Stock agree); what no location can ship sits on the SKU's first
+    sellable row."""
+    from .allocation import allocate
+
+    if ledger.order_lines.empty:
+        return np.zeros(len(frame))
+    placed = allocate(store, ledger)
+    at = placed.dropna(subset=["location"]).groupby(["sku", "location"])["qty"].sum()
+    out = at.reindex(key, fill_value=0.0).to_numpy(dtype=float, copy=True)
+    short = placed[placed["location"].isna()].groupby("sku")["qty"].sum()
+    first = frame[frame["sellable"]].drop_duplicates("sku").index
+    out[first] += frame.loc[first, "sku"].map(short).astype(float).fillna(0.0).to_numpy()
     return out.round(9)
+
+
+def _expired(ledger: Ledger, key: pd.MultiIndex) -> np.ndarray:
+    """Units of batches past their expiry at each SKU-location: on hand, but not for sale."""
+    stock = ledger.stock
+    gone = stock[(stock["expiry"] < ledger.as_of) & (stock["qty"] > 0)]
+    return gone.groupby(["sku", "location"])["qty"].sum().reindex(key, fill_value=0.0).to_numpy(dtype=float)
 
 
 def _once_per_sku(frame: pd.DataFrame, per_sku: pd.Series, home: str | None) -> np.ndarray:
@@ -171,8 +184,8 @@ def bundle_rows(ledger: Ledger, stock: pd.DataFrame) -> pd.DataFrame:
 
 _NOTES = (
     ("On hand", "What the ledger says is at the location now, all batches together."),
-    ("Reserved", "Open order lines not yet shipped, spread over the sellable locations by priority."),
-    ("Available", "On hand less reserved at a sellable location, never below 0."),
+    ("Reserved", "Open order lines not yet shipped, at the location the Allocation sheet ships them from."),
+    ("Available", "On hand less expired batches and reserved, at a sellable location; never below 0."),
     ("On order", "Open purchase order lines not yet received; shown once per SKU, at the default location."),
     ("Days of cover", "Available divided by the average daily sales from the location over the demand period."),
     ("Status", "negative: below zero; out: nothing available; low: at or below the reorder point; ok."),

@@ -27,7 +27,7 @@ def rows(sheet):
     return {(r["sku"], r["location"]): r for _, r in frame.iterrows()}
 
 
-def test_stock_rows_with_reservations_spread_by_priority():
+def test_stock_rows_with_reservations_where_the_allocation_ships_them():
     moves = [mv("2026-01-01", "receive", "A", 6, to="MAIN"), mv("2026-01-01", "receive", "A", 3, to="SHOP"),
              mv("2026-01-05", "sale", "A", 1, frm="SHOP"), mv("2026-01-06", "return", "A", 1)]
     out = sheets(moves, orders=[{"order": "SO1", "sku": "A", "qty": 4}],
@@ -36,12 +36,14 @@ def test_stock_rows_with_reservations_spread_by_priority():
     r = rows(out["Stock"])
     assert list(r) == [("A", "SHOP"), ("A", "MAIN"), ("A", "RET"), ("B", "MAIN")]  # by priority
     shop, main, ret = r[("A", "SHOP")], r[("A", "MAIN")], r[("A", "RET")]
-    assert (shop["on_hand"], shop["reserved"], shop["available"]) == (2, 2, 0)  # SHOP ships first
-    assert (main["on_hand"], main["reserved"], main["available"]) == (6, 2, 4)
+    # SHOP comes first, but only MAIN can ship the whole order, and orders are not split when one
+    # location can ship them: the reservation sits at MAIN, as on the Allocation sheet.
+    assert (shop["on_hand"], shop["reserved"], shop["available"]) == (2, 0, 2)
+    assert (main["on_hand"], main["reserved"], main["available"]) == (6, 4, 2)
     assert (ret["on_hand"], ret["reserved"], ret["available"], ret["status"]) == (1, 0, 0, "ok")
     assert main["bin"] == "A-01" and main["name"] == "Item A"
     assert (main["unit_cost"], main["value"]) == (2.5, 15.0)
-    assert shop["status"] == "out" and main["status"] == "ok"
+    assert shop["status"] == "ok" and main["status"] == "ok"
     b = r[("B", "MAIN")]  # never moved: shown at the default location, out
     assert (b["on_hand"], b["status"]) == (0, "out")
     assert out["Stock"].fills["status"]["negative"] == "red"
@@ -78,6 +80,8 @@ def test_expiry_sheet_flags_expired_and_near_batches():
     assert e["days_left"].tolist() == [-5, 20, 171]
     assert e["flag"].tolist()[:2] == ["expired", "near"] and pd.isna(e["flag"].iloc[2])
     assert e["qty"].tolist() == [2, 3, 4]
+    stock = out["Stock"].frame().iloc[0]
+    assert (stock["on_hand"], stock["available"]) == (9, 7)  # the expired batch is held, not for sale
 
 
 def test_bundle_stock_names_the_limiting_component():
