@@ -222,6 +222,16 @@ def bundles(store: Store) -> Iterator[Issue]:
                 stack.extend(graph.get(node, ()))
 
 
+def counted_bundles(store: Store) -> Iterator[Issue]:
+    """Counts of bundle SKUs: a bundle has no stock of its own, so its count cannot set anything."""
+    bundles = set(store["Bundles"]["bundle_sku"].dropna())
+    counts = store["Counts"]
+    for row in counts.index[counts["sku"].isin(bundles)]:
+        yield at(store, "Counts", row, "sku", "bundle-counted",
+                 f"{counts['sku'][row]} is a bundle: count its components instead; this count is left out.",
+                 counts["sku"][row])
+
+
 def date_ranges(store: Store) -> Iterator[Issue]:
     """Promotions that end before they start; counts dated after the as-of date."""
     promos = store["Promotions"]
@@ -236,7 +246,8 @@ def date_ranges(store: Store) -> Iterator[Issue]:
                  counts["date"][row])
 
 
-CHECKS: tuple[Check, ...] = (unique_keys, references, movement_rules, barcodes, variants, bundles, date_ranges)
+CHECKS: tuple[Check, ...] = (unique_keys, references, movement_rules, barcodes, variants, bundles, counted_bundles,
+                             date_ranges)
 
 
 def run(store: Store) -> list[Issue]:

@@ -110,6 +110,8 @@ _CODES = (
          "Movements!I12: a receipt of an expiry-tracked item with no expiry"),
     Code("unknown-batch", WARNING, "A movement names a batch that is not at that location.",
          "Movements!H30: batch L-9 is not at MAIN"),
+    Code("bundle-counted", WARNING, "A count of a bundle SKU: bundles are not stocked, their components are.",
+         "Counts!C7: GIFT-SET counted; count its components instead"),
     Code("bundle-cycle", ERROR, "A bundle contains itself, directly or through other bundles.",
          "Bundles!B4: GIFT-SET contains itself"),
     Code("bad-date-range", ERROR, "A period that ends before it starts.",

@@ -224,7 +224,7 @@ MOVEMENT_TYPES: tuple[MovementType, ...] = (
     MovementType("restock", ("restocked", "return to stock"), "returns_hold", "stock",
                  source_default="returns_location", target_default="default_location", help="From the returns hold back to stock after inspection"),
     MovementType("damage", ("damaged", "write-off", "writeoff", "write off", "scrap", "scrapped"), "any", "damaged",
-                 target_default="damaged_location", reason_required=True, help="Out of sellable stock into the damaged location (or scrap)"),
+                 source_default="default_location", target_default="damaged_location", reason_required=True, help="Out of sellable stock into the damaged location (or scrap)"),
     MovementType("loss", ("lost", "theft", "shrinkage", "missing"), "any", "outside:adjustment",
                  source_default="default_location", reason_required=True, help="Gone: lost, stolen, shrinkage"),
     MovementType("transfer", ("move", "moved", "transferred", "relocate"), "any", "any",

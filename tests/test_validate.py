@@ -146,3 +146,15 @@ def test_no_finding_points_outside_its_sheet(tmp_path, rows):
             assert 1 <= issue.row <= len(rows) + 1
         if issue.column is not None:
             assert issue.column in "ABCDEFGHIJK"
+
+
+def test_a_counted_bundle_is_reported(tmp_path):
+    items = ITEMS + [["KIT", "Kit", 9.0, "none"]]
+    path = _book(tmp_path, items=items, Bundles=[["Bundle SKU", "Component SKU", "Qty"], ["KIT", "TEE-M", 2]],
+                 Counts=[["Date", "Location", "SKU", "Counted qty"], [D, "MAIN", "KIT", 3]])
+    assert ("bundle-counted", "Counts!C2") in _found(validate(path))
+
+
+def test_damage_comes_from_the_default_location(tmp_path):
+    path = _book(tmp_path, [["M1", D, "receive", "TEE-M", 5, None, "MAIN"], ["M2", D, "damage", "TEE-M", 1, None, None, "torn"]])
+    assert not validate(path).errors
