@@ -6,11 +6,12 @@ while everything it computes about today stays the same:
 1. Rows dated before the cut are archived: Movements rows, and Counts rows but the last count of
    each location, SKU and batch (the Count Plan keeps knowing when each was last counted). A
    movement whose reference names a line still on the Purchases or Orders sheet stays live: it
-   explains that line's received or shipped quantity and its observed lead time.
+   explains that line's received or shipped quantity and its observed lead time. So does the
+   receipt of a batch still in stock at the cut: it tells the batch's expiry.
 2. Opening balances replace them: one `adjust` row per SKU, location, batch and expiry whose
-   quantity is the stock the archived rows leave there at the cut. Precisely, it is the on-hand
-   just before the cut from every row, minus the on-hand just before the cut from the rows that
-   stay live (so whatever stays, the books agree at the cut). Dated the cut day, written at the top
+   quantity is the stock the archived rows leave there at the cut: the on-hand just before the cut
+   from every row, minus the on-hand just before the cut from the rows that stay live (so whatever
+   stays, the books agree at the cut; a row is negative where a kept row brought in more). Dated the cut day, written at the top
    of the Movements sheet (they come first that day), valued at the SKU's unit cost (Items, else the
    mean cost of its archived receipts), reason "opening balance", reference "close-period <cut>".
 3. The archived rows go, exactly as typed, into a new archive workbook (Movements, Counts, and the
@@ -24,7 +25,8 @@ archive's to tell.
 
 Refused (CloseRefused, nothing written) when a Movements or Counts row has an error (it would leave
 the books unseen), when the cut is after the as-of day, when a ledger sheet holds formulas (their
-references would shift), or when the Movements sheet lacks a column the opening rows need.
+references would shift), when the Movements sheet lacks a column the opening rows need, or when a
+batch-tracked SKU is below zero without a batch at the cut (an opening row could not hold that).
 """
 
 from __future__ import annotations
@@ -82,7 +84,12 @@ def plan(store: Store, ledger: Ledger, before: object) -> ClosePlan:
     mv, cn = store["Movements"], store["Counts"]
     named = set(store["Purchases"]["po"].dropna()) | set(store["Orders"]["order"].dropna())
     early = (mv["date"] < cut).to_numpy()
-    keep_live = early & mv["reference"].isin(named).to_numpy()
+    # A receipt of a batch still in stock at the cut stays too: it tells the batch's expiry.
+    stocked = _balance(ledger, cut, by=["sku", "batch"])
+    stocked = stocked[stocked.abs() > EPS].index
+    receipt_of_stocked = (mv["type"].eq("receive") & mv["batch"].notna()).to_numpy() & \
+        pd.MultiIndex.from_arrays([mv["sku"], mv["batch"].fillna("")]).isin(stocked)
+    keep_live = early & (mv["reference"].isin(named).to_numpy() | receipt_of_stocked)
     archived_mv = mv.index[early & ~keep_live]
     counts_early = cn[cn["date"] < cut]
     # The last count of each place, SKU and batch stays, so the Count Plan still knows it; not an
@@ -98,17 +105,32 @@ def plan(store: Store, ledger: Ledger, before: object) -> ClosePlan:
                  store.settings, store.titles, store.letters, store.raw)
     delta = _balance(ledger, cut).sub(_balance(build(live), cut), fill_value=0.0)
     delta = delta[delta.abs() > EPS].reset_index()
+    _refuse_unbatched_shortfall(store, delta)
     opening = _opening_rows(store, delta, archived_mv, cut)
     return ClosePlan(cut, archived_mv, archived_cn, opening, int(keep_live.sum()))
 
 
-def _balance(ledger: Ledger, cut: pd.Timestamp) -> pd.Series:
+def _refuse_unbatched_shortfall(store: Store, delta: pd.DataFrame) -> None:
+    """A batch-tracked SKU below zero without a batch cannot open that way: an outgoing row without
+    a batch takes the first-expiring batch (FEFO), so the shortfall would land on a real batch."""
+    tracking = store["Items"].drop_duplicates("sku").set_index("sku")["tracking"]
+    tracked = delta["sku"].map(tracking).isin(["batch", "expiry"])
+    stuck = delta[tracked & (delta["batch"] == "") & (delta["qty"] < 0)]
+    if len(stuck):
+        first = stuck.iloc[0]
+        raise CloseRefused(
+            f"{first['sku']} at {first['location']} is {-first['qty']:g} below zero without a batch before the cut"
+            + (f" (and {len(stuck) - 1} more)" if len(stuck) > 1 else "")
+            + ": count it with its batches, or correct the book, then close the period")
+
+
+def _balance(ledger: Ledger, cut: pd.Timestamp, by: list[str] = BALANCE_KEY) -> pd.Series:
     """On hand just before the cut by SKU, location, batch and expiry (internal locations only)."""
     legs = ledger.internal()
     legs = legs[legs["when"] < cut]
-    frame = legs[BALANCE_KEY + ["qty"]].copy()
+    frame = legs[by + ["qty"]].copy()
     frame["batch"] = frame["batch"].fillna("")
-    return frame.groupby(BALANCE_KEY, dropna=False)["qty"].sum()
+    return frame.groupby(by, dropna=False)["qty"].sum()
 
 
 def _opening_rows(store: Store, delta: pd.DataFrame, archived: pd.Index, cut: pd.Timestamp) -> pd.DataFrame:

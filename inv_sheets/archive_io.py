@@ -178,21 +178,23 @@ def _numbered(row: bytes, number: int) -> bytes:
     return start_tag + rest
 
 
-def _template_styles(xml: bytes, header_row: int) -> dict[str, int]:
-    """The style of each column's cell on the first data row (what new rows look like)."""
-    for m in _ROW.finditer(xml):
+def _template_styles(xml: bytes, header_row: int, rows: int = 1000) -> dict[str, int]:
+    """The style of each column's cells (its first cell in the first `rows` data rows): what new
+    rows look like. A column with no cell there gets a style made for it."""
+    styles: dict[str, int] = {}
+    for k, m in enumerate(_ROW.finditer(xml)):
         row = m.group(0)
         number = _ROW_NUMBER.search(row[:row.index(b">")])
         if number is None or int(number.group(1)) <= header_row:
             continue
-        styles = {}
-        for cell in re.finditer(rb'<(?:\w+:)?c\b([^>]*)', row):
+        if k > rows:
+            break
+        for cell in re.finditer(rb"<(?:\w+:)?c\b([^>]*)", row):
             ref = re.search(rb'\br="([A-Z]+)\d+"', cell.group(1))
             style = re.search(rb'\bs="(\d+)"', cell.group(1))
             if ref:
-                styles[ref.group(1).decode()] = int(style.group(1)) if style else 0
-        return styles
-    return {}
+                styles.setdefault(ref.group(1).decode(), int(style.group(1)) if style else 0)
+    return styles
 
 
 def _opening_xml(opening: pd.DataFrame, table: Table, template: dict[str, int], styles: StyleSheet,
