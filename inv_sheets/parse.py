@@ -294,20 +294,27 @@ def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[
     else:
         text = present.astype(str)
         numeric = pd.Series(False, index=present.index)
-    has_control = text.str.contains(_CONTROL_RE)
+    # Patterns as text, not compiled, so a fast-reader column is searched column-wise (pyarrow).
+    has_control = text.str.contains(_CONTROL_RE.pattern, regex=True)
     for row in text.index[has_control]:
         bad.append(Bad(row, "control-character", "This text holds invisible control characters: retype it.", present[row]))
-    text = text.str.replace(_CONTROL_RE, "", regex=True)
+    if has_control.any():
+        text = text.str.replace(_CONTROL_RE, "", regex=True)
     if not code:
         values = pd.Series(None, index=raw.index, dtype=object)
         values[text.index] = text.str.strip()
         return values, bad
-    lookalike = text.str.contains(_LOOKALIKE_RE)
+    # Look-alike and Cyrillic or Greek letters are never ASCII: only other text needs searching.
+    other = text[~text.str.isascii().fillna(True).to_numpy(dtype=bool)]
+    lookalike = pd.Series(False, index=text.index)
+    lookalike[other.index] = other.str.contains(_LOOKALIKE_RE).to_numpy(dtype=bool)
     for row in text.index[lookalike]:
         bad.append(Bad(row, "lookalike-characters", f"'{present[row]}' contains look-alike dashes or spaces: "
                        f"retype it as '{canonical_code(text[row])}'.", present[row]))
     # Cyrillic or Greek letters beside Latin ones: 'ТЕЕ-M' looks like 'TEE-M' but never matches it.
-    mixed = text.str.contains(_LATIN_RE) & text.str.contains(_CYRILLIC_GREEK_RE) & ~lookalike
+    mixed = pd.Series(False, index=text.index)
+    mixed[other.index] = (other.str.contains(_LATIN_RE) & other.str.contains(_CYRILLIC_GREEK_RE)).to_numpy(dtype=bool)
+    mixed &= ~lookalike
     for row in text.index[mixed]:
         bad.append(Bad(row, "lookalike-characters", f"'{present[row]}' mixes Latin letters with Cyrillic or Greek "
                        "ones that look the same: retype it with the keyboard's Latin letters.", present[row]))
