@@ -7,6 +7,7 @@ end up here, so they cannot disagree.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from dataclasses import dataclass, field
@@ -23,17 +24,12 @@ Progress = Callable[[str], None]
 Feature = Callable[[Store, object], list[SheetData]]
 
 
-def _features() -> tuple[Feature, ...]:
+def features(issues: list[Issue]) -> tuple[Feature, ...]:
     """The features, in the order their sheets appear. Each returns [] when its inputs are absent."""
-    found: list[Feature] = []
-    for module, func in (("stock", "stock_sheets"), ("replenish", "replenish_sheets"), ("counts", "count_sheets"),
-                         ("channels", "channel_sheets"), ("kpis", "kpi_sheets"), ("checklist", "checklist_sheets")):
-        try:
-            mod = __import__(f"{__package__}.{module}", fromlist=[func])
-        except ModuleNotFoundError:
-            continue
-        found.append(getattr(mod, func))
-    return tuple(found)
+    from . import channels, checklist, counts, kpis, replenish, stock
+
+    return (stock.stock_sheets, replenish.replenish_sheets, counts.count_sheets, channels.channel_sheets,
+            kpis.kpi_sheets, functools.partial(checklist.checklist_sheets, issues=issues))
 
 
 @dataclass
@@ -75,7 +71,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
     issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
     lap("ledger")
     sheets: list[SheetData] = []
-    for feature in _features():
+    for feature in features(issues):
         sheets.extend(feature(store, ledger))
     lap("features")
     sheets.append(issues_sheet(issues))

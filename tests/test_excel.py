@@ -33,24 +33,6 @@ DEMO = ROOT / "samples" / "demo-store.xlsx"
 xw = remote_engine()
 
 
-@pytest.fixture(autouse=True)
-def features_that_exist(monkeypatch):
-    """Run the pipeline with the feature modules that exist (stock.py may still be on its way)."""
-    try:
-        importlib.import_module("inv_sheets.stock")
-        return
-    except ModuleNotFoundError:
-        pass
-    found = []
-    for module, func in (("replenish", "replenish_sheets"), ("counts", "count_sheets"),
-                         ("channels", "channel_sheets"), ("kpis", "kpi_sheets"), ("checklist", "checklist_sheets")):
-        try:
-            found.append(getattr(importlib.import_module(f"inv_sheets.{module}"), func))
-        except (ModuleNotFoundError, AttributeError):
-            continue
-    monkeypatch.setattr(pipeline, "_features", lambda: tuple(found))
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("demo") / "demo-store.xlsx"
