@@ -123,7 +123,7 @@ def assert_ledger_balances(result) -> None:
         assert rows <= set(store.tables[source].index), f"{source} rows posted that were left out"
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(workbook_rows())
 def test_any_cells_compute_without_crashing(sheets) -> None:
     result = compute(as_book(sheets))
