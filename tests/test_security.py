@@ -95,8 +95,8 @@ def test_neutralise_defuses_every_formula_start(text: str) -> None:
 
 
 def _hostile_store(path: Path) -> Path:
-    items = [["SKU", "Name", "Unit cost", "Category"]]
-    items += [[f"S{i}", text, 1.0, text] for i, text in enumerate(INJECTIONS)]
+    items = [["SKU", "Name", "Unit cost", "Category", "Barcode"]]  # near-duplicate barcodes: rows left out
+    items += [[f"S{i}", text, 1.0, text, text] for i, text in enumerate(INJECTIONS)]
     movements = [["Movement ID", "Date", "Type", "SKU", "Qty", "To location", "Reference", "Note"]]
     movements += [[f"M{i}", "2026-01-02", "receive", f"S{i}", 5, "MAIN", text, text] for i, text in enumerate(INJECTIONS)]
     return make_workbook(path, {"Items": items, "Locations": [["Location"], ["MAIN"]], "Movements": movements,

@@ -61,6 +61,9 @@ def take(store: Store, ledger: object) -> Snapshot:
     items = store["Items"].drop_duplicates("sku").set_index("sku", drop=False)
     items = _with_costs(items, ledger)
     stock_all = _stock(store, ledger, items)
+    # A forced export of a workbook with errors: stock of a SKU whose Items row was left out has no
+    # item to hang on (the error that left it out is in the validation report).
+    stock_all = stock_all[stock_all["sku"].isin(items.index)]
     items["home"] = _homes(items, stock_all, places)
     positive = stock_all[stock_all["qty"] > EPS].reset_index(drop=True)
     negative = stock_all[stock_all["qty"] < -EPS].reset_index(drop=True)
