@@ -40,18 +40,27 @@ def assert_refused(result, path: Path, before: bytes) -> None:
     assert not [p for p in path.parent.iterdir() if p.name.startswith(".~invsheets-")]
 
 
+COMMANDS = {  # every command that reads a workbook; the outputs they would make must not appear
+    "validate": lambda p, out: ["validate", str(p)],
+    "refresh": lambda p, out: ["refresh", str(p)],
+    "refresh-to-output": lambda p, out: ["refresh", str(p), "-o", str(out / "out.xlsx")],
+    "normalise": lambda p, out: ["normalise", str(p), "-o", str(out / "clean.xlsx")],
+    "export": lambda p, out: ["export", str(p), "--to", "odoo", "-o", str(out / "odoo")],
+    "count-sheet": lambda p, out: ["count-sheet", str(p), "--location", "MAIN", "-o", str(out / "count.xlsx")],
+}
+
+
 @pytest.mark.parametrize("build", list(corpus.REFUSED), ids=lambda b: b.__name__)
-@pytest.mark.parametrize("command", ["validate", "refresh", "refresh-to-output"])
+@pytest.mark.parametrize("command", list(COMMANDS))
 def test_unreadable_files_are_refused_in_one_line(tmp_path: Path, build, command: str) -> None:
     path = build(tmp_path)
     before = path.read_bytes()
-    if command == "refresh-to-output":
-        result = run("refresh", str(path), "-o", str(tmp_path / "out.xlsx"))
-        assert not (tmp_path / "out.xlsx").exists()
-    else:
-        result = run(command, str(path))
+    out = tmp_path / "made"
+    out.mkdir()
+    result = run(*COMMANDS[command](path, out))
     assert_refused(result, path, before)
     assert any(word in result.stderr.lower() for word in corpus.REFUSED[build]), result.stderr
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.parametrize("suffix", [".xlsb", ".xlsx"])
