@@ -214,12 +214,12 @@ def _raw_zip(path: Path, members: list[tuple[str, bytes, int, int, int]]) -> Pat
     return path
 
 
-def _bomb(path: Path, inflated: int, declared: int | None) -> Path:
+def _bomb(path: Path, inflated: int, declared: int | None, bombed: tuple[str, ...] = ("xl/worksheets/sheet3.xml",)) -> Path:
     parts = package_parts(store_sheets())
     members = []
     for name in sorted(parts, key=lambda p: (p != "[Content_Types].xml", p)):
         data = parts[name]
-        if name == "xl/worksheets/sheet3.xml":  # Movements: the XML head, then gigabytes of spaces
+        if name in bombed:  # the XML head, then gigabytes of spaces
             head = data[: data.index(b"<sheetData>")]
             c = zlib.compressobj(9, zlib.DEFLATED, -15)
             first = c.compress(head) + c.flush(zlib.Z_FULL_FLUSH)
@@ -234,6 +234,12 @@ def _bomb(path: Path, inflated: int, declared: int | None) -> Path:
 def zip_bomb(folder: Path, gigabytes: int = 3) -> Path:
     """A sheet that honestly declares it inflates to gigabytes (about 3 MB on disk)."""
     return _bomb(folder / "bomb.xlsx", gigabytes << 30, None)
+
+
+def spread_zip_bomb(folder: Path) -> Path:
+    """Three sheets, each honestly just under the per-part limit: 5.7 GB together."""
+    sheets = tuple(f"xl/worksheets/sheet{i}.xml" for i in (1, 2, 3))
+    return _bomb(folder / "spread-bomb.xlsx", 1900 << 20, None, sheets)
 
 
 def lying_zip_bomb(folder: Path, gigabytes: int = 3) -> Path:
@@ -426,7 +432,7 @@ def lookalike_skus(folder: Path) -> Path:
 REFUSED = {  # builder -> words one of which the one-line refusal must contain
     truncated: ("damaged", "not an excel workbook"), corrupted: ("damaged", "cannot be read"),
     not_a_zip: ("damaged", "not an excel workbook"), empty_file: ("not an excel workbook",),
-    zip_bomb: ("limit",), encrypted: ("password",), xlsb: (".xlsb", "binary"), strict: ("strict",),
+    zip_bomb: ("limit",), spread_zip_bomb: ("limit",), encrypted: ("password",), xlsb: (".xlsb", "binary"), strict: ("strict",),
 }
 READABLE = (wide, huge_cells, control_characters, nan_and_infinity, date1904, old_dates, huge_numbers,
             formulas_and_links, lookalike_skus)

@@ -81,7 +81,8 @@ def _run_limited(path: Path, seconds: int = 60) -> tuple[subprocess.CompletedPro
     return proc, time.perf_counter() - started, max(peak, before) * 1024
 
 
-@pytest.mark.parametrize("build", [corpus.zip_bomb, corpus.lying_zip_bomb], ids=lambda b: b.__name__)
+@pytest.mark.parametrize("build", [corpus.zip_bomb, corpus.spread_zip_bomb, corpus.lying_zip_bomb],
+                         ids=lambda b: b.__name__)
 def test_zip_bombs_are_refused_quickly_without_inflating(tmp_path: Path, build) -> None:
     path = build(tmp_path)  # 3 GB inside, 3 MB on disk
     assert path.stat().st_size < 10 << 20

@@ -4,7 +4,8 @@ The spreadsheet readers (calamine, fastexcel) are fast Rust code that trust the 
 a part to its end whatever its header declares, and report an XML DOCTYPE only once they meet it.
 So a hostile file is stopped here first, cheaply:
 
-* a part whose header declares more than MAX_PART_BYTES is refused without inflating anything;
+* a part whose header declares more than MAX_PART_BYTES (or a package more than MAX_TOTAL_BYTES)
+  is refused without inflating anything;
 * a part big enough to matter is inflated once, streaming, with a cap at the size its header
   declares: a "lying" header (a few kilobytes declared, gigabytes inside) is refused as soon as
   the cap is passed, so memory stays at one block however big the bomb;
@@ -23,6 +24,7 @@ from pathlib import Path
 from ..issues import NotAWorkbookError, WorkbookTooLargeError
 
 MAX_PART_BYTES = 2 << 30  # a part that inflates beyond this is refused (zip bombs)
+MAX_TOTAL_BYTES = 4 << 30  # and so is a package whose parts together do (many parts just under the limit)
 CHECK_COMPRESSED_BYTES = 1 << 20  # parts smaller than this inflate to 1 GB at most: not worth a pass
 DOCTYPE_SCAN_BYTES = 4096  # a DOCTYPE comes before the root element, so at the very start
 _DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.I)
@@ -36,6 +38,10 @@ def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
             raise WorkbookTooLargeError(
                 f"{path}: part {info.filename} would inflate to {info.file_size:,} bytes, beyond the "
                 f"{MAX_PART_BYTES:,}-byte limit")
+    total = sum(info.file_size for info in zf.infolist())
+    if total > MAX_TOTAL_BYTES:
+        raise WorkbookTooLargeError(f"{path}: would inflate to {total:,} bytes in all, beyond the "
+                                    f"{MAX_TOTAL_BYTES:,}-byte limit")
     for info in zf.infolist():
         if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > CHECK_COMPRESSED_BYTES:
             if not _inflates_within(path, info):
