@@ -162,3 +162,20 @@ def test_no_history_means_no_findings(seen) -> None:
                        movements=[mv("2026-01-02", "receive", "A", 10, to="L")])
     issues, sheet = ledger_check(store, seen)
     assert issues == [] and len(sheet.rows) == 1 and sheet.hidden
+
+
+def test_the_refresh_button_reads_the_same_fingerprints(tmp_path: Path) -> None:
+    """The button (xlwings' remote engine, no Excel needed) compares with the hidden sheet too."""
+    from remote_book import book_json, remote_engine
+
+    from inv_sheets import excel
+
+    xw = remote_engine()
+    path = make_workbook(tmp_path / "store.xlsx", sheets(ROWS))
+    refresh(path)
+    wb = openpyxl.load_workbook(path)
+    wb["Movements"]["E3"] = 4
+    wb.save(path)
+    report = excel.refresh(xw.Book(json=book_json(path)))
+    assert [(i.code, i.cell) for i in report.issues if i.code.startswith("ledger-row")] == \
+        [("ledger-row-edited", "Movements!E3")]
