@@ -158,11 +158,16 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
 
     baseline = per_day(sales[~sales["promo"]])
     promoted = per_day(sales[sales["promo"]])
-    stockout = _stockout_days(ledger, win, rows) & (baseline + promoted <= EPS)
+    # Every frame here is days x rows in the same order: combine them as arrays, so the results
+    # stay one block (frame-wise & on differently blocked frames makes a block per column).
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=days, columns=rows)
+
+    stockout = frame(_stockout_days(ledger, win, rows).to_numpy(dtype=bool)
+                     & ((baseline.to_numpy(dtype=float) + promoted.to_numpy(dtype=float)) <= EPS))
     all_channel = promo_days(store["Promotions"], days, pd.Index(rows.get_level_values(0).unique()))
-    promo_day = pd.DataFrame(all_channel.reindex(columns=rows.get_level_values(0)).to_numpy(),
-                             index=days, columns=rows)
-    observed = ~stockout & ~promo_day
+    promo_day = frame(all_channel.reindex(columns=rows.get_level_values(0)).to_numpy(dtype=bool))
+    observed = frame(~stockout.to_numpy(dtype=bool) & ~promo_day.to_numpy(dtype=bool))
     stats = daily_stats(baseline, observed)
     stats["days_window"] = len(days)
     stats["days_stockout"] = (stockout & ~promo_day).sum().astype("int64")
