@@ -425,3 +425,20 @@ def test_libreoffice_reads_the_outputs_and_recalculates_user_formulas(tmp_path: 
     assert recalculated["Stock"][1][9] == "10.5"
     write_sheets(book, [stock(9.0), kpis()])
     assert sheets_as_csv(book, recalc=True)["Summary"][4][1] == "9"
+
+
+def test_a_write_clears_temp_files_an_interrupted_write_left(tmp_path):
+    import os
+    import time
+
+    from inv_sheets.io.write import STALE_TEMP_SECONDS, TEMP_PREFIX
+
+    path = build_xlsx(tmp_path / "book.xlsx")
+    old = tmp_path / f"{TEMP_PREFIX}old.tmp"
+    fresh = tmp_path / f"{TEMP_PREFIX}fresh.tmp"
+    for leftover in (old, fresh):
+        leftover.write_bytes(b"half a zip")
+    past = time.time() - STALE_TEMP_SECONDS - 60
+    os.utime(old, (past, past))
+    write_sheets(path, [stock()])
+    assert not old.exists() and fresh.exists()

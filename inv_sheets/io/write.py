@@ -309,7 +309,8 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
     """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated."""
     tmp: Path | None = None
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=".~invsheets-", suffix=".tmp", dir=target.parent)
+        _remove_stale_temps(target.parent)
+        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
         tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as out:
             pkg.save(out)
@@ -333,6 +334,21 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+TEMP_PREFIX = ".~invsheets-"
+STALE_TEMP_SECONDS = 3600
+
+
+def _remove_stale_temps(folder: Path) -> None:
+    """Temp files an interrupted write left behind (the workbook itself was never touched)."""
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    for leftover in folder.glob(TEMP_PREFIX + "*.tmp"):
+        try:
+            if leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass  # someone else's, or already gone
 
 
 def _verify(path: Path, sheet_parts: list[str]) -> None:
