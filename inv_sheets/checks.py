@@ -122,7 +122,7 @@ def movement_rules(store: Store) -> Iterator[Issue]:
         return
     moves = store["Movements"]
     kind = moves["type"]
-    rule = {name: kind.map({t: getattr(mt, name) for t, mt in MOVEMENT_TYPE.items()}).fillna(False).astype(bool)
+    rule = {name: kind.map({t: getattr(mt, name) for t, mt in MOVEMENT_TYPE.items()}).fillna(0).astype(bool)
             for name in ("signed", "reason_required", "user_required")}
     qty = moves["qty"]
     items = store["Items"].drop_duplicates("sku").set_index("sku")
