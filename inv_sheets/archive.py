@@ -32,7 +32,7 @@ batch-tracked SKU is below zero without a batch at the cut (an opening row could
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -73,7 +73,6 @@ class CloseResult:
     archived_counts: int
     opening_rows: int
     kept_before: int
-    summary: dict = field(default_factory=dict)
 
 
 def plan(store: Store, ledger: Ledger, before: object) -> ClosePlan:
@@ -184,12 +183,29 @@ def close_period(path: str | os.PathLike, before: object, *, archive: str | os.P
     except BaseException:
         target.unlink(missing_ok=True)  # the live file is unchanged: no archive without its cut
         raise
+    _forget_fingerprints(source, store, closing)
     from . import cache
 
     cache.forget(source, [p.title for t in book.tables.values() for p in t.parts] +
                  [t.title for t in book.tables.values()])
     return CloseResult(source, target, cut, len(closing.movements), len(closing.counts), len(closing.opening),
                        closing.kept_before)
+
+
+def _forget_fingerprints(source: Path, store: Store, closing: ClosePlan) -> None:
+    """Drop the archived movements from the fingerprints the last refresh left (integrity.py), so
+    the next refresh does not report them as deleted rows."""
+    from .integrity import LEDGER, read_seen
+    from .io.write import write_sheets
+    from .sheetdata import SheetData
+
+    seen = read_seen(source)
+    if seen is None:
+        return
+    gone = set(store["Movements"].loc[closing.movements, "movement_id"])
+    kept = seen[~seen["movement_id"].isin(gone)].reset_index(drop=True)
+    if len(kept) < len(seen):
+        write_sheets(source, [SheetData(LEDGER, kept, hidden=True)])
 
 
 def _check(book: Book, store: Store, issues: list, cut: pd.Timestamp) -> None:

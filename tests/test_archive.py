@@ -168,6 +168,16 @@ def test_closing_again_at_the_same_cut_archives_nothing_more(closed, tmp_path):
     assert again.archived_movements == 0 and again.archived_counts == 0 and again.opening_rows == 0
 
 
+def test_a_refreshed_workbook_stays_free_of_ledger_findings_after_closing(tmp_path):
+    from inv_sheets.refresh import refresh
+
+    path = make_workbook(tmp_path / "store.xlsx", STORE)
+    refresh(path)  # leaves the fingerprints of every movement in the workbook
+    close_period(path, CUT)
+    codes = {i.code for i in refresh(path).issues}
+    assert not codes & {"ledger-row-deleted", "ledger-row-edited"}
+
+
 @pytest.mark.parametrize("change, message", [
     (lambda s: s["Movements"].append(_row("M99", D(2024, 2, 2), "sale", "NOPE", 1.0, frm="MAIN")), "errors"),
     (lambda s: s["Settings"].__setitem__(1, ["as_of", "2024-06-30"]), "after the as-of day"),
