@@ -61,7 +61,8 @@ def plan(book: Book) -> list[Change]:
             for row, before in raw.items():
                 after = _after(col.type, before, typed.get(row))
                 if after is not None and not _same(before, after):
-                    changes.append(Change(table.title, f"{letter}{row}", before, after))
+                    title, at, letters = table.locate(int(row))  # a continuation sheet's own cell
+                    changes.append(Change(title, f"{letters.get(col_name, letter)}{at}", before, after))
     return changes
 
 

@@ -224,3 +224,17 @@ def test_continuation_sheets_are_cached_each_on_its_own(tmp_path, cached, monkey
     assert read_again == []
     pd.testing.assert_frame_equal(first.tables["Movements"].data, second.tables["Movements"].data)
     assert second.tables["Movements"].parts == first.tables["Movements"].parts
+
+
+def test_normalise_writes_a_continuation_row_into_its_own_sheet(tmp_path, monkeypatch):
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    from inv_sheets.normalise import plan
+
+    path = _split(tmp_path / "two.xlsx")
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path)
+    wb["Movements 2025"]["A3"] = "  tee "  # SKU is column A there
+    wb.save(path)
+    changes = [c for c in plan(read_book(path)) if c.before == "  tee "]
+    assert [(c.sheet, c.cell, c.after) for c in changes] == [("Movements 2025", "A3", "TEE")]
