@@ -8,6 +8,7 @@ that had errors left out: it is what the ledger and the features compute on.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 
 import pandas as pd
@@ -83,13 +84,25 @@ class Book:
         out = []
         for issue in issues:
             table = spanning.get(issue.sheet)
-            if table is None or issue.row is None or issue.row < ROW_SPAN:
+            if table is None:
                 out.append(issue)
+                continue
+            # A message may name another row of the table ("already on row N"): name its sheet too.
+            message = re.sub(r"\brow (\d+)", lambda m: _row_words(table, int(m.group(1))), issue.message)
+            if issue.row is None or issue.row < ROW_SPAN:
+                out.append(replace(issue, message=message) if message != issue.message else issue)
                 continue
             title, row, letters = table.locate(issue.row)
             column = letters.get(issue.field, issue.column) if issue.field else issue.column
-            out.append(replace(issue, sheet=title, row=row, column=column))
+            out.append(replace(issue, sheet=title, row=row, column=column, message=message))
         return out
+
+
+def _row_words(table: Table, row: int) -> str:
+    if row < ROW_SPAN:
+        return f"row {row}"
+    title, at, _ = table.locate(row)
+    return f"row {at} of '{title}'"
 
 
 @dataclass

@@ -112,6 +112,13 @@ def test_findings_on_a_continuation_sheet_point_at_its_own_cells(tmp_path, monke
     assert [(i.sheet, i.row, i.column) for i in dupes] == [("Movements 2025", 6, "B")]
     assert "row 11" in dupes[0].message
     assert all(i.row is None or i.row <= 1_048_576 for i in issues)
+    wb = openpyxl.load_workbook(path)
+    wb["Movements 2025"]["B6"] = "M5"  # as it was
+    wb["Movements 2025"]["B8"] = "M2"  # repeats row 3 of the same sheet
+    wb.save(path)
+    dupes = [i for i in compute(read_book(path)).report.issues if i.code == "duplicate-key" and i.field == "movement_id"]
+    assert [(i.sheet, i.row) for i in dupes] == [("Movements 2025", 8)]
+    assert "row 3 of 'Movements 2025'" in dupes[0].message
 
 
 # The cached read -----------------------------------------------------------------------------------
