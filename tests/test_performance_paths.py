@@ -245,3 +245,19 @@ def test_normalise_writes_a_continuation_row_into_its_own_sheet(tmp_path, monkey
     wb.save(path)
     changes = [c for c in plan(read_book(path)) if c.before == "  tee "]
     assert [(c.sheet, c.cell, c.after) for c in changes] == [("Movements 2025", "A3", "TEE")]
+
+
+def test_the_benchmark_store_is_clean_and_splits_without_changing_anything(tmp_path, monkeypatch):
+    """The generated workbook the benchmarks time is a store without errors, on one sheet or two."""
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    from benchmarks.generate import generate
+
+    one = compute(read_book(generate(tmp_path / "one.xlsx", 2_000, skus=300)))
+    two = compute(read_book(generate(tmp_path / "two.xlsx", 2_000, skus=300, sheets=2)))
+    assert not one.report.errors
+    assert one.report.summary["rows"]["Movements"] == two.report.summary["rows"]["Movements"] == 2_000
+    for a, b in zip(one.sheets, two.sheets):
+        if a.name not in ("Issues", "_inv_ledger"):
+            pd.testing.assert_frame_equal(a.rows.reset_index(drop=True), b.rows.reset_index(drop=True),
+                                          check_dtype=False, obj=a.name)
+    assert len(one.report.issues) == len(two.report.issues)
