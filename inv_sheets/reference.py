@@ -23,7 +23,9 @@ def render() -> str:
            "", "## Commands", ""]
     from .cli import main
 
-    ctx = click.Context(main, info_name="inv-sheets", terminal_width=100, max_content_width=100)
+    # The same settings a real invocation gets (-h as well as --help), at a fixed width.
+    ctx = click.Context(main, info_name="inv-sheets", terminal_width=100, max_content_width=100,
+                        **main.context_settings)
     for name in sorted(main.list_commands(ctx)):
         command = main.get_command(ctx, name)
         sub = click.Context(command, info_name=name, parent=ctx, terminal_width=100, max_content_width=100)
