@@ -62,6 +62,10 @@ def store_frames(rows: int, skus: int = 10_000, seed: int = 1) -> list[SheetSpec
     sku_supplier = rng.choice(suppliers, skus)
     unit_cost = np.round(rng.uniform(1, 50, skus), 2)
     home = rng.choice(stock_locs, skus)
+    components = rng.choice(plain, (n_bundles, 3), replace=False) if plain >= 3 * n_bundles else rng.integers(0, plain, (n_bundles, 3))
+    parts = rng.integers(2, 4, n_bundles)
+    for b in range(n_bundles):  # a kit is packed where its parts are kept
+        home[components[b, :parts[b]]] = home[plain + b]
 
     items = pd.DataFrame({
         "SKU": sku_codes, "Name": [f"Product {c}" for c in sku_codes], "Unit cost": unit_cost,
@@ -82,8 +86,6 @@ def store_frames(rows: int, skus: int = 10_000, seed: int = 1) -> list[SheetSpec
         "Shipping days": rng.integers(2, 20, len(suppliers)).astype(float),
         "Receiving days": 1.0, "Min order value": 200.0,
     })
-    components = rng.choice(plain, (n_bundles, 3), replace=False) if plain >= 3 * n_bundles else rng.integers(0, plain, (n_bundles, 3))
-    parts = rng.integers(2, 4, n_bundles)
     bundle_rows = [(sku_codes[plain + b], sku_codes[components[b, k]], float(k + 1)) for b in range(n_bundles) for k in range(parts[b])]
     bundles = pd.DataFrame(bundle_rows, columns=["Bundle SKU", "Component SKU", "Qty"])
     channel_frame = pd.DataFrame({"Channel": channels, "Buffer units": [0.0, 2.0, 0.0], "Buffer %": [0.0, 0.05, 0.1]})
@@ -130,11 +132,25 @@ def _movements(rows, rng, sku_codes, plain, tracked, home, stock_locs, channels,
     sku_i = rng.choice(plain, rows, p=popularity / popularity.sum())
     bundle_sale = (t == "sale") & (rng.random(rows) < 0.03)
     sku_i[bundle_sale] = plain + rng.integers(0, len(sku_codes) - plain, bundle_sale.sum())
+    # Returns are of untracked goods (a returned batch item would come back with its batch).
+    untracked = np.flatnonzero(~tracked[:plain])
+    tracked_return = (t == "return") & tracked[sku_i]
+    sku_i[tracked_return] = rng.choice(untracked, tracked_return.sum())
+    qty = np.where(t == "receive", rng.integers(20, 200, rows), rng.integers(1, 6, rows)).astype(float)
+    qty[(t == "adjust") & (rng.random(rows) < 0.5)] *= -1
+    # Batch-tracked goods are bought in bigger lots, so their batches rarely run dry.
+    qty[(t == "receive") & tracked[sku_i]] *= 4
+    # A restock puts back what a return brought in: the k-th restock takes the k-th return's SKU and
+    # quantity (returns outnumber restocks, so that return mostly came earlier).
+    returns, restocks = np.flatnonzero(t == "return"), np.flatnonzero(t == "restock")
+    pair = restocks[:len(returns)]
+    back = returns[:len(pair)]
+    earlier = back < pair
+    sku_i[pair[earlier]], qty[pair[earlier]] = sku_i[back[earlier]], qty[back[earlier]]
+    t[pair[~earlier]] = "return"  # a restock with no return before it is a return itself
     loc = home[sku_i]
     other = rng.choice(stock_locs, rows)
     other = np.where(other == loc, "TRN", other)
-    qty = np.where(t == "receive", rng.integers(20, 200, rows), rng.integers(1, 6, rows)).astype(float)
-    qty[(t == "adjust") & (rng.random(rows) < 0.5)] *= -1
     first = np.unique(sku_i, return_index=True)[1]
     first = first[sku_i[first] < plain]
     t[first], qty[first] = "receive", 300.0
