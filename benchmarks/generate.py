@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import argparse
 import zipfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 from xml.sax.saxutils import escape
 
 import numpy as np

@@ -147,8 +147,8 @@ def render(r: dict) -> str:
     """The measurements as a small table with the targets beside them."""
     v = r["versions"]
     lines = [f"{r['rows']:,} movement rows over {r['sheets']} ledger sheet(s), {r['workbook_mb']} MB",
-             f"{v['machine']}, {v['cpus']} CPUs, Python {v['python']}; pandas {v['pandas']}, numpy {v['numpy']}, "
-             f"fastexcel {v['fastexcel']}, python-calamine {v['python-calamine']}, pyarrow {v['pyarrow']}",
+             (f"{v['machine']}, {v['cpus']} CPUs, Python {v['python']}; pandas {v['pandas']}, numpy {v['numpy']}, "
+              f"fastexcel {v['fastexcel']}, python-calamine {v['python-calamine']}, pyarrow {v['pyarrow']}"),
              "",
              f"{'phase':<12}{'cold s':>9}{'warm s':>9}"]
     for phase in PHASES:
@@ -156,8 +156,8 @@ def render(r: dict) -> str:
     lines += [f"{'total':<12}{r['cold']['seconds']:>9.2f}{r['warm']['seconds']:>9.2f}",
               f"{'peak MB':<12}{r['cold']['peak_mb']:>9.0f}{r['warm']['peak_mb']:>9.0f}",
               "",
-              f"bare fastexcel read of the ledger: {r['bare'][0]['seconds']:.2f}s, {r['bare'][1]['seconds']:.2f}s "
-              f"(median {r['bare_median']:.2f}s, peak {max(b['peak_mb'] for b in r['bare']):.0f} MB)",
+              (f"bare fastexcel read of the ledger: {r['bare'][0]['seconds']:.2f}s, {r['bare'][1]['seconds']:.2f}s "
+               f"(median {r['bare_median']:.2f}s, peak {max(b['peak_mb'] for b in r['bare']):.0f} MB)"),
               f"cold refresh / bare read: {r['cold_ratio']:.2f}  (target <= {COLD_TARGET})  "
               + ("met" if r["cold_ratio"] <= COLD_TARGET else "NOT met"),
               f"warm refresh: {r['warm']['seconds']:.2f}s  (target <= {WARM_TARGET_SECONDS:.0f}s)  "

@@ -227,4 +227,4 @@ def _check(book: Book, store: Store, issues: list, cut: pd.Timestamp) -> None:
         raise CloseRefused("the Movements sheet needs a Batch column to hold batch balances")
 
 
-__all__ = ["close_period", "plan", "ClosePlan", "CloseResult", "CloseRefused"]
+__all__ = ["ClosePlan", "CloseRefused", "CloseResult", "close_period", "plan"]

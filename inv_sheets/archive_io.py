@@ -30,7 +30,7 @@ from .schema import SHEET
 SHEET_ROWS = 1_048_575  # data rows under one header row
 DATE_FORMAT = "yyyy-mm-dd"
 _SHEET_DATA = re.compile(rb"<((?:\w+:)?)sheetData\b[^>]*?(/>|>)")
-_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.S)
+_ROW = re.compile(rb"<(?:\w+:)?row\b[^>]*?(?:/>|>.*?</(?:\w+:)?row>)", re.DOTALL)
 _ROW_NUMBER = re.compile(rb'\br="(\d+)"')
 _CELL_REF = re.compile(rb'(<(?:\w+:)?c\b[^>]*?\br=")([A-Z]+)\d+(")')
 _FORMULA = re.compile(rb"<(?:\w+:)?f\b")
@@ -113,16 +113,19 @@ def rewrite_live(source: Path, book: Book, store: Store, closing) -> None:
                 new_rows, added = _opening_xml(opening, table, template, styles, wb.date1904)
                 styles_used |= added
             xml, last = _rewrite_rows(xml, drop, new_rows, table.header_row)
-            pkg.write(sheet.part, _RANGE_END.sub(lambda m: m.group(1) + str(max(last, table.header_row)).encode()
-                                                 + m.group(3), xml))
+            pkg.write(sheet.part, _ends_at(_RANGE_END, xml, max(last, table.header_row)))
             parts.append(sheet.part)
-            for rel in pkg.rels(sheet.part).of_type(REL_TABLE):
-                part = pkg.read(rel.target)
-                pkg.write(rel.target, _TABLE_REF.sub(
-                    lambda m: m.group(1) + str(max(last, table.header_row + 1)).encode() + m.group(3), part))
+            for rel in pkg.rels(sheet.part).of_type(REL_TABLE):  # a table keeps at least one data row
+                pkg.write(rel.target, _ends_at(_TABLE_REF, pkg.read(rel.target), max(last, table.header_row + 1)))
         if styles_used:
             pkg.write(styles_part, styles.to_xml())
         save_atomically(pkg, source, source, state, False, parts)
+
+
+def _ends_at(pattern: re.Pattern, xml: bytes, row: int) -> bytes:
+    """The XML with the last row of every range the pattern finds set to `row`."""
+    end = str(row).encode()
+    return pattern.sub(lambda m: m.group(1) + end + m.group(3), xml)
 
 
 def _rewrite_rows(xml: bytes, drop: set[int], insert: list[bytes], header_row: int) -> tuple[bytes, int]:

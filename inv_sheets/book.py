@@ -16,7 +16,6 @@ import pandas as pd
 from .issues import Issue
 from .schema import SHEET, Sheet
 
-
 ROW_SPAN = 1 << 21  # row numbers of a continuation sheet are offset by a multiple of this (> Excel's rows)
 
 
@@ -88,7 +87,7 @@ class Book:
                 out.append(issue)
                 continue
             # A message may name another row of the table ("already on row N"): name its sheet too.
-            message = re.sub(r"\brow (\d+)", lambda m: _row_words(table, int(m.group(1))), issue.message)
+            message = re.sub(r"\brow (\d+)", lambda m, t=table: _row_words(t, int(m.group(1))), issue.message)
             if issue.row is None or issue.row < ROW_SPAN:
                 out.append(replace(issue, message=message) if message != issue.message else issue)
                 continue
@@ -115,7 +114,7 @@ class Store:
     """
 
     tables: dict[str, pd.DataFrame]
-    settings: "Settings"
+    settings: Settings
     titles: dict[str, str] = field(default_factory=dict)  # canonical -> sheet name in the workbook
     letters: dict[str, dict[str, str]] = field(default_factory=dict)
     raw: dict[str, pd.DataFrame] = field(default_factory=dict)  # the cells as read, for spelling checks

@@ -98,7 +98,7 @@ def cell_formats(zf: zipfile.ZipFile) -> tuple[str, ...]:
         return ()
     custom = {m.group(1): m.group(2) for m in
               re.finditer(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"', xml)}
-    section = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", xml, re.S)
+    section = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", xml, re.DOTALL)
     if section is None:
         return ()
     formats = []

@@ -34,7 +34,8 @@ def close_period(path: str, before: str, archive_path: str | None, as_of: str | 
     """
     import pandas as pd
 
-    from .archive import CloseRefused, close_period as close
+    from .archive import CloseRefused
+    from .archive import close_period as close
 
     try:
         cut = pd.Timestamp(before)
