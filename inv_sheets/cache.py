@@ -23,7 +23,8 @@ Where: one file per workbook and sheet in the user's cache folder, `$INV_SHEETS_
 The file name is a hash of the workbook's absolute path and the sheet name, so a new version of a
 sheet replaces the old entry instead of piling up beside it. Nothing is written into the workbook.
 `INV_SHEETS_CACHE=off` turns the cache off. The files are Python pickles of the user's own data
-written by the user's own process; a file that cannot be read is ignored and rewritten.
+written by the user's own process, in a folder only the user can write to; a file that is not the
+user's own, sits in a folder others can write to, or cannot be read is ignored and rewritten.
 """
 
 from __future__ import annotations
@@ -117,8 +118,11 @@ def entry_path(workbook: str | os.PathLike, sheet: str) -> Path:
 
 def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
     """The cached read of a sheet if its key still matches, else None."""
+    path = entry_path(workbook, sheet)
+    if not _private(path):
+        return None
     try:
-        with open(entry_path(workbook, sheet), "rb") as fh:
+        with open(path, "rb") as fh:
             stored = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
@@ -135,7 +139,7 @@ def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None,
     target = entry_path(workbook, sheet)
     payload = {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues)}
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -145,6 +149,24 @@ def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None,
             os.unlink(tmp)
             raise
     except (OSError, pickle.PicklingError):
+        return False
+    return True
+
+
+def _private(path: Path) -> bool:
+    """Whether a cache file is safe to unpickle: ours, in a folder nobody else can write to.
+
+    Unpickling runs code, so a file another user could have planted or changed is never loaded
+    (it is simply rewritten). Windows keeps the cache in the user's own profile folder.
+    """
+    if os.name != "posix":
+        return True
+    try:
+        for part in (path, path.parent):
+            st = part.stat()
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return False
+    except OSError:
         return False
     return True
 

@@ -159,3 +159,21 @@ def test_the_package_never_evaluates_anything() -> None:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
                 assert node.func.id not in ("eval", "exec", "compile"), f"{file.name}:{node.lineno}"
+
+
+def test_a_cache_file_others_could_write_is_never_unpickled(tmp_path, monkeypatch):
+    """Unpickling runs code: the parse cache loads only files in a folder no one else can write to."""
+    import os
+
+    from inv_sheets import cache
+
+    monkeypatch.setenv("INV_SHEETS_CACHE_DIR", str(tmp_path / "cache"))
+    path = cache.entry_path(tmp_path / "book.xlsx", "Movements")
+    path.parent.mkdir(mode=0o700)
+    path.write_bytes(b"not a pickle")
+    assert cache._private(path)
+    os.chmod(path.parent, 0o777)
+    assert not cache._private(path)
+    os.chmod(path.parent, 0o700)
+    os.chmod(path, 0o666)
+    assert not cache._private(path)
