@@ -38,6 +38,8 @@ _CODES = (
          "Movements!P1: column P has values but no header"),
     Code("merged-header", ERROR, "Header cells are merged, so columns cannot be told apart.",
          "Items!A1: header cells A1:B1 are merged"),
+    Code("cell-error", ERROR, "A cell holds an Excel error such as #DIV/0! or #N/A.",
+         "Items!F7: #DIV/0!"),
     Code("formula-without-value", WARNING, "A formula cell has no saved result (the file was saved by a program that does not calculate).",
          "Items!F9: =D9*E9 saved without its result"),
     # cell values

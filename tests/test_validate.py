@@ -158,3 +158,17 @@ def test_a_counted_bundle_is_reported(tmp_path):
 def test_damage_comes_from_the_default_location(tmp_path):
     path = _book(tmp_path, [["M1", D, "receive", "TEE-M", 5, None, "MAIN"], ["M2", D, "damage", "TEE-M", 1, None, None, "torn"]])
     assert not validate(path).errors
+
+
+def test_an_excel_error_in_a_cell_is_reported_at_it(tmp_path):
+    import openpyxl
+
+    path = _book(tmp_path)
+    wb = openpyxl.load_workbook(path)
+    wb["Items"]["C3"].value = "#DIV/0!"
+    wb["Items"]["C3"].data_type = "e"
+    wb["Items"]["C4"].value = "=1/0"  # a formula saved by a program that does not calculate
+    wb.save(path)
+    found = _found(validate(path))
+    assert ("cell-error", "Items!C3") in found
+    assert ("formula-without-value", "Items!C4") in found

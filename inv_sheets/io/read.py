@@ -296,7 +296,7 @@ def _read_exact(workbook, zf, name, part, canonical, issues) -> Table | None:
                                 f"Header cells {column_letter(c0 + 1)}{start_row + 1}:{column_letter(c1 + 1)}{start_row + 1} "
                                 "are merged: unmerge them and give each column its own header."))
     if table is not None:
-        _scan_formulas(zf, part, name, table, issues)
+        _scan_cells(zf, part, name, table, issues)
     return table
 
 
@@ -417,23 +417,38 @@ def _first_row_number(zf: zipfile.ZipFile, part: str) -> int:
     return 1
 
 
-_FORMULA_RE = re.compile(rb"<(?:\w+:)?c\b[^>]*?\br=\"([A-Z]+)(\d+)\"[^>]*>(.*?)</(?:\w+:)?c>", re.S)
+_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
+_REF_RE = re.compile(rb'\br="([A-Z]+)(\d+)"')
+_ERROR_TYPE_RE = re.compile(rb'\bt="e"')
+_FORMULA_TAG_RE = re.compile(rb"<(?:\w+:)?f\b")
+_VALUE_TEXT_RE = re.compile(rb"<(?:\w+:)?v>([^<]+)<")
 
 
-def _scan_formulas(zf, part, name, table: Table, issues) -> None:
-    """Findings for formula cells in known columns that carry no saved result."""
+def _scan_cells(zf, part, name, table: Table, issues) -> None:
+    """Findings the readers cannot see: formula cells in known columns saved without a result, and
+    cells holding an Excel error (#DIV/0!, #N/A...), which both readers hand over as blank."""
     try:
         xml = zf.read(part)
     except KeyError:
         return
-    if b"<f" not in xml and b":f" not in xml:
+    if b"<f" not in xml and b":f" not in xml and not _ERROR_TYPE_RE.search(xml):
         return
     wanted = {letter: col for col, letter in table.letters.items()}
-    for m in _FORMULA_RE.finditer(xml):
-        letter, row, inner = m.group(1).decode(), int(m.group(2)), m.group(3)
+    for m in _CELL_RE.finditer(xml):
+        attrs, inner = m.group(1), m.group(2) or b""
+        ref = _REF_RE.search(attrs)
+        if ref is None:
+            continue
+        letter, row = ref.group(1).decode(), int(ref.group(2))
         if letter not in wanted or row <= table.header_row:
             continue
-        if re.search(rb"<(?:\w+:)?f\b", inner) and not re.search(rb"<(?:\w+:)?v>[^<]", inner):
+        value = _VALUE_TEXT_RE.search(inner)
+        if _ERROR_TYPE_RE.search(attrs):
+            error = value.group(1).decode(errors="replace") if value else "#VALUE!"
+            issues.append(Issue("cell-error", name, row, letter,
+                                f"This cell shows the error {error}: fix the formula or type the value.",
+                                value=error, field=wanted[letter]))
+        elif _FORMULA_TAG_RE.search(inner) and value is None:
             issues.append(Issue("formula-without-value", name, row, letter,
                                 "This formula has no saved result, so its value is unknown here: open and "
                                 "save the file in Excel or LibreOffice, or type the value.", field=wanted[letter]))
