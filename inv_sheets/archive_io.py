@@ -26,6 +26,7 @@ from .io.styles import StyleSheet
 from .io.workbook import Workbook
 from .io.write import FileState, check_writable, save_atomically
 from .schema import SHEET
+from .template import plain_value
 
 SHEET_ROWS = 1_048_575  # data rows under one header row
 DATE_FORMAT = "yyyy-mm-dd"
@@ -53,27 +54,14 @@ def write_archive(target: Path, book: Book, closing) -> None:
             ws = wb.create_sheet(name if k == 0 else f"{name} {k + 1}")
             ws.append([table.headers.get(c, SHEET[name].column(c).title) for c in columns])
             for values in data.iloc[start:start + SHEET_ROWS].itertuples(index=False, name=None):
-                ws.append([_plain(v) for v in values])
+                ws.append([plain_value(v) for v in values])
     ws = wb.create_sheet("Opening Balances")
     opening = closing.opening
     ws.append([SHEET["Movements"].column(c).title for c in opening.columns])
     for values in opening.itertuples(index=False, name=None):
-        ws.append([_plain(v) for v in values])
+        ws.append([plain_value(v) for v in values])
     target.parent.mkdir(parents=True, exist_ok=True)
     wb.save(target)
-
-
-def _plain(value: object) -> object:
-    """A cell value openpyxl writes: None for blanks, datetimes for timestamps, Python numbers."""
-    if value is None or value is pd.NaT:
-        return None
-    if isinstance(value, float) and math.isnan(value):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if hasattr(value, "item"):  # numpy scalars
-        return value.item()
-    return value
 
 
 def rewrite_live(source: Path, book: Book, store: Store, closing) -> None:

@@ -271,7 +271,7 @@ def _number_format(col: Column) -> str | None:
 
 def _cell_value(col: Column, value: object) -> object:
     """A table value as the cell should hold it for the column's type."""
-    value = _plain(value)
+    value = plain_value(value)
     if value is None:
         return None
     if col.type == CODE:
@@ -281,7 +281,7 @@ def _cell_value(col: Column, value: object) -> object:
     return value
 
 
-def _plain(value: object) -> object:
+def plain_value(value: object) -> object:
     """pandas/numpy scalars to plain Python; missing to None; timestamps to datetimes."""
     if value is None or value is pd.NaT:
         return None
@@ -292,7 +292,7 @@ def _plain(value: object) -> object:
     if isinstance(value, date) and not isinstance(value, datetime):
         return datetime(value.year, value.month, value.day)
     if hasattr(value, "item"):  # numpy scalar
-        return _plain(value.item())
+        return plain_value(value.item())
     return value
 
 
