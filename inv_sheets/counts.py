@@ -39,6 +39,7 @@ from .issues import column_letter
 from .ledger import Ledger
 from .schema import OUTPUT
 from .sheetdata import SheetData, sheet
+from .template import plain_value
 
 PLAN_DAYS = 7  # the Count Plan lists this many days, starting on the as-of day
 REPEAT_WINDOW = 3  # a SKU-location's last this many counts ...
@@ -354,7 +355,7 @@ def _count_book(store: Store, ledger: Ledger, lines: pd.DataFrame, location: str
         values = row._asdict()
         for j, (column, _, _) in enumerate(columns, start=1):
             value = values[column]
-            cell = ws.cell(i, j, None if _blank(value) else _plain(value))
+            cell = ws.cell(i, j, plain_value(value))
             cell.border = box
             if column == "expiry":
                 cell.number_format = "yyyy-mm-dd"
@@ -380,16 +381,3 @@ def _count_book(store: Store, ledger: Ledger, lines: pd.DataFrame, location: str
     buffer = BytesIO()
     wb.save(buffer)
     return buffer.getvalue()
-
-
-def _blank(value: object) -> bool:
-    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
-
-
-def _plain(value: object) -> object:
-    """A value openpyxl writes as a number, date or text."""
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value

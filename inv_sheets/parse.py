@@ -93,7 +93,8 @@ def parse_column(raw: pd.Series, column: Column, *, date_order: str | None = Non
     return _texts(raw, code=kind == CODE, column=column, exact=exact)
 
 
-def _blank(raw: pd.Series) -> pd.Series:
+def blank_cells(raw: pd.Series) -> pd.Series:
+    """Which cells are empty: None, NaN, NaT or only spaces."""
     blank = raw.isna()
     if raw.dtype == object:
         stripped = raw.map(lambda v: v.strip() == "" if isinstance(v, str) else False)
@@ -109,7 +110,7 @@ def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
         values = raw.astype("float64")
     else:
         values = pd.Series(np.nan, index=raw.index, dtype="float64")
-        for row, v in raw[~_blank(raw)].items():
+        for row, v in raw[~blank_cells(raw)].items():
             if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
                 bad.append(Bad(row, "not-a-number", f"'{_as_text(v)}' is not a number: type the {column.title.lower()} as a number.", v))
             elif isinstance(v, (int, float, np.integer, np.floating)):
@@ -164,7 +165,7 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
             return raw.astype("datetime64[ns]"), bad
         raw = raw.astype(object).where(raw.notna(), None)  # the far ones get their finding below
     values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    for row, v in raw[~_blank(raw)].items():
+    for row, v in raw[~blank_cells(raw)].items():
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)) and not isinstance(v, bool):
             stamp = pd.Timestamp(v)
             if FIRST_DATE <= stamp < LAST_DATE:
@@ -245,7 +246,7 @@ def _make(y: int, m: int, d: int, text: str):
 def _bools(raw: pd.Series) -> tuple[pd.Series, list[Bad]]:
     bad: list[Bad] = []
     values = pd.Series(None, index=raw.index, dtype=object)
-    for row, v in raw[~_blank(raw)].items():
+    for row, v in raw[~blank_cells(raw)].items():
         word = str(int(v) if isinstance(v, float) and v.is_integer() else v).strip().casefold()
         if isinstance(v, bool):
             values[row] = v
@@ -268,7 +269,7 @@ def _choices(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
         table = {fold(c): c for c in column.choices}
         allowed = list(column.choices)
     bad: list[Bad] = []
-    present = raw[~_blank(raw)]
+    present = raw[~blank_cells(raw)]
     # A column holds a handful of distinct spellings: fold each once.
     folded_once = {v: fold(_as_text(v)) for v in present.unique()}
     folded = present.map(folded_once)
@@ -285,7 +286,7 @@ def _choices(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
 
 def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[pd.Series, list[Bad]]:
     bad: list[Bad] = []
-    blank = _blank(raw)
+    blank = blank_cells(raw)
     present = raw[~blank]
     if pd.api.types.is_numeric_dtype(present) or (
             present.dtype == object and present.map(type).isin([float, int]).any()):

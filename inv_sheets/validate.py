@@ -19,7 +19,7 @@ import pandas as pd
 from . import checks
 from .book import Book, Settings, Store
 from .issues import ERROR, Issue, Report
-from .parse import Bad, parse_column, _blank
+from .parse import Bad, blank_cells, parse_column
 from .schema import BOOL, CHOICE, CODE, DATE, DATE_ORDERS, INTEGER, NUMBER, SETTING, SETTINGS, SHEETS, TEXT, Column, fold
 
 TRANSACTION_SHEETS = ("Movements", "Counts", "Orders", "Purchases", "Bundles", "Promotions")
@@ -61,7 +61,7 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
                 values = values.astype("str")
             issues.extend(_issue(b, table.title, table.letters[col.name], col) for b in bad)
             if col.required:
-                for row in raw.index[_blank(raw).to_numpy()]:
+                for row in raw.index[blank_cells(raw).to_numpy()]:
                     issues.append(Issue("required-value", table.title, int(row), table.letters[col.name],
                                         f"{col.title} is required on every {sheet.name} row: fill it in "
                                         "or delete the row.", field=col.name))
@@ -131,7 +131,7 @@ def _settings(book: Book, issues: list[Issue], as_of) -> Settings:
 def _setting_value(setting, raw):
     """One setting's value, typed; None when blank; Bad when unusable."""
     series = pd.Series([raw], index=[0], dtype=object)
-    if bool(_blank(series).iloc[0]):
+    if bool(blank_cells(series).iloc[0]):
         return None
     kind = setting.type
     if setting.key == "date_order":

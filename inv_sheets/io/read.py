@@ -22,7 +22,6 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-import numpy as np
 import pandas as pd
 
 from .. import cache
@@ -454,14 +453,5 @@ def _scan_cells(zf, part, name, table: Table, issues) -> None:
                                 "save the file in Excel or LibreOffice, or type the value.", field=wanted[letter]))
 
 
-def is_blank(values: pd.Series) -> np.ndarray:
-    """Which cells are empty (None, NaN, NaT or only spaces)."""
-    mask = values.isna().to_numpy()
-    if values.dtype == object or pd.api.types.is_string_dtype(values):
-        text = values.astype("string").str.strip()
-        mask |= (text == "").fillna(False).to_numpy(dtype=bool)
-    return mask
-
-
-__all__ = ["read_book", "open_package", "workbook_info", "is_blank", "continuation_of", "join_sheets",
+__all__ = ["read_book", "open_package", "workbook_info", "continuation_of", "join_sheets",
            "EXACT_ROWS", "TEXT", "CODE"]
