@@ -22,8 +22,7 @@ for _path in (HERE, HERE.parent):  # the demo modules beside this file, inv_shee
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from demo_catalogue import (ADJUSTERS, BUNDLES, CHANNELS, LOCATIONS, REGION_HOME, REGION_SHARE,  # noqa: E402
-                            SUPPLIERS, gtin13)
+from demo_catalogue import (ADJUSTERS, BUNDLES, CHANNELS, LOCATIONS, REGION_HOME, SUPPLIERS, gtin13)
 from demo_sim import AS_OF, PROMO, SEED, STOCK_LOCATIONS, Store, simulate  # noqa: E402
 
 from inv_sheets.schema import SHEET  # noqa: E402

@@ -21,8 +21,7 @@ from lxml import etree
 from python_calamine import CalamineWorkbook
 
 from fidelity import build_xlsm, build_xlsx, rewrite_zip
-from inv_sheets.issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError,
-                               WriteError)
+from inv_sheets.issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError)
 from inv_sheets.io import package as package_module
 from inv_sheets.io.cells import encode
 from inv_sheets.io.render import render
@@ -428,7 +427,6 @@ def test_libreoffice_reads_the_outputs_and_recalculates_user_formulas(tmp_path: 
 
 
 def test_a_write_clears_temp_files_an_interrupted_write_left(tmp_path):
-    import os
     import time
 
     from inv_sheets.io.write import STALE_TEMP_SECONDS, TEMP_PREFIX
