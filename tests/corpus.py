@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Iterable
 from xml.sax.saxutils import escape
 
+from inv_sheets.issues import column_letter
+
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"
 REL_NS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -40,14 +42,6 @@ SETTINGS = [["Key", "Value"], ["as_of", ("date", 46053)]]  # 2026-01-31
 
 
 # Cells and sheets ------------------------------------------------------------------------------------
-def column_letter(index: int) -> str:
-    letters = ""
-    while index > 0:
-        index, rem = divmod(index - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
-
-
 def cell_xml(ref: str, value: object) -> str:
     """One <c> element. str -> inline string, number -> value, ("date", serial) -> a date-styled
     number, ("raw", xml) -> the inner XML as given, ("formula", f, cached) -> a formula cell."""

@@ -59,6 +59,18 @@ def parse_xml(data: bytes) -> etree._Element:
     return etree.fromstring(data, _PARSER)
 
 
+def insert_in_order(root: etree._Element, element: etree._Element, order: list[str]) -> None:
+    """Put `element` among root's children where the schema's sequence `order` wants it (the
+    schemas are sequences: a child out of place is what strict readers reject)."""
+    rank = order.index(etree.QName(element).localname)
+    before = [c for c in root if isinstance(c.tag, str) and etree.QName(c).localname in order
+              and order.index(etree.QName(c).localname) < rank]
+    if before:
+        before[-1].addnext(element)
+    else:
+        root.insert(0, element)
+
+
 def to_xml(root: etree._Element) -> bytes:
     """Serialise an edited part with the declaration Office writes."""
     return XML_DECLARATION + etree.tostring(root, encoding="UTF-8", xml_declaration=False)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .package import NS_MAIN, parse_xml, to_xml
+from .package import NS_MAIN, insert_in_order, parse_xml, to_xml
 
 _M = f"{{{NS_MAIN}}}"
 
@@ -157,13 +157,7 @@ class StyleSheet:
         found = self.root.find(_M + name)
         if found is None and create:
             found = etree.Element(_M + name, count="0")
-            rank = _SHEET_ORDER.index(name)
-            after = [c for c in self.root if isinstance(c.tag, str) and etree.QName(c).localname in _SHEET_ORDER
-                     and _SHEET_ORDER.index(etree.QName(c).localname) < rank]
-            if after:
-                after[-1].addnext(found)
-            else:
-                self.root.insert(0, found)
+            insert_in_order(self.root, found, _SHEET_ORDER)
             self.changed = True
         return found
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .package import NS_MAIN, NS_R, REL_WORKSHEET, Package, to_xml
+from .package import NS_MAIN, NS_R, REL_WORKSHEET, Package, insert_in_order, to_xml
 
 _M = f"{{{NS_MAIN}}}"
 MARKER_PREFIX = "_invsheets_"
@@ -189,13 +189,7 @@ class Workbook:
         if found is not None:
             return found
         el = etree.Element(_M + name)
-        rank = _BOOK_ORDER.index(name)
-        before = [c for c in self.root if isinstance(c.tag, str) and etree.QName(c).localname in _BOOK_ORDER
-                  and _BOOK_ORDER.index(etree.QName(c).localname) < rank]
-        if before:
-            before[-1].addnext(el)
-        else:
-            self.root.insert(0, el)
+        insert_in_order(self.root, el, _BOOK_ORDER)
         return el
 
 
