@@ -195,9 +195,8 @@ def close_period(path: str | os.PathLike, before: object, *, archive: str | os.P
 def _forget_fingerprints(source: Path, store: Store, closing: ClosePlan) -> None:
     """Drop the archived movements from the fingerprints the last refresh left (integrity.py), so
     the next refresh does not report them as deleted rows."""
-    from .integrity import LEDGER, read_seen
+    from .integrity import ledger_sheet, read_seen
     from .io.write import write_sheets
-    from .sheetdata import SheetData
 
     seen = read_seen(source)
     if seen is None:
@@ -205,7 +204,7 @@ def _forget_fingerprints(source: Path, store: Store, closing: ClosePlan) -> None
     gone = set(store["Movements"].loc[closing.movements, "movement_id"])
     kept = seen[~seen["movement_id"].isin(gone)].reset_index(drop=True)
     if len(kept) < len(seen):
-        write_sheets(source, [SheetData(LEDGER, kept, hidden=True)])
+        write_sheets(source, [ledger_sheet(kept)])
 
 
 def _check(book: Book, store: Store, issues: list, cut: pd.Timestamp) -> None:

@@ -1,7 +1,7 @@
 """Ledger integrity: a fingerprint of every movement row, so edits to the past are noticed.
 
 The Movements sheet is an append-only ledger, but a spreadsheet lets anyone change or delete a
-past row. Every refresh writes a hidden sheet the toolkit owns, `_inv_ledger`, with one row per
+past row. Every refresh writes a hidden sheet the toolkit owns, `_inv_ledger`, with one entry per
 movement it accepted: its movement ID, its Excel row, a 64-bit fingerprint of the row's values and
 a one-byte digest per column. The next refresh recomputes the fingerprints and compares them by
 movement ID:
@@ -18,6 +18,19 @@ Fingerprints are computed on the typed values (codes upper-cased, numbers as flo
 instants), so retyping "12" as 12 or re-saving the file is not an edit, and a blank cell
 contributes nothing, so a column added to the contract later does not make every row look edited.
 Hashing is vectorised (pandas.util.hash_array): a million rows take about a second.
+
+The entries are packed, so a full sheet of movements takes about 2,200 cells, not four million:
+the hidden sheet has one column, `block`, and each cell holds up to about 30,000 characters of
+entries, one per line, fields separated by a tab:
+
+    movement_id <TAB> row <TAB> fingerprint <TAB> columns
+
+Packing and unpacking are vectorised (pandas string operations, one join per cell). An entry that
+cannot be packed safely (a tab, line break or carriage return in a field, or longer than 1,000
+characters) is left out, so such a row is not fingerprinted; movement IDs are canonical codes, so
+in practice none is. A sheet in the older layout (one row per movement, the four fields as
+columns, as the previous version wrote it) is still read; it is recognised by its header, and the
+next refresh writes it packed.
 """
 
 from __future__ import annotations
@@ -36,11 +49,15 @@ from .sheetdata import SheetData
 
 SHEET_NAME = "_inv_ledger"
 LEDGER = Output(SHEET_NAME, (
-    _column("movement_id", header="movement_id"),
-    _column("row", header="row", help="Excel row on the Movements sheet when it was fingerprinted"),
-    _column("fingerprint", header="fingerprint", help="64-bit hash of the row's values, hex"),
-    _column("columns", header="columns", help="one hex byte per column of FINGERPRINTED, in order"),
+    _column("block", header="block", help="entries, one per line: movement_id, Excel row on the Movements sheet "
+            "when fingerprinted, 64-bit hash of the row's values (hex), one hex byte per column of "
+            "FINGERPRINTED; tab-separated"),
 ), "Fingerprints of the movement rows seen by refresh (the toolkit's; do not edit).", table="tblInvLedger")
+
+# The logical table: the fields of one entry, and the header of the older one-row-per-movement layout.
+ENTRY: tuple[str, ...] = ("movement_id", "row", "fingerprint", "columns")
+BLOCK_CHARS = 30_000  # a cell gets entries until it reaches this; Excel's limit is 32,767
+ENTRY_CHARS = 1_000  # a longer entry is not packed (so a cell stays under Excel's limit)
 
 # The Movements columns fingerprinted, in the order of the per-column digest. Append new columns at
 # the end: older digests are compared on the columns they have.
@@ -91,7 +108,7 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     current = fingerprints(store.tables["Movements"]).drop_duplicates("movement_id", keep="first")
     current = current[current["movement_id"] != ""]
     if seen is None or not len(seen):
-        return [], SheetData(LEDGER, current.reset_index(drop=True), hidden=True)
+        return [], ledger_sheet(current)
     seen = seen.drop_duplicates("movement_id", keep="first")
     issues = _edited(store, seen, current) + _deleted(store, seen, current, raw_ids)
     # Known rows keep their first fingerprint (at the row they are on now); new rows are appended.
@@ -99,7 +116,43 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     remembered = seen.assign(row=seen["movement_id"].map(row_now).fillna(seen["row"]).astype("int64"))
     new = current[~_among(current["movement_id"], seen["movement_id"])]
     rows = pd.concat([remembered, new], ignore_index=True).sort_values("row", kind="stable")
-    return issues, SheetData(LEDGER, rows.reset_index(drop=True), hidden=True)
+    return issues, ledger_sheet(rows)
+
+
+def ledger_sheet(seen: pd.DataFrame) -> SheetData:
+    """The hidden sheet holding these fingerprints (columns ENTRY, in the order given), packed."""
+    return SheetData(LEDGER, pack(seen), hidden=True)
+
+
+def pack(seen: pd.DataFrame) -> pd.DataFrame:
+    """The fingerprint table as the sheet's rows: one `block` cell per ~BLOCK_CHARS of entries.
+
+    Entries keep their order; one that holds a tab, line break or carriage return in a field, or
+    is longer than ENTRY_CHARS, is left out (its row is then not fingerprinted).
+    """
+    if not len(seen):
+        return pd.DataFrame({"block": pd.Series([], dtype=object)})
+    text = {name: seen[name].astype(object).where(seen[name].notna(), "").astype(str).reset_index(drop=True)
+            for name in ("movement_id", "fingerprint", "columns")}
+    row = pd.Series(seen["row"].to_numpy(dtype=np.int64)).astype(str)
+    lines = text["movement_id"] + "\t" + row + "\t" + text["fingerprint"] + "\t" + text["columns"]
+    length = lines.str.len()
+    ok = (lines.str.count("\t") == 3) & ~lines.str.contains("[\n\r]", regex=True) & (length <= ENTRY_CHARS)
+    lines, length = lines[ok], length[ok]
+    start = (length + 1).cumsum() - (length + 1)  # where each entry starts in the sheet's whole text
+    blocks = lines.groupby((start // BLOCK_CHARS).to_numpy(), sort=True).agg("\n".join)
+    return pd.DataFrame({"block": blocks.to_numpy(dtype=object)})
+
+
+def unpack(blocks: pd.Series) -> pd.DataFrame:
+    """The packed cells back as the four ENTRY columns, as text (seen_from_frame validates them)."""
+    text = blocks.astype("string").dropna()
+    lines = text.str.split("\n").explode().dropna()
+    lines = lines[(lines.str.count("\t") == 3).to_numpy(dtype=bool)].reset_index(drop=True)
+    if not len(lines):
+        return pd.DataFrame({name: pd.Series([], dtype="string") for name in ENTRY})
+    fields = lines.str.split("\t", expand=True)
+    return fields.set_axis(list(ENTRY), axis=1)
 
 
 def raw_movement_ids(book: Book, store: Store) -> list[str]:
@@ -120,7 +173,8 @@ def read_seen(path: str | os.PathLike) -> pd.DataFrame | None:
     """The fingerprints the last refresh left in the workbook at `path`, or None when there are none.
 
     The reader skips the toolkit's `_inv*` sheets, so this one is read on its own (column-wise, as
-    text); a sheet that cannot be read as fingerprints counts as none (the next write replaces it).
+    text), packed or in the older one-row-per-movement layout; a sheet that cannot be read as
+    fingerprints counts as none (the next write replaces it).
     """
     import fastexcel
 
@@ -135,11 +189,18 @@ def read_seen(path: str | os.PathLike) -> pd.DataFrame | None:
 
 
 def seen_from_rows(rows: list[list[object]]) -> pd.DataFrame | None:
-    """Fingerprint rows as read from a live sheet (header first), or None if they are not that."""
+    """Fingerprint rows as read from a live sheet (header first), or None if they are not that.
+
+    Either layout: packed (header `block`) or one row per movement (header ENTRY).
+    """
     if not rows:
         return None
-    names = LEDGER.column_names()
-    header = [str(h).strip() for h in rows[0][:len(names)]]
+    header = [str(h).strip() for h in rows[0]]
+    if header[:1] == ["block"]:
+        blocks = [r[0] if r and isinstance(r[0], str) else None for r in rows[1:]]
+        return seen_from_frame(pd.DataFrame({"block": pd.Series(blocks, dtype=object)}))
+    names = list(ENTRY)
+    header = header[:len(names)]
     body = [list(r[:len(names)]) + [None] * (len(names) - len(r)) for r in rows[1:]]
     frame = pd.DataFrame(body, columns=header + [f"_{i}" for i in range(len(names) - len(header))], dtype=object)
     if "movement_id" in frame:
@@ -148,9 +209,17 @@ def seen_from_rows(rows: list[list[object]]) -> pd.DataFrame | None:
 
 
 def seen_from_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
-    """The fingerprint sheet's table as a clean frame (bad rows dropped), or None if it is not one."""
-    names = LEDGER.column_names()
-    if [str(c).strip() for c in frame.columns[:len(names)]] != names:
+    """The fingerprint sheet's table as a clean frame (bad rows dropped), or None if it is not one.
+
+    The layout is told by the header: `block` is packed (unpacked here first), ENTRY is the older
+    one row per movement.
+    """
+    header = [str(c).strip() for c in frame.columns]
+    if header[:1] == ["block"]:
+        frame = unpack(frame.iloc[:, 0])
+        header = list(ENTRY)
+    names = list(ENTRY)
+    if header[:len(names)] != names:
         return None
     frame = frame.iloc[:, :len(names)].set_axis(names, axis=1)
     text = {name: frame[name].astype("string").fillna("").str.strip() for name in ("movement_id", "fingerprint", "columns")}
@@ -256,5 +325,6 @@ def _code(value: object) -> str:
     return canonical_code(str(value))
 
 
-__all__ = ["FINGERPRINTED", "LEDGER", "SHEET_NAME", "fingerprints", "ledger_check", "raw_movement_ids",
-           "read_seen", "seen_from_frame", "seen_from_rows"]
+__all__ = ["BLOCK_CHARS", "ENTRY", "ENTRY_CHARS", "FINGERPRINTED", "LEDGER", "SHEET_NAME", "fingerprints",
+           "ledger_check", "ledger_sheet", "pack", "raw_movement_ids", "read_seen", "seen_from_frame",
+           "seen_from_rows", "unpack"]

@@ -10,12 +10,25 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
-
-from inv_sheets.integrity import FINGERPRINTED, SHEET_NAME, fingerprints, ledger_check, read_seen, seen_from_rows
-from inv_sheets.refresh import compute, refresh
-from inv_sheets.validate import load
 from storefactory import make_store, mv
 from workbooks import make_workbook
+
+from inv_sheets import integrity
+from inv_sheets.integrity import (
+    FINGERPRINTED,
+    SHEET_NAME,
+    fingerprints,
+    ledger_check,
+    read_seen,
+    seen_from_frame,
+    seen_from_rows,
+)
+from inv_sheets.io.write import write_sheets
+from inv_sheets.refresh import compute, refresh
+from inv_sheets.schema import O as _out
+from inv_sheets.schema import Output
+from inv_sheets.sheetdata import SheetData
+from inv_sheets.validate import load
 
 HEADER = ["Movement ID", "Date", "Type", "SKU", "Qty", "From location", "To location", "Note"]
 ROWS = [
@@ -33,11 +46,12 @@ def sheets(rows: list[list[object]]) -> dict[str, list[list[object]]]:
 
 
 def run(tmp_path: Path, rows: list[list[object]], seen: pd.DataFrame | None = None, name: str = "s.xlsx"):
-    """compute() on a workbook of these movement rows: its ledger findings and its fingerprint rows."""
+    """compute() on a workbook of these movement rows: its ledger findings and its fingerprints
+    (the hidden sheet's rows unpacked)."""
     result = compute(load(make_workbook(tmp_path / name, sheets(rows))), seen=seen)
     ledger_sheet = next(s for s in result.sheets if s.name == SHEET_NAME)
     found = [i for i in result.report.issues if i.code.startswith("ledger-row")]
-    return found, ledger_sheet.rows
+    return found, seen_from_frame(ledger_sheet.rows)
 
 
 def test_a_first_refresh_only_records(tmp_path: Path) -> None:
@@ -179,3 +193,128 @@ def test_the_refresh_button_reads_the_same_fingerprints(tmp_path: Path) -> None:
     report = excel.refresh(xw.Book(json=book_json(path)))
     assert [(i.code, i.cell) for i in report.issues if i.code.startswith("ledger-row")] == \
         [("ledger-row-edited", "Movements!E3")]
+
+
+# The hidden sheet's layout: entries packed into a few cells -----------------------------------------
+def _hidden_rows(path: Path) -> list[list[object]]:
+    """The hidden sheet's rows, header first, as a plain reader sees them."""
+    wb = openpyxl.load_workbook(path, read_only=True)
+    rows = [list(r) for r in wb[SHEET_NAME].iter_rows(values_only=True)]
+    wb.close()
+    return rows
+
+
+def _hidden_cells(path: Path) -> list[object]:
+    """The packed sheet's cells, header first: one column, `block`."""
+    rows = _hidden_rows(path)
+    assert all(len(r) == 1 for r in rows)
+    return [r[0] for r in rows]
+
+
+def test_a_refresh_packs_the_fingerprints_into_few_cells(tmp_path: Path) -> None:
+    from benchmarks.generate import generate
+
+    n = 50_000
+    path = generate(tmp_path / "big.xlsx", n, skus=200)
+    refresh(path)
+    cells = _hidden_cells(path)
+    assert cells[0] == "block"
+    assert all(isinstance(c, str) and len(c) <= 32_767 for c in cells[1:])
+    assert len(cells) - 1 < n / 200  # about a hundred cells, not fifty thousand rows
+    seen = read_seen(path)
+    assert len(seen) == n and seen["movement_id"].is_unique
+    assert seen["fingerprint"].str.fullmatch(r"[0-9a-f]{16}").all()
+    assert not [i for i in refresh(path).issues if i.code.startswith("ledger-row")]  # idempotent
+
+
+def test_edits_and_deletions_are_found_after_a_packed_round_trip(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(integrity, "BLOCK_CHARS", 500)  # many cells even for a small ledger
+    rows = [[f"M{i}", "2026-01-02", "receive", "TEE-M", 1 + i % 7, None, "MAIN", None] for i in range(1, 301)]
+    path = make_workbook(tmp_path / "store.xlsx", sheets(rows))
+    refresh(path)
+    assert len(_hidden_cells(path)) > 20
+    assert list(read_seen(path)["movement_id"]) == [f"M{i}" for i in range(1, 301)]
+
+    wb = openpyxl.load_workbook(path)  # an edit far into the ledger, and a deletion before it
+    wb["Movements"]["E251"] = 99
+    wb["Movements"]["H251"] = "changed"
+    wb["Movements"].delete_rows(101)
+    wb.save(path)
+    report = refresh(path)
+    found = sorted((i.code, i.cell) for i in report.issues if i.code.startswith("ledger-row"))
+    assert found == [("ledger-row-deleted", "Movements!101:101"), ("ledger-row-edited", "Movements!E250")]
+    edited = next(i for i in report.issues if i.code == "ledger-row-edited")
+    assert "M250" in edited.message and "Qty" in edited.message and "Note" in edited.message
+
+
+OLD_LAYOUT = Output(SHEET_NAME, tuple(_out(name, header=name) for name in ("movement_id", "row", "fingerprint", "columns")),
+                    "Fingerprints, one row per movement (the previous layout).", table="tblInvLedger")
+
+
+def test_a_sheet_in_the_old_one_row_per_movement_layout_is_still_read(tmp_path: Path) -> None:
+    path = make_workbook(tmp_path / "store.xlsx", sheets(ROWS))
+    _, first = run(tmp_path, ROWS)
+    write_sheets(path, [SheetData(OLD_LAYOUT, first, hidden=True)])  # as the previous version left it
+    assert _hidden_rows(path)[0] == ["movement_id", "row", "fingerprint", "columns"]
+    assert read_seen(path).equals(first)
+    old_rows = [["movement_id", "row", "fingerprint", "columns"], *first.values.tolist()]
+    assert seen_from_rows(old_rows).equals(first)
+
+    wb = openpyxl.load_workbook(path)
+    wb["Movements"]["E3"] = 30
+    wb.save(path)
+    report = refresh(path)
+    assert [(i.code, i.cell) for i in report.issues if i.code.startswith("ledger-row")] == \
+        [("ledger-row-edited", "Movements!E3")]
+    assert _hidden_cells(path)[0] == "block"  # rewritten packed, the history kept
+    assert read_seen(path).equals(first)
+
+
+def test_the_button_reads_packed_cells_too() -> None:
+    seen = pd.DataFrame({"movement_id": ["M1", "M2", "M3"], "row": [2, 3, 4],
+                         "fingerprint": ["0123456789abcdef", "fedcba9876543210", "00000000000000ff"],
+                         "columns": ["00" * 15, "ab" * 15, "01" * 15]})
+    cells = integrity.ledger_sheet(seen).rows["block"].tolist()
+    back = seen_from_rows([["block"], *[[c] for c in cells], [None]])
+    assert back.values.tolist() == seen.values.tolist() and back["row"].dtype == "int64"
+
+
+def test_an_entry_that_cannot_be_packed_is_left_out() -> None:
+    seen = pd.DataFrame({"movement_id": ["M1", "BAD\tID", "M\n2", "M\r3", "M" * 1000, "M4"], "row": [2, 3, 4, 5, 6, 7],
+                         "fingerprint": ["0123456789abcdef"] * 6, "columns": ["00"] * 6})
+    back = seen_from_frame(integrity.ledger_sheet(seen).rows)
+    assert list(back["movement_id"]) == ["M1", "M4"] and list(back["row"]) == [2, 7]
+
+
+def test_an_id_that_looks_like_an_excel_escape_round_trips(tmp_path: Path) -> None:
+    typed = "M_x005F_x0041_1"  # openpyxl writes text raw: this is the ID M_x0041_1 as Excel shows it
+    rows = [[typed, "2026-01-02", "receive", "TEE-M", 10, None, "MAIN", None], *ROWS[1:]]
+    path = make_workbook(tmp_path / "store.xlsx", sheets(rows))
+    refresh(path)
+    assert list(read_seen(path)["movement_id"]) == ["M_X0041_1", "M2", "M3"]  # codes are upper case
+    assert not [i for i in refresh(path).issues if i.code.startswith("ledger-row")]
+
+    seen = pd.DataFrame({"movement_id": ["M_x0041_1", "N_x005F_2"], "row": [2, 3],
+                         "fingerprint": ["0123456789abcdef"] * 2, "columns": ["00"] * 2})
+    write_sheets(path, [integrity.ledger_sheet(seen)])  # lower-case x: what Excel would decode
+    assert "M_x005F_x0041_1\t2\t" in _hidden_cells(path)[1]  # stored escaped (openpyxl shows it raw)
+    assert list(read_seen(path)["movement_id"]) == ["M_X0041_1", "N_X005F_2"]
+
+
+def test_closing_a_period_keeps_the_fingerprints_of_the_rows_that_stay_packed(tmp_path: Path) -> None:
+    from inv_sheets.archive import close_period
+    from tests.test_archive import CUT, STORE
+
+    path = make_workbook(tmp_path / "store.xlsx", STORE)
+    refresh(path)
+    before = read_seen(path)
+    close_period(path, CUT)
+    after = read_seen(path)
+    assert _hidden_cells(path)[0] == "block"
+    assert 0 < len(after) < len(before) and set(after["movement_id"]) < set(before["movement_id"])
+    wb = openpyxl.load_workbook(path)  # a row that stayed is still watched
+    row = next(r for r in range(2, wb["Movements"].max_row + 1) if wb["Movements"].cell(r, 1).value == "M20")
+    wb["Movements"].cell(row, 5).value = 9.0
+    wb.save(path)
+    found = [(i.code, i.cell) for i in refresh(path).issues if i.code.startswith("ledger-row")]
+    assert found == [("ledger-row-edited", f"Movements!E{row}")]
