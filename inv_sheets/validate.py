@@ -18,7 +18,7 @@ import pandas as pd
 
 from . import checks
 from .book import Book, Settings, Store
-from .issues import ERROR, Issue, Report
+from .issues import ERROR, InvSheetsError, Issue, Report
 from .parse import Bad, blank_cells, parse_column
 from .schema import BOOL, CHOICE, CODE, DATE, DATE_ORDERS, INTEGER, NUMBER, SETTING, SETTINGS, SHEETS, TEXT, Column, fold
 
@@ -123,7 +123,10 @@ def _settings(book: Book, issues: list[Issue], as_of) -> Settings:
             elif parsed is not None:
                 values[name] = parsed
     if as_of is not None:
-        values["as_of"] = pd.Timestamp(as_of)
+        try:
+            values["as_of"] = pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise InvSheetsError(f"as of '{as_of}' is not a date: use YYYY-MM-DD") from None
     values["as_of"] = pd.Timestamp(values.get("as_of") or pd.Timestamp.today()).normalize()
     return Settings(**values)
 

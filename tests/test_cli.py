@@ -39,6 +39,16 @@ def test_strict_fails_on_warnings(tmp_path):
     assert run("validate", str(path), "--strict").exit_code == 1
 
 
+@pytest.mark.parametrize("command", ["validate", "refresh"])
+def test_as_of_that_is_not_a_date_is_one_line_exit_3(tmp_path, command):
+    path = make_workbook(tmp_path / "s.xlsx", MINIMAL)
+    before = path.read_bytes()
+    result = run(command, str(path), "--as-of", "notadate")
+    assert result.exit_code == 3, (result.output, result.exception)
+    assert "not a date" in result.stderr and "Traceback" not in result.output
+    assert path.read_bytes() == before
+
+
 def _bad_files(tmp_path):
     (tmp_path / "dir.xlsx").mkdir()
     (tmp_path / "data.csv").write_text("sku,qty\nA,1\n")
