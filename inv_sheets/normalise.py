@@ -18,7 +18,7 @@ import pandas as pd
 
 from .book import Book
 from .parse import _UNIT_RE, canonical_code
-from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, NUMBER, SHEET, TEXT
+from .schema import BOOL, CHOICE, CODE, DATE, INTEGER, NUMBER, SHEET, TEXT, fold
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,10 @@ def plan(book: Book) -> list[Change]:
             raw, typed = table.data[col_name], typed_all[col_name]
             letter = table.letters[col_name]
             for row, before in raw.items():
-                after = _after(col.type, before, typed.get(row))
+                if (name, col_name) == ("Settings", "key"):
+                    after = _setting_key(before)
+                else:
+                    after = _after(col.type, before, typed.get(row))
                 if after is not None and not _same(before, after):
                     title, at, letters = table.locate(int(row))  # a continuation sheet's own cell
                     changes.append(Change(title, f"{letters.get(col_name, letter)}{at}", before, after))
@@ -77,6 +80,14 @@ def _typed_without_dropping(store, book: Book, name: str) -> pd.DataFrame:
                                  date_order=store.settings.date_order, date1904=book.date1904)
         out[col_name] = values
     return pd.DataFrame(out, index=table.data.index)
+
+
+def _setting_key(before: object) -> str | None:
+    """A Settings key spelled as the toolkit spells it ("Demand Days" -> "demand_days"); None to
+    leave it (a key it does not know is reported by validate)."""
+    from .validate import _SETTING_KEYS
+
+    return _SETTING_KEYS.get(fold(before)) if isinstance(before, str) else None
 
 
 def _after(kind: str, before: object, typed: object) -> object:

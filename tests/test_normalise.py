@@ -76,3 +76,12 @@ def test_normalise_twice_changes_nothing_more(tmp_path, rows):
     out = tmp_path / "p2.xlsx"
     normalise(path, output=out)
     assert plan(load(out if out.exists() else path)) == []
+
+
+def test_settings_keys_keep_the_toolkit_spelling(tmp_path):
+    settings_rows = [["Key", "Value"], ["demand_days", 30], [" Service Level ", 0.9], ["mystery", 1]]
+    path = make_workbook(tmp_path / "s.xlsx", {"Items": ITEMS, "Settings": settings_rows})
+    changes = {(c.sheet, c.cell): c.after for c in plan(load(path))}
+    assert ("Settings", "A2") not in changes  # already as the template writes it
+    assert changes[("Settings", "A3")] == "service_level"
+    assert ("Settings", "A4") not in changes  # unknown: left for validate to report
