@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from .book import Store
+from .reasons import n
 
 PARTS = ("processing_days", "shipping_days", "customs_days", "receiving_days", "putaway_days")
 _PART_WORDS = {"processing_days": "processing", "shipping_days": "shipping", "customs_days": "customs",
@@ -32,7 +33,7 @@ def declared(store: Store) -> pd.DataFrame:
     days = parts.fillna(0.0).sum(axis=1).where(has_parts, sup["lead_time_days"].astype(float))
     # One phrase per supplier (a short list), e.g. "2 processing + 5 shipping".
     how = pd.Series(
-        [" + ".join(f"{_num(v)} {_PART_WORDS[p]}" for p, v in zip(PARTS, r) if not math.isnan(v)) if hp
+        [" + ".join(f"{n(v)} {_PART_WORDS[p]}" for p, v in zip(PARTS, r) if not math.isnan(v)) if hp
          else ("lead_time_days" if not math.isnan(t) else "") for r, hp, t in
          zip(parts.to_numpy(), has_parts.to_numpy(), sup["lead_time_days"].to_numpy(dtype=float))],
         index=sup.index, dtype=object)
@@ -71,7 +72,3 @@ def lead_times(store: Store, po_lines: pd.DataFrame) -> pd.DataFrame:
     }, index=suppliers)
     out.index.name = "supplier"
     return out
-
-
-def _num(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
