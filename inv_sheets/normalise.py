@@ -43,9 +43,9 @@ def _show(value: object) -> object:
 
 def plan(book: Book) -> list[Change]:
     """Every change normalising would make, in sheet and cell order."""
-    from .validate import parse
+    from .validate import _settings
 
-    store, _ = parse(book)
+    date_order = _settings(book, [], None).date_order  # the only setting typing depends on
     changes: list[Change] = []
     for name, table in book.tables.items():
         schema = SHEET[name]
@@ -53,7 +53,7 @@ def plan(book: Book) -> list[Change]:
             title = schema.column(col_name).title
             if text != title:
                 changes.append(Change(table.title, f"{table.letters[col_name]}{table.header_row}", text, title))
-        typed_all = _typed_without_dropping(store, book, name)
+        typed_all = _typed_without_dropping(book, name, date_order)
         for col_name in table.data.columns:
             col = schema.column(col_name)
             raw, typed = table.data[col_name], typed_all[col_name]
@@ -69,7 +69,7 @@ def plan(book: Book) -> list[Change]:
     return changes
 
 
-def _typed_without_dropping(store, book: Book, name: str) -> pd.DataFrame:
+def _typed_without_dropping(book: Book, name: str, date_order: str | None) -> pd.DataFrame:
     """The typed sheet including rows that validation leaves out (normalise still tidies them)."""
     from .parse import parse_column
 
@@ -77,7 +77,7 @@ def _typed_without_dropping(store, book: Book, name: str) -> pd.DataFrame:
     out = {}
     for col_name in table.data.columns:
         values, _ = parse_column(table.data[col_name], SHEET[name].column(col_name),
-                                 date_order=store.settings.date_order, date1904=book.date1904)
+                                 date_order=date_order, date1904=book.date1904)
         out[col_name] = values
     return pd.DataFrame(out, index=table.data.index)
 
