@@ -16,7 +16,15 @@ from __future__ import annotations
 import pandas as pd
 
 from .common import Files, Target, fmt_date
-from .snapshot import Snapshot, display_names, slug, split_variant, variant_groups
+from .snapshot import (
+    Snapshot,
+    display_names,
+    item_rules,
+    slug,
+    split_variant,
+    supplier_names,
+    variant_groups,
+)
 
 PRODUCT_HEADER = [
     "ProductCode", "Name", "Category", "Brand", "Type", "FixedAssetType", "CostingMethod", "Length", "Width",
@@ -45,15 +53,13 @@ COSTING = {"expiry": "FEFO - Batch", "batch": "FIFO - Batch"}
 def build(snap: Snapshot, files: Files, version: str | None) -> None:
     items, names = snap.items, display_names(snap.items)
     loc_name = snap.locations["name"]
-    sup_name = snap.suppliers["name"].where(snap.suppliers["name"].notna(), snap.suppliers["supplier"]) \
-        if len(snap.suppliers) else pd.Series(dtype=object)
+    sup_name = supplier_names(snap)
     if len(snap.suppliers):
         files.csv("Suppliers.csv", SUPPLIER_HEADER, [[sup_name[s], e] for s, e in zip(snap.suppliers.index, snap.suppliers["email"])],
                   purpose="Suppliers, so products can name their last supplier. Copy the columns into the "
                           "template Cin7 offers on its import screen if it differs.",
                   screen="Purchases > Suppliers > Import")
-    rules = snap.rules[~snap.rules["per_location"].astype(bool)].drop_duplicates("sku").set_index("sku") \
-        if len(snap.rules) else pd.DataFrame(columns=["reorder_point", "max_stock"])
+    rules = item_rules(snap)
     group = variant_groups(items)
     family = group.map(group.value_counts()) > 1
     rows = []

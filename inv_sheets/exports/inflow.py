@@ -14,7 +14,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .common import Files, Target, fmt_bool
-from .snapshot import Snapshot, display_names
+from .snapshot import Snapshot, display_names, item_rules, supplier_names
 
 SCREEN = "Settings (gear) > Import data > choose the kind of data > upload"
 
@@ -23,12 +23,11 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
     items, names = snap.items, display_names(snap.items)
     loc_name = snap.locations["name"]
     sup = snap.suppliers
-    sup_name = sup["name"].where(sup["name"].notna(), sup["supplier"]) if len(sup) else pd.Series(dtype=object)
+    sup_name = supplier_names(snap)
     if len(sup):
         files.csv("inFlow_Vendor.csv", ["Name", "Email"], [[sup_name[s], e] for s, e in zip(sup.index, sup["email"])],
                   purpose="Vendors.", screen=f"{SCREEN} (Vendors)")
-    rules = snap.rules[~snap.rules["per_location"].astype(bool)].drop_duplicates("sku").set_index("sku") \
-        if len(snap.rules) else pd.DataFrame(columns=["reorder_point", "max_stock"])
+    rules = item_rules(snap)
     rows = []
     for sku, it in items.iterrows():
         rop, top = rules["reorder_point"].get(sku), rules["max_stock"].get(sku)

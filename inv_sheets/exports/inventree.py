@@ -14,10 +14,8 @@ per-location rules and one part-wide minimum_stock.
 
 from __future__ import annotations
 
-import pandas as pd
-
 from .common import Files, Target, fmt_bool, fmt_date
-from .snapshot import Snapshot, display_names, variant_groups
+from .snapshot import Snapshot, display_names, item_rules, variant_groups
 
 SCREEN = "Admin center > Data import > new import session (model: {model}), upload, map, confirm every row"
 
@@ -49,8 +47,7 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
     parts: dict[str, int] = {}
     rows = []
     bundles = set(snap.bundles["bundle_sku"]) if len(snap.bundles) else set()
-    rules = snap.rules[~snap.rules["per_location"].astype(bool)].drop_duplicates("sku").set_index("sku")["reorder_point"] \
-        if len(snap.rules) else pd.Series(dtype=float)
+    rules = item_rules(snap)["reorder_point"]
     for product in dict.fromkeys(group[multi]):
         first = items[group == product].iloc[0]
         parts["template:" + product] = len(parts) + 1

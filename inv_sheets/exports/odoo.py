@@ -23,7 +23,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .common import Files, Target, fmt_date, fmt_number
-from .snapshot import Snapshot, display_names, split_variant, variant_groups
+from .snapshot import Snapshot, display_names, split_variant, supplier_names, variant_groups
 
 ROOT = "WH/Stock"  # the default warehouse's stock location in a new Odoo database
 
@@ -69,11 +69,6 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
     _stock(snap, files, screen)
     _orderpoints(snap, files, screen)
     _kits(snap, files, tpl, screen)
-
-
-def _supplier_names(snap: Snapshot) -> pd.Series:
-    s = snap.suppliers
-    return s["name"].where(s["name"].notna(), s["supplier"]) if len(s) else pd.Series(dtype=object)
 
 
 def _products(snap: Snapshot, files: Files, tpl: pd.DataFrame, v: int, screen: str) -> None:
@@ -142,7 +137,7 @@ def _supplierinfo(snap: Snapshot, files: Files, tpl: pd.DataFrame, screen: str) 
     items = snap.items[snap.items["supplier"].notna()]
     if not len(items):
         return
-    names = _supplier_names(snap)
+    names = supplier_names(snap)
     lead = snap.suppliers["lead_time"] if len(snap.suppliers) else pd.Series(dtype=float)
     rows = [[names.get(it.supplier, it.supplier), tpl.at[sku, "template"], sku if tpl.at[sku, "is_variant"] else None,
              it.supplier_sku, it.min_order_qty, it.unit_cost, lead.get(it.supplier)]

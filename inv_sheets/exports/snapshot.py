@@ -148,6 +148,20 @@ def display_names(items: pd.DataFrame) -> pd.Series:
     return shown.where(~shared, shown + " [" + items.index.to_series().astype(str) + "]")
 
 
+def supplier_names(snap: Snapshot) -> pd.Series:
+    """Each supplier's name as the target shows it (the supplier code when the name is blank)."""
+    s = snap.suppliers
+    return s["name"].where(s["name"].notna(), s["supplier"]) if len(s) else pd.Series(dtype=object)
+
+
+def item_rules(snap: Snapshot) -> pd.DataFrame:
+    """The item-level reorder rules (not per location), one per SKU, indexed by SKU."""
+    r = snap.rules
+    if not len(r):
+        return pd.DataFrame(columns=["reorder_point", "max_stock", "safety_stock"])
+    return r[~r["per_location"].astype(bool)].drop_duplicates("sku").set_index("sku")
+
+
 def slug(text: object) -> str:
     """A URL handle: lower case, letters and digits joined by '-'."""
     return re.sub(r"[^a-z0-9]+", "-", str(text).lower()).strip("-") or "item"

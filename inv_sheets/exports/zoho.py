@@ -12,10 +12,8 @@ need item groups whose import format is not known: each variant is its own item,
 
 from __future__ import annotations
 
-import pandas as pd
-
 from .common import Files, Target, fmt_bool, fmt_date
-from .snapshot import Snapshot, display_names
+from .snapshot import Snapshot, display_names, item_rules, supplier_names
 
 ITEM_HEADER = ["Item Name", "SKU", "Sales Description", "Selling Price", "Is Returnable Item", "UPC", "EAN",
                "Part Number", "Product Type", "Item Type", "Sales Account", "Purchase Account",
@@ -29,18 +27,16 @@ ADJUSTMENT_HEADER = ["Date", "Reference Number", "Reason", "Adjustment Type", "I
 def build(snap: Snapshot, files: Files, version: str | None) -> None:
     items, names = snap.items, display_names(snap.items)
     warehouse = snap.locations["name"]
-    supplier_names = snap.suppliers["name"].where(snap.suppliers["name"].notna(), snap.suppliers["supplier"]) \
-        if len(snap.suppliers) else pd.Series(dtype=object)
+    sup_name = supplier_names(snap)
     if len(snap.suppliers):
         files.csv("vendors.csv", VENDOR_HEADER,
-                  [[supplier_names[s], supplier_names[s], e] for s, e in zip(snap.suppliers.index, snap.suppliers["email"])],
+                  [[sup_name[s], sup_name[s], e] for s, e in zip(snap.suppliers.index, snap.suppliers["email"])],
                   purpose="Vendors (Preferred Vendor in the items file must match them).",
                   screen="Purchases > Vendors > More (⋯) > Import Vendors")
     by_place = snap.stock.groupby(["sku", "location"], sort=False)["qty"].sum().reset_index()
     by_place = by_place.sort_values(["sku", "qty"], ascending=[True, False], kind="stable")
     opening = by_place.drop_duplicates("sku").set_index("sku")
-    home_rule = snap.rules[~snap.rules["per_location"].astype(bool)].drop_duplicates("sku").set_index("sku")["reorder_point"] \
-        if len(snap.rules) else pd.Series(dtype=float)
+    home_rule = item_rules(snap)["reorder_point"]
     rows = []
     for sku, it in items.iterrows():
         barcode = it["barcode"] if isinstance(it["barcode"], str) else None
@@ -50,7 +46,7 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
         rows.append([names[sku], sku, None, it["price"], fmt_bool(True), upc, ean,
                      barcode if barcode and not (upc or ean) else None, "goods", "Inventory", "Sales",
                      "Cost of Goods Sold", "Inventory Asset", it["unit"], None, it["unit_cost"],
-                     home_rule.get(sku), supplier_names.get(it["supplier"]) if isinstance(it["supplier"], str) else None,
+                     home_rule.get(sku), sup_name.get(it["supplier"]) if isinstance(it["supplier"], str) else None,
                      qty, it["unit_cost"] if qty is not None else None,
                      warehouse.get(opening["location"][sku]) if qty is not None else None,
                      "Inactive" if it["status"] == "discontinued" else "Active"])
