@@ -52,8 +52,7 @@ def channel_feeds(store: Store, ledger: Ledger) -> dict[str, list[str]]:
 
     Locations a channel names that are not sellable (a returns hold, an unknown code) never feed it.
     """
-    table = ledger.places.table
-    sellable = [loc for loc in table.index if table.at[loc, "sellable"]]
+    sellable = _sellable(ledger)
     feeds: dict[str, list[str]] = {}
     for channel, named in zip(store["Channels"]["channel"], store["Channels"]["locations"]):
         if not isinstance(channel, str):
@@ -61,6 +60,12 @@ def channel_feeds(store: Store, ledger: Ledger) -> dict[str, list[str]]:
         codes = split_codes(named)
         feeds[channel] = [loc for loc in sellable if loc in codes] if codes else sellable
     return feeds
+
+
+def _sellable(ledger: Ledger) -> list[str]:
+    """The sellable locations, in Locations order."""
+    table = ledger.places.table
+    return [loc for loc in table.index if table.at[loc, "sellable"]]
 
 
 def promisable_stock(store: Store, ledger: Ledger) -> pd.DataFrame:
@@ -205,7 +210,7 @@ def _allocate(store: Store, ledger: Ledger) -> pd.DataFrame:
         batches.setdefault((sku, loc), []).append([None if pd.isna(batch) else batch, float(qty)])
     available = {key: sum(q for _, q in parts) for key, parts in batches.items()}
     feeds = channel_feeds(store, ledger)
-    sellable = [loc for loc in ledger.places.table.index if ledger.places.table.at[loc, "sellable"]]
+    sellable = _sellable(ledger)
     bins = _bins(store)
     rank = _ranker(store, ledger)
 
