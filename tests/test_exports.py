@@ -261,6 +261,42 @@ def test_bad_target_or_version(store_and_ledger, tmp_path):
         export(store, ledger, "zoho", tmp_path, target_version="2")
 
 
+def test_a_folder_holding_other_files_is_refused_untouched(store_and_ledger, tmp_path):
+    store, ledger = store_and_ledger
+    mine = tmp_path / "docs" / "LOSSES.md"
+    mine.parent.mkdir()
+    mine.write_text("my notes")
+    with pytest.raises(ValueError, match="already holds other files"):
+        export(store, ledger, "zoho", mine.parent)
+    assert mine.read_text() == "my notes" and [p.name for p in tmp_path.iterdir()] == ["docs"]
+    with pytest.raises(ValueError, match="not a folder"):
+        export(store, ledger, "zoho", mine)
+
+
+def test_export_again_into_an_earlier_export_replaces_its_files(store_and_ledger, tmp_path):
+    store, ledger = store_and_ledger
+    first = export(store, ledger, "odoo", tmp_path / "out")
+    (tmp_path / "out" / "keep.txt").write_text("mine")
+    second = export(store, ledger, "zoho", tmp_path / "out")
+    left = {p.name for p in (tmp_path / "out").iterdir()}
+    assert left == {f.name for f in second.files} | {IMPORT_ORDER, LOSSES, "keep.txt"}
+    assert not {f.name for f in first.files} - {f.name for f in second.files} & left
+    assert [p.name for p in tmp_path.iterdir()] == ["out"]
+
+
+def test_a_failed_export_leaves_no_half_written_folder(store_and_ledger, tmp_path, monkeypatch):
+    store, ledger = store_and_ledger
+
+    def fails(snap, files, version):
+        files.csv("first.csv", ["a"], [[1]], purpose="", screen="")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setitem(TARGETS, "zoho", TARGETS["zoho"].__class__(**{**TARGETS["zoho"].__dict__, "build": fails}))
+    with pytest.raises(RuntimeError):
+        export(store, ledger, "zoho", tmp_path / "out")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_negative_stock_is_a_loss_not_an_opening_balance(tmp_path):
     store = make_store(items=[{"sku": "A", "name": "A", "unit_cost": 1.0}],
                        movements=[mv("2026-01-02", "sale", "A", 2, frm="MAIN")], settings={"as_of": "2026-01-31"})

@@ -10,17 +10,25 @@ the workbook holds that the target cannot, with counts), so nothing is dropped s
 
 A workbook with error findings is refused (nothing written, `result.refused`) unless force: a
 migration must start from clean data.
+
+The files are written into a hidden folder beside out_dir and moved in only when all of them are
+written, so a failed export leaves no half-written folder. out_dir must be new, empty, or an
+earlier export (it holds IMPORT-ORDER.txt): then the files that export listed are replaced, and a
+folder holding anything else is refused rather than written into.
 """
 
 from __future__ import annotations
 
 import os
+import re
+import secrets
+import shutil
 from pathlib import Path
 from typing import Sequence
 
 from ..issues import ERROR, Issue
 from . import cin7, inflow, inventree, odoo, shopify, sortly, zoho
-from .common import ExportFile, ExportResult, Files, Loss, Target
+from .common import ExportFile, ExportResult, Files, Loss, Target, safe_path
 from .snapshot import ALWAYS_LOST, FACTS, Snapshot, take
 
 TARGETS: dict[str, Target] = {t.name: t for t in (
@@ -34,8 +42,8 @@ def export(store, ledger, target: str, out_dir: str | os.PathLike, *, target_ver
            issues: Sequence[Issue] = (), force: bool = False) -> ExportResult:
     """Write the target's import files for a store into out_dir (created when missing).
 
-    Raises ValueError for an unknown target or version. Returns the result, refused (and nothing
-    written) when `issues` hold errors and not force.
+    Raises ValueError for an unknown target or version, or an out_dir that holds other files.
+    Returns the result, refused (and nothing written) when `issues` hold errors and not force.
     """
     spec = TARGETS.get(target)
     if spec is None:
@@ -51,13 +59,21 @@ def export(store, ledger, target: str, out_dir: str | os.PathLike, *, target_ver
     if errors and not force:
         result.refused, result.errors = True, errors
         return result
-    out.mkdir(parents=True, exist_ok=True)
-    snap = take(store, ledger)
-    files = Files(out, bom=spec.bom)
-    spec.build(snap, files, version)
-    losses = _losses(spec, snap) + files.losses
-    files.text(IMPORT_ORDER, import_order(spec, version, snap, files.written))
-    files.text(LOSSES, loss_report(spec, version, snap, losses))
+    earlier = _earlier_export(out)
+    folder = out.resolve()
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    stage = folder.parent / f".{folder.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
+    stage.mkdir()  # with the user's usual permissions (it becomes out_dir when that is new)
+    try:
+        snap = take(store, ledger)
+        files = Files(stage, bom=spec.bom)
+        spec.build(snap, files, version)
+        losses = _losses(spec, snap) + files.losses
+        files.text(IMPORT_ORDER, import_order(spec, version, snap, files.written))
+        files.text(LOSSES, loss_report(spec, version, snap, losses))
+        _publish(stage, folder, earlier)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     result.files, result.losses = files.written, losses
     result.counts = {"files": len(files.written), "skus": len(snap.items), "stock_rows": len(snap.stock),
                      "units": round(float(snap.stock["qty"].sum()), 6),
@@ -82,6 +98,38 @@ def export_workbook(path: str | os.PathLike, target: str, out_dir: str | os.Path
         out_dir = p.with_name(f"{p.stem}-{target}")
     return export(store, ledger, target, out_dir, target_version=target_version,
                   issues=[*issues, *ledger.issues], force=force)
+
+
+def _earlier_export(out: Path) -> set[str]:
+    """The files an earlier export into out listed (empty for a new or empty folder).
+
+    Raises ValueError when out is not a folder, or holds files but no earlier export.
+    """
+    if not out.exists():
+        return set()
+    if not out.is_dir():
+        raise ValueError(f"{out} is not a folder; choose a folder for the export files")
+    order = out / IMPORT_ORDER
+    if order.is_file():
+        text = order.read_text(encoding="utf-8", errors="replace")
+        return {IMPORT_ORDER, LOSSES, *re.findall(r"^\d+\. (.+?)  \(\d+ rows\)$", text, flags=re.M)}
+    if any(out.iterdir()):
+        raise ValueError(f"{out} already holds other files; choose a new or empty folder for the export")
+    return set()
+
+
+def _publish(stage: Path, out: Path, earlier: set[str]) -> None:
+    """Move the written files from stage into out, removing what the earlier export there listed."""
+    if not out.exists():
+        os.replace(stage, out)
+        return
+    for name in earlier:
+        try:
+            safe_path(out, name).unlink(missing_ok=True)
+        except (ValueError, IsADirectoryError, PermissionError):
+            pass  # not a file this export wrote: leave it
+    for path in stage.iterdir():
+        os.replace(path, out / path.name)
 
 
 def _losses(spec: Target, snap: Snapshot) -> list[Loss]:
