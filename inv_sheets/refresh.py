@@ -90,12 +90,11 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     """
     from .integrity import read_seen
     from .io.read import read_book
-    from .io.write import FileState, check_writable, write_sheets
+    from .io.write import FileState, source_and_target, write_sheets
 
     path = os.fspath(path)
     started = time.perf_counter()
-    if output is None:
-        check_writable(path)
+    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     state = FileState.of(path)
     book = read_book(path, progress=progress)
     read_seconds = time.perf_counter() - started

@@ -86,3 +86,13 @@ def test_empty_workbook_reports_missing_sheets(tmp_path):
 def test_help_has_an_example(command):
     result = run(command, "--help")
     assert result.exit_code == 0 and "Example:" in result.stdout
+
+
+def test_refresh_into_a_missing_folder_is_refused_before_the_workbook_is_read(tmp_path, monkeypatch):
+    import inv_sheets.io.read as read
+
+    path = make_workbook(tmp_path / "s.xlsx", MINIMAL)
+    monkeypatch.setattr(read, "read_book", lambda *a, **k: pytest.fail("read before the destination was checked"))
+    result = run("refresh", str(path), "-o", str(tmp_path / "missing" / "out.xlsx"))
+    assert result.exit_code == 3, (result.output, result.exception)
+    assert "not writable" in result.stderr
