@@ -85,3 +85,11 @@ def test_settings_keys_keep_the_toolkit_spelling(tmp_path):
     assert ("Settings", "A2") not in changes  # already as the template writes it
     assert changes[("Settings", "A3")] == "service_level"
     assert ("Settings", "A4") not in changes  # unknown: left for validate to report
+
+
+def test_a_text_date_before_march_1900_keeps_its_day(tmp_path):
+    path = make_workbook(tmp_path / "s.xlsx", {"Items": ITEMS, "Promotions": [["Name", "Start", "End"],
+                                                                              ["P", "1900-01-15", "2026-01-15"]]})
+    normalise(path, output=tmp_path / "out.xlsx")
+    row = [c.value for c in openpyxl.load_workbook(tmp_path / "out.xlsx")["Promotions"][2]]
+    assert row[1:] == [dt.datetime(1900, 1, 15), dt.datetime(2026, 1, 15)]

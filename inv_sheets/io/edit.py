@@ -17,7 +17,7 @@ from typing import Iterable
 import pandas as pd
 
 from ..issues import NotAWorkbookError
-from .cells import clean_text, number_text
+from .cells import _LEAP_BUG_END, EPOCH_1900, EPOCH_1904, clean_text, number_text
 from .package import Package
 from .styles import StyleSheet
 from .workbook import Workbook
@@ -79,8 +79,9 @@ def _edit(xml: bytes, cells: dict[bytes, object], styles: StyleSheet, date1904: 
 def _cell(ref: bytes, xf: int, value: object, styles: StyleSheet, date1904: bool) -> bytes:
     r = ref.decode()
     if isinstance(value, pd.Timestamp):
-        epoch = pd.Timestamp("1904-01-01") if date1904 else pd.Timestamp("1899-12-30")
-        serial = (value - epoch) / pd.Timedelta(days=1)
+        serial = (value - (EPOCH_1904 if date1904 else EPOCH_1900)) / pd.Timedelta(days=1)
+        if not date1904 and value < _LEAP_BUG_END:
+            serial -= 1  # Excel's 1900 system counts a 29 Feb 1900, as the sheet writer does
         xf = styles.with_number_format(xf, DATE_FORMAT)
         return f'<c r="{r}" s="{xf}"><v>{number_text(serial)}</v></c>'.encode()
     s = f' s="{xf}"' if xf else ""
