@@ -177,11 +177,11 @@ def close_period(path: str | os.PathLike, before: object, *, archive: str | os.P
     closing = plan(store, build(store), cut)
     from .archive_io import rewrite_live, write_archive
 
-    write_archive(target, book, closing)
     try:
+        write_archive(target, book, closing)
         rewrite_live(source, book, store, closing)
     except BaseException:
-        target.unlink(missing_ok=True)  # the live file is unchanged: no archive without its cut
+        target.unlink(missing_ok=True)  # the live file is unchanged: no (half-written) archive without its cut
         raise
     _forget_fingerprints(source, store, closing)
     from . import cache

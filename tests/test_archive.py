@@ -213,6 +213,25 @@ def test_an_existing_archive_is_not_overwritten(tmp_path):
     assert taken.read_bytes() == b"mine"
 
 
+def test_a_failed_archive_write_leaves_no_half_written_archive(tmp_path, monkeypatch):
+    from openpyxl import Workbook
+
+    save = Workbook.save
+
+    def half_written(self, filename):
+        save(self, filename)
+        Path(filename).write_bytes(Path(filename).read_bytes()[:100])
+        raise OSError(28, "No space left on device")
+
+    path = make_workbook(tmp_path / "store.xlsx", STORE)
+    data = path.read_bytes()
+    monkeypatch.setattr(Workbook, "save", half_written)
+    with pytest.raises(OSError):
+        close_period(path, CUT)
+    assert path.read_bytes() == data
+    assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
+
+
 def test_the_command(tmp_path):
     path = make_workbook(tmp_path / "store.xlsx", STORE)
     out = CliRunner().invoke(main, ["close-period", str(path), "--before", CUT, "--json"])
