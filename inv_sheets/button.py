@@ -95,7 +95,7 @@ def add_button(path: str | os.PathLike, *, output: str | os.PathLike | None = No
         raise WriteError(f"{target}: a workbook with macros must be saved as .xlsm")
     if target != source and target.exists():
         raise WriteError(f"{target} already exists; choose another name with --output or remove it first")
-    source, target = source_and_target(source, target)
+    source, target = source_and_target(source, target, suffix=".xlsm")
     before = FileState.of(source)
     with Package(source) as pkg:
         sheet, added = _install(pkg)

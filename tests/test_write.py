@@ -21,7 +21,8 @@ from lxml import etree
 from python_calamine import CalamineWorkbook
 
 from fidelity import build_xlsm, build_xlsx, rewrite_zip
-from inv_sheets.issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError)
+from inv_sheets.issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError,
+                               WriteError)
 from inv_sheets.io import package as package_module
 from inv_sheets.io.cells import encode
 from inv_sheets.io.render import render
@@ -440,3 +441,12 @@ def test_a_write_clears_temp_files_an_interrupted_write_left(tmp_path):
     os.utime(old, (past, past))
     write_sheets(path, [stock()])
     assert not old.exists() and fresh.exists()
+
+
+@pytest.mark.parametrize("name", ["out.csv", "out.xlsm"])
+def test_output_keeps_the_kind_of_workbook(tmp_path: Path, name: str) -> None:
+    """A refreshed .xlsx written as .csv or .xlsm would not open as what its name says."""
+    path = build_xlsx(tmp_path / "book.xlsx")
+    with pytest.raises(WriteError):
+        write_sheets(path, [stock()], output=tmp_path / name)
+    assert not (tmp_path / name).exists()

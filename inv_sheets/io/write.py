@@ -138,11 +138,17 @@ def check_workbook(path: Path) -> None:
 
 
 # The write -------------------------------------------------------------------------------------------
-def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[str] | None) -> tuple[Path, Path]:
+def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[str] | None, *,
+                      suffix: str | None = None) -> tuple[Path, Path]:
     """The workbook to read and the file to write, each checked: writing in place needs a writable,
     unlocked workbook; writing elsewhere a readable workbook and a writable destination."""
     source = Path(path)
     target = Path(output) if output is not None else source
+    kind = (suffix or source.suffix).lower()
+    if target.suffix.lower() != kind:
+        # Excel opens a package by its name: a macro workbook named .xlsx (or a workbook named
+        # .csv) would be refused or lose its macros.
+        raise WriteError(f"{target.name}: write to a {kind} file, the kind of workbook this is")
     if target == source:
         check_writable(source)
     else:
