@@ -47,9 +47,6 @@ class Snapshot:
     channels: pd.DataFrame
     facts: dict[str, int]
 
-    def item_name(self, sku: str) -> str:
-        return str(self.items.at[sku, "name"])
-
 
 def take(store: Store, ledger: object) -> Snapshot:
     """The snapshot of a store and its ledger at the store's as_of."""
