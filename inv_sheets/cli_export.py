@@ -17,7 +17,8 @@ from .issues import Report
 @click.option("--to", "target", required=True, type=click.Choice(list(TARGETS), case_sensitive=False),
               help="The system to migrate to.")
 @click.option("--output", "-o", type=click.Path(file_okay=False),
-              help="Folder for the files (default: <workbook name>-<target> beside the workbook).")
+              help="Folder for the files (default: <workbook name>-<target> beside the workbook); "
+                   "a new or empty folder, or an earlier export's.")
 @click.option("--target-version", help="The target's version, where it matters (Odoo: 16, 17, 18, 19).")
 @click.option("--force", is_flag=True, help="Export even though the workbook has errors.")
 @click.option("--as-of", help="The day the opening stock is for (default: Settings as_of, else today).")
