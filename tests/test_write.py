@@ -289,14 +289,41 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path, mon
     state = FileState.of(book)
     save = package_module.Package.save
 
-    def save_while_someone_saves(self, out) -> None:
-        save(self, out)
+    def save_while_someone_saves(self, out) -> dict[str, int]:
+        copied = save(self, out)
         with open(book, "ab") as f:
             f.write(b"\0")
+        return copied
     monkeypatch.setattr(package_module.Package, "save", save_while_someone_saves)
     with pytest.raises(WorkbookChangedError):
         write_sheets(book, outputs(), expected=state)
     assert book.read_bytes() == theirs + b"\0"
+    assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
+
+
+@pytest.mark.parametrize("which", ["copied", "written"])
+def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, which: str) -> None:
+    """A member copied as stored is checked on its deflated bytes, a written one by inflating it."""
+    book = build_xlsx(tmp_path / "store.xlsx")
+    original = book.read_bytes()
+    save = package_module.Package.save
+
+    def save_then_damage(self, out) -> dict[str, int]:
+        copied = save(self, out)
+        out.flush()
+        with zipfile.ZipFile(f"/proc/self/fd/{out.fileno()}") as z:
+            infos = [i for i in z.infolist() if (i.filename in copied) == (which == "copied") and i.compress_size > 8]
+            victim = max(infos, key=lambda i: i.compress_size)
+            middle = (victim.header_offset + 30 + len(victim.orig_filename.encode()) + len(victim.extra)
+                      + victim.compress_size // 2)
+        byte = os.pread(out.fileno(), 1, middle)
+        os.pwrite(out.fileno(), bytes([byte[0] ^ 0xFF]), middle)
+        return copied
+    monkeypatch.setattr(package_module.Package, "save", save_then_damage)
+    with pytest.raises(WriteError, match="(damaged at|did not verify).*the workbook is unchanged"):
+        write_sheets(book, outputs())
+    assert book.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
 

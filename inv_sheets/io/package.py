@@ -17,6 +17,7 @@ import posixpath
 import re
 import struct
 import zipfile
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
@@ -315,9 +316,14 @@ class Package:
             self.write(CONTENT_TYPES, to_xml(self.content_types.root))
             self.content_types.dirty = False
 
-    def save(self, out: BinaryIO) -> None:
-        """Write the package: unedited members raw-copied, edited ones deflated, in order."""
+    def save(self, out: BinaryIO) -> dict[str, int]:
+        """Write the package: unedited members raw-copied, edited ones deflated, in order.
+
+        Returns the CRC-32 of each raw-copied member's compressed bytes, so what was written can be
+        checked without inflating members the save never changed (a million-row ledger sheet).
+        """
         self._flush()
+        copied: dict[str, int] = {}
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dest:
             for name in self.names():
                 info = self._infos.get(name)
@@ -325,13 +331,16 @@ class Package:
                     new = zipfile.ZipInfo(name, info.date_time if info else _NEW_MEMBER_TIME)
                     new.compress_type = zipfile.ZIP_DEFLATED
                     new.external_attr = info.external_attr if info else 0o600 << 16
-                    dest.writestr(new, self._edited[name])
+                    # Level 1: output sheets run to hundreds of MB of XML at a full ledger; the
+                    # default level takes about three times as long for files about a fifth smaller.
+                    dest.writestr(new, self._edited[name], compresslevel=1)
                 else:
-                    _copy_raw(self._zip, info, dest)
+                    copied[name] = _copy_raw(self._zip, info, dest)
+        return copied
 
 
-def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipFile) -> None:
-    """Copy one member's compressed bytes unchanged (no inflate/deflate round trip).
+def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipFile) -> int:
+    """Copy one member's compressed bytes unchanged (no inflate/deflate round trip); return their CRC-32.
 
     zipfile has no public raw copy; this writes the local header from a copy of the ZipInfo and
     registers it the way ZipFile.write does. CRC and sizes go in the header itself, so a source
@@ -339,12 +348,7 @@ def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipF
     """
     if info.flag_bits & 0x01:  # encrypted member: not raw-copyable, and not something Excel writes
         raise zipfile.BadZipFile(f"encrypted zip member {info.filename}")
-    fp = source.fp
-    assert fp is not None
-    fp.seek(info.header_offset)
-    header = _LOCAL_HEADER.unpack(fp.read(_LOCAL_HEADER.size))
-    fp.seek(header[-2] + header[-1], 1)  # skip the file name and extra field
-    data = fp.read(info.compress_size)
+    data = compressed_bytes(source, info)
 
     copy = zipfile.ZipInfo(info.filename, info.date_time)
     for attr in ("compress_type", "comment", "create_system", "create_version", "extract_version",
@@ -361,6 +365,22 @@ def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipF
     dest.NameToInfo[copy.filename] = copy
     dest.start_dir = dest_fp.tell()
     dest._didModify = True  # noqa: SLF001 - so close() writes the central directory
+    return zlib.crc32(data)
+
+
+def compressed_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes as stored (still deflated), found through its local header."""
+    fp = zf.fp
+    assert fp is not None
+    fp.seek(info.header_offset)
+    header = _LOCAL_HEADER.unpack(fp.read(_LOCAL_HEADER.size))
+    if header[0] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    fp.seek(header[-2] + header[-1], 1)  # skip the file name and extra field
+    data = fp.read(info.compress_size)
+    if len(data) != info.compress_size:
+        raise zipfile.BadZipFile(f"{info.filename} is cut short")
+    return data
 
 
 def _without_zip64(extra: bytes) -> bytes:
