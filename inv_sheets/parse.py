@@ -31,6 +31,10 @@ _LATIN_RE = re.compile("[A-Za-z]")
 _CYRILLIC_GREEK_RE = re.compile("[\u0370-\u03ff\u0400-\u04ff]")
 _LOOKALIKE_RE = re.compile("[" + "".join(_LOOKALIKES) + "]")
 _CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Python's \s, spelled out. pandas runs a pattern holding \s through Python's re one cell at a time
+# (pyarrow's RE2 reads \s differently); this class of the same characters runs column-wise in C++.
+_SPACES = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
+SPACE_RUN = "[" + "".join(f"\\x{ord(c):02x}" if ord(c) < 0x80 else c for c in _SPACES) + "]+"
 _UNIT_RE = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*(pcs?|pieces?|units?|ea|each|x|stk|pc\.|pcs\.)\s*$", re.I)
 _NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$")
@@ -59,7 +63,7 @@ def canonical_code(text: str) -> str:
 def canonical_codes(text: pd.Series) -> pd.Series:
     """canonical_code over a column of text, vectorised: plain ASCII text (nearly every code) only
     needs trimming, single spaces and upper case; the rest goes through canonical_code."""
-    out = text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
+    out = text.str.strip().str.replace(SPACE_RUN, " ", regex=True).str.upper()
     other = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
     if other.any():
         out = out.astype(object)
@@ -322,7 +326,7 @@ def _texts(raw: pd.Series, *, code: bool, column: Column, exact: bool) -> tuple[
     untrimmed = text != text.str.strip()
     for row in text.index[untrimmed & ~lookalike]:
         bad.append(Bad(row, "untrimmed-text", f"'{present[row]}' has spaces before or after it.", present[row]))
-    canon = canonical_codes(text) if lookalike.any() else text.str.strip().str.replace(r"\s+", " ", regex=True).str.upper()
+    canon = canonical_codes(text) if lookalike.any() else text.str.strip().str.replace(SPACE_RUN, " ", regex=True).str.upper()
     if numeric.any() and column.name in ("sku", "barcode"):
         padded = canon[~numeric].str.fullmatch(r"0\d+")
         for row in canon.index[numeric]:

@@ -261,3 +261,17 @@ def test_the_benchmark_store_is_clean_and_splits_without_changing_anything(tmp_p
             pd.testing.assert_frame_equal(a.rows.reset_index(drop=True), b.rows.reset_index(drop=True),
                                           check_dtype=False, obj=a.name)
     assert len(one.report.issues) == len(two.report.issues)
+
+
+def test_the_column_wise_space_class_is_pythons_whitespace():
+    """Codes are tidied column-wise with SPACE_RUN instead of \\s (which pandas runs cell by cell):
+    it must be exactly the characters Python's \\s matches, and give what \\s gives."""
+    import re
+
+    from inv_sheets.parse import SPACE_RUN
+
+    spaces = {chr(i) for i in range(0x110000) if re.match(r"\s", chr(i))}
+    assert {chr(i) for i in range(0x110000) if re.fullmatch(SPACE_RUN, chr(i))} == spaces
+    text = pd.Series(["A \u00a0\u3000B", "C\t\x1cD", " E ", "F\u2028\u2029G", "H"], dtype="str")
+    assert (text.str.replace(SPACE_RUN, " ", regex=True).tolist()
+            == [re.sub(r"\s+", " ", t) for t in text])
