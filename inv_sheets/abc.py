@@ -31,25 +31,13 @@ REVIEW_EPOCH = pd.Timestamp("2000-01-03")  # a Monday
 _TOLERANCE = 1e-12  # cumulative sums of floats: 0.8 must not read as 0.7999999999
 
 
-# The last consumption values worked out, with the (store, ledger) pair they were worked out for.
-# One refresh asks for them several times (ABC classes for Reorder, Count Plan, Variance, KPIs and
-# the checklist; unit costs for Variance and KPIs); the pair is held by strong reference, so its
-# ids cannot be reused by other objects while the entry stands.
-_last: tuple[Store, Ledger, pd.DataFrame] | None = None
-
-
 def consumption_value(store: Store, ledger: Ledger) -> pd.DataFrame:
     """Per Items SKU: units sold over the 12 months to as_of, unit_cost used, value.
 
-    Asked again for the same store and ledger objects, it returns the same frame (callers only
-    read it).
+    Worked out once per ledger (ABC classes for Reorder, Count Plan, Variance, KPIs and the
+    checklist; unit costs for Variance and KPIs); callers only read it.
     """
-    global _last
-    if _last is not None and _last[0] is store and _last[1] is ledger:
-        return _last[2]
-    frame = _consumption_value(store, ledger)
-    _last = (store, ledger, frame)
-    return frame
+    return ledger.derived("consumption_value", store, lambda: _consumption_value(store, ledger))
 
 
 def _consumption_value(store: Store, ledger: Ledger) -> pd.DataFrame:

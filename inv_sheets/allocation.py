@@ -176,12 +176,6 @@ def _fewest_locations(needs: dict[str, float], locs: list[str], have: dict[str, 
     return tuple(loc for loc in useful if loc in chosen)
 
 
-# The last allocation worked out, with the (store, ledger) pair it was worked out for. Stock's
-# Reserved column and the channel sheets both need it in one refresh; the pair is held by strong
-# reference, so its ids cannot be reused by other objects while the entry stands.
-_last: tuple[Store, Ledger, pd.DataFrame] | None = None
-
-
 def allocate(store: Store, ledger: Ledger) -> pd.DataFrame:
     """Allocate every open order line: one row per order, SKU, location and batch taken.
 
@@ -189,15 +183,10 @@ def allocate(store: Store, ledger: Ledger) -> pd.DataFrame:
     location), "split" (it ships from several) or "short" (the units no allowed location has;
     location blank). Deterministic: the same store gives the same rows in the same order.
 
-    Asked again for the same store and ledger objects, it returns the same frame (callers only
-    read it).
+    Worked out once per ledger (Stock's Reserved column and the channel sheets both need it);
+    callers only read it.
     """
-    global _last
-    if _last is not None and _last[0] is store and _last[1] is ledger:
-        return _last[2]
-    frame = _allocate(store, ledger)
-    _last = (store, ledger, frame)
-    return frame
+    return ledger.derived("allocation", store, lambda: _allocate(store, ledger))
 
 
 def _allocate(store: Store, ledger: Ledger) -> pd.DataFrame:

@@ -74,7 +74,7 @@ def _no_adjusters(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Miss
 
 
 def _counts_overdue(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
-    s = count_schedule(store, ledger, abc_classes(store, ledger))
+    s = count_schedule(store, ledger)
     late = s[s["never_counted"] | s["overdue"]]
     return [f"{sku} at {loc}" for sku, loc in zip(late["sku"], late["location"])]
 

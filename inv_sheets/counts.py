@@ -101,9 +101,16 @@ def count_schedule(store: Store, ledger: Ledger, abc: pd.Series | None = None) -
 
     Columns sku, location, bin, abc, every_days, last_counted (day, NaT when never), never_counted,
     overdue (its due day passed before the as-of day), slot: days after the as-of day of its
-    first planned count; the next ones follow every every_days days.
+    first planned count; the next ones follow every every_days days. `abc` defaults to the
+    store's ABC classes; the schedule they give is worked out once per ledger (the Count Plan, the
+    count sheet and the checklist use it), and callers only read it.
     """
-    abc = abc_classes(store, ledger) if abc is None else abc
+    if abc is None:
+        return ledger.derived("count_schedule", store, lambda: _schedule(store, ledger, abc_classes(store, ledger)))
+    return _schedule(store, ledger, abc)
+
+
+def _schedule(store: Store, ledger: Ledger, abc: pd.Series) -> pd.DataFrame:
     as_of = ledger.as_of
     s = count_targets(store, ledger)
     s["abc"] = class_of(s["sku"], abc).to_numpy()
@@ -133,12 +140,19 @@ def _spread(s: pd.DataFrame) -> pd.DataFrame:
     # Never counted first, then by the day the count fell due (longest overdue first).
     order = s.assign(_never=~s["never_counted"], _due=(s["last_counted"] + pd.to_timedelta(s["every_days"], "D")))
     order = order[free].sort_values(["_never", "_due", "location", "bin", "sku"], na_position="last", kind="stable")
+    # Each placement goes to the day whose calendar (day, day + e, ...) carries the least load on
+    # average. The load summed by day modulo each cadence is kept up to date as counts are placed,
+    # so a placement costs a few small sums instead of averaging the whole calendar again.
+    cadences = np.unique(every[free]) if free.any() else np.zeros(0, dtype=np.int64)
+    calendar = np.arange(width)
+    sums = {e: np.bincount(calendar % e, weights=load, minlength=e) for e in cadences.tolist()}
+    sizes = {e: np.bincount(calendar % e, minlength=e).astype(float) for e in cadences.tolist()}
     for i in order.index.to_numpy():
         e = int(every[i])
-        padded = np.full(-(-width // e) * e, np.nan)
-        padded[:width] = load
-        day = int(np.argmin(np.nanmean(padded.reshape(-1, e), axis=0)))
-        load[day::e] += 1
+        day = int(np.argmin(sums[e] / sizes[e]))
+        placed = calendar[day::e]
+        for other, total in sums.items():
+            total += np.bincount(placed % other, minlength=other)
         slot[i] = day
     return s.assign(slot=slot)
 
@@ -257,10 +271,9 @@ def _variance_formulas() -> dict[str, str]:
 
 def count_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     """The Count Plan sheet, and the Variance sheet when the workbook has a Counts sheet."""
-    abc = abc_classes(store, ledger)
-    out = [sheet("Count Plan", count_plan(store, ledger, abc))]
+    out = [sheet("Count Plan", count_plan(store, ledger))]
     if store.has("Counts"):
-        rows = variance(store, ledger, abc)
+        rows = variance(store, ledger, abc_classes(store, ledger))
         out.append(sheet("Variance", rows, formulas=_variance_formulas(), fills={
             "within_tolerance": {"no": "red", "yes": "green"}, "repeat_offender": {"yes": "red"}}))
     return out

@@ -25,7 +25,7 @@ benchmarks/ledger_bench.py times a full sheet of 1,048,575 movements.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -42,6 +42,7 @@ from .timeline import count_events, decode, encode, future_rows, movement_lines,
 __all__ = ["POSTING_COLUMNS", "Ledger", "build", "resolve_places"]
 
 Progress = Callable[[str, float], None]
+T = TypeVar("T")
 
 POSTING_COLUMNS = ("when", "seq", "source", "row", "movement_id", "type", "sku", "location", "batch",
                    "expiry", "qty", "unit_cost", "reference", "channel", "parent_sku")
@@ -89,6 +90,21 @@ class Ledger:
     bundles: pd.DataFrame
     issues: tuple[Issue, ...]
     legs: Legs = field(repr=False)
+    _derived: dict = field(default_factory=dict, repr=False, compare=False)
+
+    def derived(self, name: str, store: Store, make: Callable[[], T]) -> T:
+        """What `make` works out from this ledger and `store`, worked out once per ledger.
+
+        One refresh asks for some results from several features (ABC classes, the count schedule,
+        the allocation). They live as long as the ledger, and only for the store they were made
+        from (the store is held, so its identity cannot pass to another object meanwhile).
+        """
+        held = self._derived.get(name)
+        if held is not None and held[0] is store:
+            return held[1]
+        value = make()
+        self._derived[name] = (store, value)
+        return value
 
     def internal(self) -> pd.DataFrame:
         """The postings at the store's own locations (not at outside places)."""
