@@ -18,10 +18,17 @@ indexed by Excel row, with letters and headers) and the reading findings for tha
 checks, the ledger and the features still run on every refresh, so a changed setting or another
 sheet's edit is always taken into account.
 
+A refresh also leaves its report, keyed on the file it wrote: the name, CRC-32 and size of every
+part of the package (from the zip directory) and the as-of day asked for and the day it ran. A
+refresh of a file whose parts are all as that refresh left them, asked on the same day for the
+same as-of day, would compute the same sheets and write the same bytes: it returns that report
+and leaves the file alone (refresh.refresh).
+
 Where: one file per workbook and sheet in the user's cache folder, `$INV_SHEETS_CACHE_DIR`, else
 `$XDG_CACHE_HOME/inv-sheets`, else `~/.cache/inv-sheets` (on Windows `%LOCALAPPDATA%\\inv-sheets`).
 The file name is a hash of the workbook's absolute path and the sheet name, so a new version of a
-sheet replaces the old entry instead of piling up beside it. Nothing is written into the workbook.
+sheet replaces the old entry instead of piling up beside it; entries unused for UNUSED_DAYS days
+are removed (a copied or renamed workbook leaves its old ones). Nothing is written into the workbook.
 `INV_SHEETS_CACHE=off` turns the cache off. The files are Python pickles of the user's own data
 written by the user's own process, in a folder only the user can write to; a file that is not the
 user's own, sits in a folder others can write to, or cannot be read is ignored and rewritten.
@@ -34,15 +41,19 @@ import os
 import pickle
 import re
 import tempfile
+import time
 import zipfile
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 
 from .book import Table
-from .issues import Issue
+from .issues import Issue, Report
 
 FORMAT = 1  # bump when what is cached changes shape
 MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
+UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
+REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
 
 
 @dataclass(frozen=True)
@@ -118,15 +129,8 @@ def entry_path(workbook: str | os.PathLike, sheet: str) -> Path:
 
 def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
     """The cached read of a sheet if its key still matches, else None."""
-    path = entry_path(workbook, sheet)
-    if not _private(path):
-        return None
-    try:
-        with open(path, "rb") as fh:
-            stored = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-    if not isinstance(stored, dict) or stored.get("digest") != key.digest:
+    stored = _load(entry_path(workbook, sheet), key.digest)
+    if stored is None:
         return None
     formats = tuple(stored.get("formats", ()))
     if key.formats[:len(formats)] != formats:  # a style the sheet may use now shows another format
@@ -136,10 +140,59 @@ def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
 
 def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue]) -> bool:
     """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable."""
-    target = entry_path(workbook, sheet)
-    payload = {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues)}
+    return _save(entry_path(workbook, sheet),
+                 {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues)})
+
+
+def refresh_key(workbook: str | os.PathLike, as_of: object) -> str | None:
+    """What a refresh of `workbook` asked for `as_of` today depends on, as one digest (see the
+    module docstring); None when caching is off or the file is not a readable zip package."""
+    if not enabled():
+        return None
+    try:
+        with zipfile.ZipFile(workbook) as zf:
+            parts = sorted(f"{i.filename}\0{i.CRC:08x}\0{i.file_size}" for i in zf.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+    asked = f"as_of={as_of!r}\0today={date.today().isoformat()}"
+    return hashlib.sha256("\n".join([str(FORMAT), _versions(), asked, *parts]).encode()).hexdigest()
+
+
+def load_refresh(workbook: str | os.PathLike, key: str) -> Report | None:
+    """The report of the refresh that left `workbook` as it is now (same key), else None."""
+    stored = _load(entry_path(workbook, REFRESHED), key)
+    report = stored.get("report") if stored else None
+    return report if isinstance(report, Report) else None
+
+
+def save_refresh(workbook: str | os.PathLike, key: str, report: Report) -> bool:
+    """Remember the report of the refresh that just wrote `workbook` (its key taken after the write)."""
+    return _save(entry_path(workbook, REFRESHED), {"digest": key, "report": report})
+
+
+def _load(path: Path, digest: str) -> dict | None:
+    """A cache file's contents if it is safe to load and holds `digest`, else None."""
+    if not _private(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            stored = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("digest") != digest:
+        return None
+    try:
+        os.utime(path)  # in use: not pruned
+    except OSError:
+        pass
+    return stored
+
+
+def _save(target: Path, payload: dict) -> bool:
+    """Write a cache file atomically; False (and nothing left behind) when the folder is not writable."""
     try:
         target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _prune(target.parent)
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
@@ -151,6 +204,17 @@ def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None,
     except (OSError, pickle.PicklingError):
         return False
     return True
+
+
+def _prune(folder: Path) -> None:
+    """Remove entries unused for UNUSED_DAYS days (a copied or renamed workbook leaves its old ones)."""
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for entry in folder.glob("*.pickle"):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+        except OSError:
+            pass
 
 
 def _private(path: Path) -> bool:

@@ -103,8 +103,11 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, as_j
         click.echo(report.to_json())
     else:
         click.echo(render_issues(report, limit=20, notes=False))
-        written = report.summary.get("written", [])
-        click.echo(f"wrote {', '.join(written)} into {report.summary.get('output', path)}")
+        if report.summary.get("unchanged"):
+            click.echo(f"{report.summary['output']} is as the last refresh left it today: its sheets are up to date")
+        else:
+            written = report.summary.get("written", [])
+            click.echo(f"wrote {', '.join(written)} into {report.summary.get('output', path)}")
     sys.exit(exit_code(report))
 
 

@@ -86,8 +86,13 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
             backup: bool = False, progress: Progress | None = None) -> Report:
     """Recompute the output sheets and write them into the workbook (or into `output`).
 
+    A workbook refreshed in place is left alone when every part of it is as the last refresh left
+    it and the same as-of day is asked on the same day (cache.refresh_key): that refresh's report
+    is returned, with summary["unchanged"] set and nothing written.
+
     Raises InvSheetsError when it cannot run; the workbook is then left exactly as it was.
     """
+    from . import cache
     from .integrity import read_seen
     from .io.read import read_book
     from .io.write import FileState, source_and_target, write_sheets
@@ -95,6 +100,13 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     path = os.fspath(path)
     started = time.perf_counter()
     source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
+    in_place = output is None or os.path.abspath(output) == os.path.abspath(path)
+    key = cache.refresh_key(path, as_of) if in_place and not backup else None
+    done = cache.load_refresh(path, key) if key else None
+    if done is not None:
+        done.summary.update({"output": path, "written": [], "unchanged": True,
+                             "seconds": {"read": round(time.perf_counter() - started, 3)}})
+        return done
     state = FileState.of(path)
     book = read_book(path, progress=progress)
     read_seconds = time.perf_counter() - started
@@ -108,6 +120,8 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     visible = [name for name, data in zip(written.sheets, result.sheets) if not data.hidden]
     report.summary.update({"output": os.fspath(written.path), "written": visible,
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
+    if in_place and (after := cache.refresh_key(written.path, as_of)):
+        cache.save_refresh(written.path, after, report)
     return report
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import pickle
+import re
 import zipfile
 from pathlib import Path
 
@@ -182,7 +183,7 @@ def test_a_refresh_keeps_the_cache_valid_and_the_outputs_equal(tmp_path, cached,
     refresh(path)  # writes output sheets and appends styles: the Movements part is untouched
     before = _outputs(path)
     read_again = _spy(monkeypatch)
-    refresh(path)
+    refresh(path, as_of="2025-03-01")  # another as-of day: computed again, not the last report
     assert "Movements" not in read_again
     monkeypatch.setenv("INV_SHEETS_CACHE", "off")
     fresh = _outputs(path)
@@ -219,8 +220,98 @@ def test_the_cache_can_be_turned_off(tmp_path, cached, monkeypatch):
 
 def test_small_sheets_are_not_cached(tmp_path, monkeypatch):
     monkeypatch.setenv("INV_SHEETS_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("INV_SHEETS_CACHE", raising=False)
     read_book(_single(tmp_path / "store.xlsx"))  # MIN_PART_BYTES as shipped: nothing here is that big
     assert not (tmp_path / "cache").exists()
+
+
+# The last refresh's report ------------------------------------------------------------------------
+
+def test_an_unchanged_workbook_gets_the_last_report_and_is_not_written(tmp_path, cached, monkeypatch):
+    path = _single(tmp_path / "store.xlsx")
+    first = refresh(path)
+    assert not first.summary.get("unchanged")
+    written, stamp = path.read_bytes(), path.stat().st_mtime_ns
+    read_again = _spy(monkeypatch)
+    second = refresh(path)
+    assert second.summary["unchanged"] and second.summary["written"] == []
+    assert read_again == []
+    assert path.read_bytes() == written and path.stat().st_mtime_ns == stamp
+    assert [i.to_dict() for i in second.issues] == [i.to_dict() for i in first.issues]
+    # ... and what it would have written is what is there: a computed refresh leaves the same parts
+    # (the content types list the same parts, perhaps in another order).
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    before = _parts(path)
+    refresh(path)
+    assert _parts(path) == before
+
+
+def _parts(path: Path) -> dict[str, object]:
+    with zipfile.ZipFile(path) as z:
+        parts: dict[str, object] = {n: z.read(n) for n in z.namelist()}
+    parts["[Content_Types].xml"] = sorted(re.findall(rb"<[^>]+>", parts["[Content_Types].xml"]))
+    return parts
+
+
+def _touch_part(path: Path) -> None:
+    """Another program changed one part of the package (here: the document's title)."""
+    from fidelity import rewrite_zip
+
+    def retitle(members):
+        members["docProps/core.xml"] = members["docProps/core.xml"].replace(b"</cp:coreProperties>",
+                                                                            b"<dc:title>x</dc:title></cp:coreProperties>")
+    rewrite_zip(path, retitle)
+
+
+@pytest.mark.parametrize("change", ["a part", "the as-of day", "the day it runs", "a backup asked for"])
+def test_anything_a_refresh_depends_on_computes_it_again(tmp_path, cached, monkeypatch, change):
+    path = _single(tmp_path / "store.xlsx")
+    refresh(path, as_of="2025-03-01")
+    kwargs = {"as_of": "2025-03-01"}
+    if change == "a part":
+        _touch_part(path)
+    elif change == "the as-of day":
+        kwargs["as_of"] = "2025-03-02"
+    elif change == "the day it runs":
+        class Tomorrow(dt.date):
+            @classmethod
+            def today(cls):
+                return dt.date.today() + dt.timedelta(days=1)
+        monkeypatch.setattr(cache, "date", Tomorrow)
+    else:
+        kwargs["backup"] = True
+    again = refresh(path, **kwargs)
+    assert not again.summary.get("unchanged")
+    assert again.summary["written"]
+
+
+def test_the_cli_says_the_sheets_are_up_to_date(tmp_path, cached):
+    from click.testing import CliRunner
+
+    from inv_sheets.cli import main
+
+    path = _single(tmp_path / "store.xlsx")
+    runner = CliRunner()
+    first = runner.invoke(main, ["refresh", str(path)])
+    assert "wrote Stock" in first.output
+    second = runner.invoke(main, ["refresh", str(path)])
+    assert second.exit_code == first.exit_code
+    assert f"{path} is as the last refresh left it today: its sheets are up to date" in second.output
+
+
+def test_unused_cache_entries_are_pruned(tmp_path, cached):
+    import os
+    import time
+
+    old = cached / "someone-elses-copy.pickle"
+    cached.mkdir(parents=True, exist_ok=True)
+    old.write_bytes(b"x")
+    long_ago = time.time() - (cache.UNUSED_DAYS + 1) * 86400
+    os.utime(old, (long_ago, long_ago))
+    recent = cached / "recent.pickle"
+    recent.write_bytes(b"x")
+    refresh(_single(tmp_path / "store.xlsx"))
+    assert not old.exists() and recent.exists()
 
 
 def test_continuation_sheets_are_cached_each_on_its_own(tmp_path, cached, monkeypatch):
