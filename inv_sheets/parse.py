@@ -108,21 +108,27 @@ def blank_cells(raw: pd.Series) -> pd.Series:
     return blank
 
 
+_NUMBER_TYPES = (float, int, np.float64, np.int64)  # exact types: bool (an int) is not a number here
+
+
 def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
     bad: list[Bad] = []
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype("float64")
     else:
-        values = pd.Series(np.nan, index=raw.index, dtype="float64")
-        for row, v in raw[~blank_cells(raw)].items():
+        present = raw[~blank_cells(raw)]
+        # Cells the exact reader gave as numbers (nearly all of them) are taken column-wise.
+        plain = present.map(type).isin(_NUMBER_TYPES).to_numpy(dtype=bool)
+        found: dict[object, float] = dict(zip(present.index[plain], present[plain].astype("float64")))
+        for row, v in present[~plain].items():
             if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
                 bad.append(Bad(row, "not-a-number", f"'{_as_text(v)}' is not a number: type the {column.title.lower()} as a number.", v))
             elif isinstance(v, (int, float, np.integer, np.floating)):
-                values[row] = float(v)
+                found[row] = float(v)
             else:
                 text = str(v).strip().replace("\u2212", "-")
                 if _NUMBER_RE.match(text):
-                    values[row] = float(text)
+                    found[row] = float(text)
                     bad.append(Bad(row, "number-as-text", f"'{v}' is a number stored as text: retype it as a number "
                                    "(or run `inv-sheets normalise`).", v))
                 elif (m := _UNIT_RE.match(text)) is not None:
@@ -130,6 +136,7 @@ def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
                                    f"{m.group(1)} (the unit belongs in Items' unit column).", v))
                 else:
                     bad.append(Bad(row, "not-a-number", f"'{v}' is not a number: type the {column.title.lower()} as a number.", v))
+        values = pd.Series(found, dtype="float64").reindex(raw.index)
     finite = values.notna() & ~np.isfinite(values.fillna(0))
     for row in values.index[finite]:
         bad.append(Bad(row, "bad-number", "This is not a finite number (NaN or infinity): type a real number.", raw[row]))
@@ -168,12 +175,20 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
         if not far.any():
             return raw.astype("datetime64[ns]"), bad
         raw = raw.astype(object).where(raw.notna(), None)  # the far ones get their finding below
-    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
-    for row, v in raw[~blank_cells(raw)].items():
+    present = raw[~blank_cells(raw)]
+    found: dict[object, pd.Timestamp] = {}
+    # Cells the exact reader gave as plain (naive) datetimes, nearly all of them, are taken
+    # column-wise; the rest one by one below.
+    plain = present.map(_is_naive_datetime).to_numpy(dtype=bool, copy=True)
+    stamps = pd.to_datetime(present[plain].to_numpy(dtype=object)) if plain.any() else pd.DatetimeIndex([])
+    inside = (stamps >= FIRST_DATE) & (stamps < LAST_DATE)
+    found.update(zip(present.index[plain][inside], stamps[inside]))
+    plain[np.flatnonzero(plain)[~inside]] = False  # out of range: their finding comes below
+    for row, v in present[~plain].items():
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)) and not isinstance(v, bool):
             stamp = pd.Timestamp(v)
             if FIRST_DATE <= stamp < LAST_DATE:
-                values[row] = stamp
+                found[row] = stamp
             else:
                 bad.append(Bad(row, "not-a-date", f"{stamp.date()} is outside the dates inv-sheets reads (1900 to "
                                "2199): check the year.", v))
@@ -184,7 +199,7 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
                            "date such as 2026-03-31.", str(v)))
         elif isinstance(v, (int, float, np.integer, np.floating)):
             if 1 <= float(v) < MAX_SERIAL:  # a date that lost its format: Excel stores dates as day numbers
-                values[row] = excel_serial_to_timestamp(float(v), date1904)
+                found[row] = excel_serial_to_timestamp(float(v), date1904)
             else:
                 bad.append(Bad(row, "not-a-date", f"{v} is not a date: type a date such as 2026-03-31.", v))
         else:
@@ -193,12 +208,19 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
                 bad.append(Bad(row, "not-a-date", f"'{v}' is outside the dates inv-sheets reads (1900 to 2199): "
                                "check the year.", v))
             elif stamp is not None:
-                values[row] = stamp
+                found[row] = stamp
                 bad.append(Bad(row, "date-as-text", f"'{v}' is a date stored as text: retype it as a date "
                                "(or run `inv-sheets normalise`).", v))
             else:
                 bad.append(Bad(row, problem[0], problem[1], v))
+    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
+    if found:
+        values.loc[list(found)] = pd.DatetimeIndex(list(found.values())).as_unit("ns")
     return values, bad
+
+
+def _is_naive_datetime(v: object) -> bool:
+    return type(v) in (dt.datetime, pd.Timestamp) and v.tzinfo is None
 
 
 def parse_text_date(text: str, date_order: str | None) -> tuple[pd.Timestamp | None, tuple[str, str]]:
