@@ -261,15 +261,18 @@ def _read_sheet(exact, reader, zf, name, part, canonical, issues) -> Table | Non
         if "empty" in message.lower() or "no rows" in message.lower():
             return None
         raise NotAWorkbookError(f"{zf.filename}: sheet '{name}' cannot be read ({message})") from None
-    if fast.height <= EXACT_ROWS or _mismatched(fast, canonical):
+    if fast.height <= EXACT_ROWS:
         return _read_exact(exact(), zf, name, part, canonical, issues)
-    return _from_fast(zf, fast, name, part, canonical, issues)
+    infos = fast.available_columns()  # worked out afresh on every call: a quarter second at a full sheet
+    if _mismatched(infos, canonical):
+        return _read_exact(exact(), zf, name, part, canonical, issues)
+    return _from_fast(zf, fast, infos, name, part, canonical, issues)
 
 
-def _mismatched(fast, canonical: str) -> bool:
+def _mismatched(infos, canonical: str) -> bool:
     """Whether a declared number or date column came back as text (it mixes types)."""
     schema = SHEET[canonical]
-    for info in fast.available_columns():
+    for info in infos:
         col = match_column(canonical, info.name)
         if col is None:
             continue
@@ -318,9 +321,8 @@ def table_from_rows(rows: list[list[object]], top_row: int, left_col: int, name:
     return _assemble(frame, header, letters, name, canonical, top_row, issues, exact=True)
 
 
-def _from_fast(zf, fast, name, part, canonical, issues) -> Table | None:
+def _from_fast(zf, fast, infos, name, part, canonical, issues) -> Table | None:
     header_row = _first_row_number(zf, part)
-    infos = fast.available_columns()
     frame = fast.to_pandas() if hasattr(fast, "to_pandas") else fast.to_arrow().to_pandas()
     frame.columns = range(len(infos))
     frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
