@@ -194,16 +194,23 @@ def variance(store: Store, ledger: Ledger, abc: pd.Series | None = None,
 
     Columns date, location, sku, batch, book_qty, counted_qty, variance_qty, variance_value,
     variance_pct, within_tolerance, repeat_offender, abc, tolerance, last_receipt, last_return,
-    last_adjustment, row (the Counts row). `abc` and `costs` (unit_costs), when given, save
-    working them out again.
+    last_adjustment, row (the Counts row). `abc` and `costs` default to the store's ABC classes
+    and unit_costs; the rows they give are worked out once per ledger (the Variance sheet and the
+    KPIs' inventory accuracy), and callers only read them.
     """
-    abc = abc_classes(store, ledger) if abc is None else abc
+    if abc is None and costs is None:
+        return ledger.derived("variance", store, lambda: _variance(store, ledger, abc_classes(store, ledger),
+                                                                   unit_costs(store, ledger)))
+    return _variance(store, ledger, abc_classes(store, ledger) if abc is None else abc,
+                     unit_costs(store, ledger) if costs is None else costs)
+
+
+def _variance(store: Store, ledger: Ledger, abc: pd.Series, costs: pd.Series) -> pd.DataFrame:
     # Typed even when empty (a store without counts), so the arithmetic below stays numeric.
     c = ledger.counts.astype({"book_qty": float, "counted_qty": float, "variance_qty": float})
     c["abc"] = class_of(c["sku"], abc).to_numpy()
     c["tolerance"] = c["abc"].map({k: store.settings.by_class("count_tolerance", k) for k in "ABC"}).astype(float)
     book, off = c["book_qty"], c["variance_qty"]
-    costs = unit_costs(store, ledger) if costs is None else costs
     c["variance_value"] = (off * c["sku"].map(costs).astype(float)).round(6)
     with np.errstate(divide="ignore", invalid="ignore"):
         c["variance_pct"] = np.where(book.abs() > EPS, off / book.abs(), np.where(off.abs() > EPS, np.nan, 0.0))
@@ -273,7 +280,7 @@ def count_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     """The Count Plan sheet, and the Variance sheet when the workbook has a Counts sheet."""
     out = [sheet("Count Plan", count_plan(store, ledger))]
     if store.has("Counts"):
-        rows = variance(store, ledger, abc_classes(store, ledger))
+        rows = variance(store, ledger)
         out.append(sheet("Variance", rows, formulas=_variance_formulas(), fills={
             "within_tolerance": {"no": "red", "yes": "green"}, "repeat_offender": {"yes": "red"}}))
     return out

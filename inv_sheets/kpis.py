@@ -26,7 +26,6 @@ import numpy as np
 import pandas as pd
 
 from .book import Store
-from .abc import abc_classes
 from .counts import count_days, unit_costs, variance
 from .ledger import Ledger
 from .sheetdata import LineChart, SheetData, sheet
@@ -66,7 +65,7 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
     starts = pd.date_range(first, periods=weeks, freq="7D")
     out = pd.DataFrame({"week": starts})
     unit_cost = unit_costs(store, ledger)
-    _accuracy(store, ledger, abc_classes(store, ledger) if abc is None else abc, unit_cost, out, first, as_of)
+    _accuracy(store, ledger, abc, out, first, as_of)
 
     on_hand = ledger.daily(first - pd.Timedelta(days=1), as_of, by=("sku",)).clip(lower=0.0)
     cost = unit_cost.reindex(on_hand.columns).fillna(0.0).to_numpy()
@@ -97,10 +96,10 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
                       "sell_through": 4})
 
 
-def _accuracy(store: Store, ledger: Ledger, abc: pd.Series, costs: pd.Series, out: pd.DataFrame,
+def _accuracy(store: Store, ledger: Ledger, abc: pd.Series | None, out: pd.DataFrame,
               first: pd.Timestamp, as_of: pd.Timestamp) -> None:
     """counted, counted_within and inventory_accuracy per week, from the Variance rows."""
-    counted = count_days(variance(store, ledger, abc, costs))
+    counted = count_days(variance(store, ledger, abc))
     counted = counted[(counted["day"] >= first) & (counted["day"] <= as_of)]
     week = (counted["day"] - first).dt.days // 7
     n = counted.groupby(week).size().reindex(range(len(out)), fill_value=0)
