@@ -11,6 +11,7 @@ import re
 from collections import defaultdict
 from typing import Callable, Iterator
 
+import numpy as np
 import pandas as pd
 
 from .book import Store
@@ -122,11 +123,19 @@ def movement_rules(store: Store) -> Iterator[Issue]:
         return
     moves = store["Movements"]
     kind = moves["type"]
-    rule = {name: kind.map({t: getattr(mt, name) for t, mt in MOVEMENT_TYPE.items()}).fillna(0).astype(bool)
+    # A ledger holds a handful of types and a few thousand SKUs: look each up once, not per row.
+    codes, types = pd.factorize(kind)
+    rule = {name: pd.Series(np.array([bool(getattr(MOVEMENT_TYPE[t], name)) if t in MOVEMENT_TYPE else False
+                                      for t in types] + [False], dtype=bool)[codes], index=moves.index)
             for name in ("signed", "reason_required", "user_required")}
     qty = moves["qty"]
     items = store["Items"].drop_duplicates("sku").set_index("sku")
-    tracking = moves["sku"].map(items["tracking"]) if len(items) else pd.Series(None, index=moves.index, dtype=object)
+    if len(items):
+        codes, skus = pd.factorize(moves["sku"])
+        known = list(pd.Series(skus, dtype=object).map(items["tracking"]))
+        tracking = pd.Series(np.array(known + [None], dtype=object)[codes], index=moves.index, dtype=object)
+    else:
+        tracking = pd.Series(None, index=moves.index, dtype=object)
     receive = kind == "receive"
 
     for row in moves.index[(qty < 0) & ~rule["signed"] & kind.notna()]:
@@ -143,7 +152,9 @@ def movement_rules(store: Store) -> Iterator[Issue]:
         yield at(store, "Movements", row, "user", "user-required", f"A movement of type {kind[row]} needs the name of who made it.")
     adjusters = set(store.settings.adjusters)
     if adjusters:
-        who = moves["user"].map(lambda u: u.strip().casefold() if isinstance(u, str) else None)
+        codes, users = pd.factorize(moves["user"])
+        folded = np.array([u.strip().casefold() for u in users] + [None], dtype=object)
+        who = pd.Series(folded[codes], index=moves.index, dtype=object)
         for row in moves.index[rule["user_required"] & who.notna() & ~who.isin(adjusters)]:
             yield at(store, "Movements", row, "user", "not-an-adjuster",
                      f"'{moves['user'][row]}' is not on the Settings adjusters list: add them there or have an "
