@@ -17,7 +17,8 @@ by that error, not as deleted. Moving a row (sorting the sheet) is not an edit.
 Fingerprints are computed on the typed values (codes upper-cased, numbers as float, dates as
 instants), so retyping "12" as 12 or re-saving the file is not an edit, and a blank cell
 contributes nothing, so a column added to the contract later does not make every row look edited.
-Hashing is vectorised (pandas.util.hash_array): a million rows take about a second.
+Hashing is vectorised (pandas.util.hash_array, once per distinct value of a column where values
+repeat): a million rows take about half a second.
 
 The entries are packed, so a full sheet of movements takes about 2,200 cells, not four million:
 the hidden sheet has one column, `block`, and each cell holds up to about 30,000 characters of
@@ -25,12 +26,13 @@ entries, one per line, fields separated by a tab:
 
     movement_id <TAB> row <TAB> fingerprint <TAB> columns
 
-Packing and unpacking are vectorised (pandas string operations, one join per cell). An entry that
-cannot be packed safely (a tab, line break or carriage return in a field, or longer than 1,000
-characters) is left out, so such a row is not fingerprinted; movement IDs are canonical codes, so
-in practice none is. A sheet in the older layout (one row per movement, the four fields as
-columns, as the previous version wrote it) is still read; it is recognised by its header, and the
-next refresh writes it packed.
+Packing and unpacking are vectorised (pyarrow compute kernels on the text, no Python string per
+entry), as is the comparison with the remembered entries. An entry that cannot be packed safely
+(a tab, line break or carriage return in a field, or longer than 1,000 characters) is left out,
+so such a row is not fingerprinted; movement IDs are canonical codes, so in practice none is. A
+sheet in the older layout (one row per movement, the four fields as columns, as the previous
+version wrote it) is still read; it is recognised by its header, and the next refresh writes it
+packed.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ from typing import Sequence
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .book import Book, Store
 from .issues import Issue
@@ -88,7 +92,7 @@ def fingerprints(movements: pd.DataFrame) -> pd.DataFrame:
         digest[:, j] = (salted >> np.uint64(56)).astype(np.uint8)
     ids = movements["movement_id"] if "movement_id" in movements else pd.Series("", index=movements.index)
     return pd.DataFrame({
-        "movement_id": ids.astype(object).where(ids.notna(), "").astype(str).to_numpy(),
+        "movement_id": _as_pandas(_arrow_text(ids)),
         "row": movements.index.to_numpy(dtype=np.int64),
         "fingerprint": _hex(total.astype(">u8").view(np.uint8).reshape(n, 8)),
         "columns": _hex(digest),
@@ -105,17 +109,38 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     A row keeps the fingerprint it had when first seen, so an edit or a deletion is reported on
     every refresh until the row is put back, not only on the first one after the change.
     """
-    current = fingerprints(store.tables["Movements"]).drop_duplicates("movement_id", keep="first")
-    current = current[current["movement_id"] != ""]
+    current = fingerprints(store.tables["Movements"])
     if seen is None or not len(seen):
-        return [], ledger_sheet(current)
-    seen = seen.drop_duplicates("movement_id", keep="first")
-    issues = _edited(store, seen, current) + _deleted(store, seen, current, raw_ids)
+        current = current.drop_duplicates("movement_id", keep="first")
+        return [], ledger_sheet(current[current["movement_id"] != ""])
+    # The remembered entries as arrow-backed text (one conversion, in sheet order), so the lookups
+    # below, the sort and pack() move arrow strings, not a million scattered Python ones. (Columns
+    # that are not all text, which read_seen never gives, stay objects, compared as objects.)
+    seen = seen.drop_duplicates("movement_id", keep="first").reset_index(drop=True)  # aligned with the text
+    seen = seen.assign(**{name: _as_pandas(_arrow_nullable(seen[name]))
+                          for name in ("movement_id", "fingerprint", "columns") if _is_text(seen[name])})
+    # Every movement ID, current or remembered, as one integer code (a single hash pass over both),
+    # so dropping repeated current IDs (an ID keeps its first row) and finding each remembered
+    # movement among the current ones is integer work.
+    current_code, seen_code = _codes(current["movement_id"], seen["movement_id"])
+    keep = _first(current_code) & (current["movement_id"] != "").to_numpy(dtype=bool)
+    current, current_code = current[keep], current_code[keep]
+    # Where each remembered movement is among the current ones (-1: not there).
+    position = np.full(max(current_code.max(initial=0), seen_code.max(initial=0)) + 1, -1, dtype=np.int64)
+    position[current_code] = np.arange(len(current))
+    now = position[seen_code]
+    issues = _edited(store, seen, current, now) + _deleted(store, seen, now, raw_ids)
     # Known rows keep their first fingerprint (at the row they are on now); new rows are appended.
-    row_now = current.set_index("movement_id")["row"]
-    remembered = seen.assign(row=seen["movement_id"].map(row_now).fillna(seen["row"]).astype("int64"))
-    new = current[~_among(current["movement_id"], seen["movement_id"])]
-    rows = pd.concat([remembered, new], ignore_index=True).sort_values("row", kind="stable")
+    there = now >= 0
+    row = seen["row"].to_numpy().astype("int64")
+    row[there] = current["row"].to_numpy(dtype=np.int64)[now[there]]
+    remembered = seen.assign(row=row)
+    known = np.zeros(len(current), dtype=bool)
+    known[now[there]] = True
+    new = current[~known]
+    rows = pd.concat([remembered, new], ignore_index=True)
+    if not rows["row"].is_monotonic_increasing:  # usually it is (rows are rarely moved): no copy then
+        rows = rows.sort_values("row", kind="stable")
     return issues, ledger_sheet(rows)
 
 
@@ -132,27 +157,40 @@ def pack(seen: pd.DataFrame) -> pd.DataFrame:
     """
     if not len(seen):
         return pd.DataFrame({"block": pd.Series([], dtype=object)})
-    text = {name: seen[name].astype(object).where(seen[name].notna(), "").astype(str).reset_index(drop=True)
-            for name in ("movement_id", "fingerprint", "columns")}
-    row = pd.Series(seen["row"].to_numpy(dtype=np.int64)).astype(str)
-    lines = text["movement_id"] + "\t" + row + "\t" + text["fingerprint"] + "\t" + text["columns"]
-    length = lines.str.len()
-    ok = (lines.str.count("\t") == 3) & ~lines.str.contains("[\n\r]", regex=True) & (length <= ENTRY_CHARS)
-    lines, length = lines[ok], length[ok]
-    start = (length + 1).cumsum() - (length + 1)  # where each entry starts in the sheet's whole text
-    blocks = lines.groupby((start // BLOCK_CHARS).to_numpy(), sort=True).agg("\n".join)
-    return pd.DataFrame({"block": blocks.to_numpy(dtype=object)})
+    # The work is done on arrow arrays (the pandas string methods are thin wrappers of the same
+    # kernels, but each converts its input first), so a million entries cost a fraction of a second.
+    row = pa.array(seen["row"].to_numpy(dtype=np.int64)).cast(pa.large_string())  # as str(int)
+    lines = pc.binary_join_element_wise(_arrow_text(seen["movement_id"]), row, _arrow_text(seen["fingerprint"]),
+                                        _arrow_text(seen["columns"]), _large("\t"))
+    length = pc.utf8_length(lines)  # in characters, as len() counts them
+    ok = pc.and_(pc.and_(pc.equal(pc.count_substring(lines, "\t"), 3),
+                         pc.invert(pc.match_substring_regex(lines, "[\n\r]"))),
+                 pc.less_equal(length, ENTRY_CHARS))
+    lines = lines.filter(ok)
+    length = length.filter(ok).to_numpy().astype(np.int64)
+    start = np.cumsum(length + 1) - (length + 1)  # where each entry starts in the sheet's whole text
+    # Entries go to cell start // BLOCK_CHARS; starts only grow, so each cell is one run of entries.
+    cell = start // BLOCK_CHARS
+    bounds = np.concatenate([[0], np.flatnonzero(np.diff(cell)) + 1, [len(cell)]])
+    runs = pa.LargeListArray.from_arrays(pa.array(bounds, type=pa.int64()), lines)
+    blocks = pc.binary_join(runs, _large("\n")).to_pylist() if len(cell) else []
+    return pd.DataFrame({"block": np.array(blocks, dtype=object)})
 
 
 def unpack(blocks: pd.Series) -> pd.DataFrame:
     """The packed cells back as the four ENTRY columns, as text (seen_from_frame validates them)."""
     text = blocks.astype("string").dropna()
-    lines = text.str.split("\n").explode().dropna()
-    lines = lines[(lines.str.count("\t") == 3).to_numpy(dtype=bool)].reset_index(drop=True)
+    # Split with arrow kernels (one list of lines per cell, flattened), not Series.str: a million
+    # entries would otherwise be a million Python strings, several times over.
+    cells = pa.array(text.to_numpy(dtype=object), type=pa.large_string())
+    lines = pc.list_flatten(pc.split_pattern(cells, "\n"))
+    lines = lines.filter(pc.equal(pc.count_substring(lines, "\t"), 3))
     if not len(lines):
         return pd.DataFrame({name: pd.Series([], dtype="string") for name in ENTRY})
-    fields = lines.str.split("\t", expand=True)
-    return fields.set_axis(list(ENTRY), axis=1)
+    # Every line left has exactly four fields, so the flattened fields repeat in ENTRY order.
+    fields = pc.list_flatten(pc.split_pattern(lines, "\t"))
+    every = np.arange(len(lines), dtype=np.int64) * len(ENTRY)
+    return pd.DataFrame({name: _as_pandas(fields.take(pa.array(every + j))) for j, name in enumerate(ENTRY)})
 
 
 def raw_movement_ids(book: Book, store: Store) -> list[str]:
@@ -224,40 +262,93 @@ def seen_from_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
     frame = frame.iloc[:, :len(names)].set_axis(names, axis=1)
     text = {name: frame[name].astype("string").fillna("").str.strip() for name in ("movement_id", "fingerprint", "columns")}
     out = pd.DataFrame({"movement_id": text["movement_id"].str.upper(),
-                        "row": pd.to_numeric(frame["row"], errors="coerce"),
+                        "row": _row_numbers(frame["row"]),
                         "fingerprint": text["fingerprint"], "columns": text["columns"]})
     out = out[(out["movement_id"] != "") & out["row"].notna() & out["fingerprint"].str.fullmatch(r"[0-9a-f]{16}")]
     return out.astype({"movement_id": object, "row": "int64", "fingerprint": object, "columns": object}).reset_index(drop=True)
 
 
+def _row_numbers(values: pd.Series) -> pd.Series | np.ndarray:
+    """`pd.to_numeric(values, errors="coerce")`, by an arrow cast when every value is plain digits.
+
+    pack() writes rows as plain digits, and to_numeric would make a Python string of each first.
+    Anything else (a blank, a sign, a space, a decimal point, too many digits) goes to to_numeric.
+    """
+    if len(values) and _is_text(values):
+        text = _arrow_nullable(values)
+        if text.null_count == 0 and pc.all(pc.ascii_is_decimal(text)).as_py():
+            try:
+                return text.cast(pa.int64()).to_numpy()
+            except pa.ArrowInvalid:  # more digits than an int64 holds
+                pass
+    return pd.to_numeric(values, errors="coerce")
+
+
 # Findings -----------------------------------------------------------------------------------------
-def _edited(store: Store, seen: pd.DataFrame, current: pd.DataFrame) -> list[Issue]:
-    both = current.merge(seen, on="movement_id", suffixes=("", "_seen"))
-    changed = both[both["fingerprint"] != both["fingerprint_seen"]]
+def _edited(store: Store, seen: pd.DataFrame, current: pd.DataFrame, now: np.ndarray) -> list[Issue]:
+    """The remembered rows whose fingerprint changed, in the order of the current rows.
+
+    `now` is where each `seen` row is in `current` (-1: not there). Only the changed rows, few by
+    nature, become Python objects.
+    """
+    was = np.flatnonzero(now >= 0)
+    # Compared as arrow text ("" for a blank, which no fingerprint equals), not as Python strings.
+    fingerprint_now = _arrow_text(current["fingerprint"]).take(now[was])
+    fingerprint_then = _arrow_text(seen["fingerprint"]).take(was)
+    changed = was[pc.not_equal(fingerprint_now, fingerprint_then).to_numpy(zero_copy_only=False)]
+    changed = changed[np.argsort(now[changed], kind="stable")]  # in sheet order, as the rows are now
+    at = now[changed]
     title, _ = store.cell("Movements", "movement_id")
     issues = []
-    for rec in changed.itertuples(index=False):  # one per edited row: few, by nature
-        columns = _changed_columns(rec.columns, rec.columns_seen)
+    for movement_id, row, row_seen, columns_now, columns_seen in zip(
+            current["movement_id"].to_numpy(dtype=object)[at], current["row"].to_numpy()[at].tolist(),
+            seen["row"].to_numpy()[changed].tolist(), current["columns"].to_numpy(dtype=object)[at],
+            seen["columns"].to_numpy(dtype=object)[changed]):
+        columns = _changed_columns(columns_now, columns_seen)
         letter = next((store.cell("Movements", c)[1] for c in columns if store.cell("Movements", c)[1]), None)
         what = ", ".join(SHEET["Movements"].column(c).title for c in columns) or "its values"
-        moved = f" (it was row {rec.row_seen})" if rec.row_seen != rec.row else ""
+        moved = f" (it was row {row_seen})" if row_seen != row else ""
         issues.append(Issue(
-            "ledger-row-edited", title, int(rec.row), letter,
-            f"Movement {rec.movement_id}{moved} was changed after refresh first recorded it: {what}. The ledger is "
+            "ledger-row-edited", title, int(row), letter,
+            f"Movement {movement_id}{moved} was changed after refresh first recorded it: {what}. The ledger is "
             "append-only: put the row back as it was and record a correcting movement (an adjust, a "
-            "return) instead.", value=rec.movement_id, field=columns[0] if columns else None))
+            "return) instead.", value=movement_id, field=columns[0] if columns else None))
     return issues
 
 
-def _deleted(store: Store, seen: pd.DataFrame, current: pd.DataFrame, raw_ids: Sequence[str]) -> list[Issue]:
-    present = np.concatenate([current["movement_id"].to_numpy(dtype=object), np.asarray(raw_ids, dtype=object)])
-    gone = seen[~_among(seen["movement_id"], present)]
+def _deleted(store: Store, seen: pd.DataFrame, now: np.ndarray, raw_ids: Sequence[str]) -> list[Issue]:
+    """The remembered rows whose movement ID is neither among the current rows nor in `raw_ids`."""
+    missing = seen[now < 0]
+    gone = missing[~_among(missing["movement_id"], np.asarray(raw_ids, dtype=object))]
     title, _ = store.cell("Movements", "movement_id")
     return [Issue("ledger-row-deleted", title, int(rec.row), None,
                   f"Movement {rec.movement_id} (last seen on row {rec.row}) is no longer on the sheet. "
                   "The ledger is append-only: restore the row, and record a correcting movement to undo it.",
                   value=rec.movement_id)
             for rec in gone.itertuples(index=False)]
+
+
+def _codes(*columns: pd.Series) -> list[np.ndarray]:
+    """One integer per value, the same for equal values across all the columns (blank is a value).
+
+    Text is encoded by arrow in one hash pass over all the columns; anything else by pandas, as
+    equality of objects.
+    """
+    sizes = np.cumsum([len(c) for c in columns])[:-1]
+    if all(_is_text(c) for c in columns):
+        text = pa.concat_arrays([_arrow_nullable(c) for c in columns])
+        codes = text.dictionary_encode(null_encoding="encode").indices.to_numpy().astype(np.int64)
+    else:
+        values = np.concatenate([np.asarray(c, dtype=object) for c in columns])
+        codes = pd.factorize(values, use_na_sentinel=False)[0].astype(np.int64)
+    return np.split(codes, sizes)
+
+
+def _first(codes: np.ndarray) -> np.ndarray:
+    """Whether each value (an integer code) is the first of its kind, as drop_duplicates keeps it."""
+    first = np.full(codes.max(initial=0) + 1, len(codes), dtype=np.int64)
+    np.minimum.at(first, codes, np.arange(len(codes)))
+    return first[codes] == np.arange(len(codes))
 
 
 def _among(values: pd.Series, pool: np.ndarray | pd.Series) -> np.ndarray:
@@ -286,9 +377,29 @@ def _column_hash(values: pd.Series, kind: str) -> tuple[np.ndarray, np.ndarray]:
     elif kind == DATE:
         instants = pd.to_datetime(values, errors="coerce")
         canonical = instants.dt.as_unit("us").to_numpy().view("int64") if len(values) else np.zeros(0, "int64")
-    else:
+    elif _is_text(values) and _repeats(values):
+        # Hash each distinct value once and spread the hashes by code: hash_array works value by
+        # value, so this is the same as hashing every row, and a column of few distinct values
+        # (type, sku, locations, ...) costs one factorize. Blanks get code -1, which picks the ""
+        # appended last, as the conversion below would give them.
+        codes, uniques = pd.factorize(values)
+        canonical = np.append(np.asarray(uniques, dtype=object), "")
+        return pd.util.hash_array(canonical, categorize=False)[codes], blank
+    elif _is_text(values):  # all but distinct (movement_id): the strings as they are, "" for a blank
+        canonical = _arrow_text(values).to_numpy(zero_copy_only=False)
+    else:  # not plain text (numbers, mixed objects): each value as its str()
         canonical = values.astype(object).where(~blank, "").astype(str).to_numpy(dtype=object)
     return pd.util.hash_array(canonical, categorize=False), blank
+
+
+def _repeats(values: pd.Series, sample: int = 10_000) -> bool:
+    """Whether values repeat enough for hashing the distinct ones to pay (judged on the first ones).
+
+    Either way the hashes are the same; a factorize of a million distinct strings only costs more
+    than it saves.
+    """
+    head = values.iloc[:sample]
+    return head.nunique(dropna=False) <= len(head) // 2
 
 
 def _name_salt(name: str) -> np.uint64:
@@ -303,15 +414,59 @@ def _splitmix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _hex(matrix: np.ndarray) -> np.ndarray:
-    """Each row of a uint8 matrix as a lower-case hex string, without a Python loop per row."""
+def _hex(matrix: np.ndarray) -> pd.Series | np.ndarray:
+    """Each row of a uint8 matrix as a lower-case hex string, without a Python loop per row.
+
+    The hex digits are written into one buffer and read by arrow as fixed-width strings, so no
+    Python string is made: the column is arrow-backed text, as pandas makes of strings anyway.
+    """
     n, width = matrix.shape
-    if n == 0:
-        return np.array([], dtype=object)
     nibbles = np.empty((n, width * 2), dtype=np.uint8)
     nibbles[:, 0::2] = _HEX[matrix >> 4]
     nibbles[:, 1::2] = _HEX[matrix & 15]
-    return np.ascontiguousarray(nibbles).view(f"S{width * 2}").ravel().astype(str).astype(object)
+    fixed = pa.FixedSizeBinaryArray.from_buffers(pa.binary(width * 2), n, [None, pa.py_buffer(nibbles)])
+    return _as_pandas(fixed.cast(pa.large_binary()).cast(pa.large_string()))
+
+
+def _is_text(values: pd.Series) -> bool:
+    """Whether every non-blank value is a str (an arrow/pandas string column, or objects that are)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return True
+    if isinstance(values.dtype, pd.ArrowDtype):
+        return pa.types.is_string(values.dtype.pyarrow_dtype) or pa.types.is_large_string(values.dtype.pyarrow_dtype)
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty")
+
+
+def _arrow_text(values: pd.Series) -> pa.Array:
+    """The values as arrow text, "" where blank: `values.astype(object).where(notna, "").astype(str)`."""
+    return _arrow_nullable(values).fill_null("")
+
+
+def _arrow_nullable(values: pd.Series) -> pa.Array:
+    """The values as arrow text (large_string), null where blank.
+
+    A text column goes to arrow directly (no copy for an arrow-backed one); anything else through
+    str(), as `astype(str)` gives it, so a number in an object column reads as before.
+    """
+    if isinstance(values.dtype, (pd.StringDtype, pd.ArrowDtype)) and _is_text(values):
+        return pa.chunked_array(pa.array(values, from_pandas=True)).combine_chunks().cast(pa.large_string())
+    blank = values.isna().to_numpy(dtype=bool)
+    if _is_text(values):  # objects, all str
+        return pa.array(values.to_numpy(dtype=object), type=pa.large_string(), mask=blank)
+    as_str = values.astype(object).where(~blank, "").astype(str).to_numpy(dtype=object)
+    return pa.array(as_str, type=pa.large_string(), mask=blank)
+
+
+def _large(separator: str) -> pa.Scalar:
+    """A separator for arrow's join kernels, which want it of the type of the text joined."""
+    return pa.scalar(separator, type=pa.large_string())
+
+
+def _as_pandas(text: pa.Array) -> pd.Series | np.ndarray:
+    """Arrow text as the column pandas would make of the same strings (arrow-backed `str` in
+    pandas 3, so no copy), not as Python objects. No text is an empty object array, the column
+    pandas makes of an empty list."""
+    return text.to_pandas() if len(text) else np.array([], dtype=object)
 
 
 def _code(value: object) -> str:
