@@ -66,8 +66,10 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
 
     store, issues = parse(book, as_of=as_of)
     lap("validate")
-    ledger = build(store)
+    # Fingerprints first: the memory their hashing passes through is then reused by the ledger,
+    # instead of adding to it (at a full ledger, the peak is some 300 MB lower).
     tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
+    ledger = build(store)
     issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
     lap("ledger")
     sheets: list[SheetData] = []
@@ -111,13 +113,16 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     book = read_book(path, progress=progress)
     read_seconds = time.perf_counter() - started
     result = compute(book, as_of=as_of, progress=progress, seen=read_seen(path))
-    produced = {s.name for s in result.sheets}
+    # Writing needs only the sheets: let go of the cells, the store and the ledger first (at a
+    # full ledger they are over a gigabyte, and the rendered sheets come on top).
+    sheets, report, timings = result.sheets, result.report, {"read": read_seconds, **result.timings}
+    del book, result
+    produced = {s.name for s in sheets}
     stale = [o.name for o in OUTPUTS if o.name not in produced]
     clock = time.perf_counter()
-    written = write_sheets(path, result.sheets, output=output, backup=backup, expected=state, remove=stale)
-    timings = {"read": read_seconds, **result.timings, "write": time.perf_counter() - clock}
-    report = result.report
-    visible = [name for name, data in zip(written.sheets, result.sheets) if not data.hidden]
+    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, remove=stale)
+    timings["write"] = time.perf_counter() - clock
+    visible = [name for name, data in zip(written.sheets, sheets) if not data.hidden]
     report.summary.update({"output": os.fspath(written.path), "written": visible,
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
     if in_place and (after := cache.refresh_key(written.path, as_of)):
