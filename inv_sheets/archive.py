@@ -127,7 +127,7 @@ def _balance(ledger: Ledger, cut: pd.Timestamp, by: list[str] = BALANCE_KEY) -> 
     """On hand just before the cut by SKU, location, batch and expiry (internal locations only)."""
     legs = ledger.internal()
     legs = legs[legs["when"] < cut]
-    frame = legs[by + ["qty"]].copy()
+    frame = legs[by + ["qty"]].astype({key: "str" for key in by if key in ("sku", "location", "batch")})
     frame["batch"] = frame["batch"].fillna("")
     return frame.groupby(by, dropna=False)["qty"].sum()
 

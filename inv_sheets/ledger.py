@@ -37,7 +37,7 @@ from .commitments import over_received, over_reserved, purchase_lines, reservati
 from .issues import Issue
 from .places import OUTSIDE, Places, resolve_codes, resolve_places, store_places
 from .positions import Legs, daily, negative_findings, on_hand
-from .timeline import count_events, decode, encode, future_rows, movement_lines, number_events, untracked_counts
+from .timeline import categorical, count_events, decode, encode, future_rows, movement_lines, number_events, untracked_counts
 
 __all__ = ["POSTING_COLUMNS", "Ledger", "build", "resolve_places"]
 
@@ -57,7 +57,9 @@ class Ledger:
                  movement_id, type ("count" for counts), sku, location (a location or "@supplier",
                  "@customer", "@adjustment", "@scrap"), batch, expiry, qty (+ into the place,
                  - out of it), unit_cost, reference, channel, parent_sku (the bundle a component
-                 line came from). Sorted by seq; the legs of one event share its seq.
+                 line came from). Sorted by seq; the legs of one event share its seq. The columns
+                 of few distinct values (source, type, sku, location, batch, channel, parent_sku)
+                 are categoricals of sorted text (timeline.categorical).
     stock        on hand now: sku, location, batch, expiry, qty; internal locations only; rows
                  that net to zero are left out (negative ones stay).
     counts       one row per counted Counts row: row, date, location, sku, batch, book_qty (just
@@ -274,21 +276,25 @@ def _postings(store: Store, parts: Arrays, v: _Vocab, expiry: dict) -> tuple[pd.
     def movement(col: str) -> pd.api.extensions.ExtensionArray:
         return _as_str(mv[col]).take(pos, allow_fill=True)
 
+    def few(col: str) -> pd.Categorical:  # a Movements column of a few distinct values
+        code, names = pd.factorize(mv[col].astype("str"))
+        return categorical(np.asarray(names, dtype=object), np.where(from_mv, code[at] if len(mv) else -1, -1))
+
     type_code, type_names = pd.factorize(mv["type"].astype("str"))
     type_names = np.asarray([*type_names, "count"], dtype=object)
-    types = decode(type_names, np.where(from_mv, type_code[at] if len(mv) else 0, len(type_names) - 1))
+    types = categorical(type_names, np.where(from_mv, type_code[at] if len(mv) else 0, len(type_names) - 1))
     cost = np.where(from_mv & (leg("parent") < 0), mv["unit_cost"].to_numpy(dtype=float)[at] if len(mv) else 0, np.nan)
     when, seq, sku, batch = leg("when"), leg("seq"), leg("sku"), leg("batch")
     # The frame wraps its arrays without copying; the codes keep copies of their own.
     legs = Legs(sku=sku, place=place, batch=batch, seq=seq.copy(), qty=qty.copy(), day=when.astype("datetime64[D]"),
                 skus=v.skus, places=v.places, batches=v.batches, outside=len(OUTSIDE), expiry=expiry)
     frame = pd.DataFrame({
-        "when": when, "seq": seq, "source": decode(np.array(["Movements", "Counts"], dtype=object), leg("source")),
+        "when": when, "seq": seq, "source": categorical(np.array(["Movements", "Counts"], dtype=object), leg("source")),
         "row": leg("row"), "movement_id": movement("movement_id"), "type": types,
-        "sku": v.text("skus", sku), "location": v.text("places", place), "batch": v.text("batches", batch),
-        "expiry": legs.expiries(sku, batch), "qty": qty, "unit_cost": cost,
-        "reference": movement("reference"), "channel": movement("channel"),
-        "parent_sku": v.text("skus", leg("parent")),
+        "sku": categorical(v.skus, sku), "location": categorical(v.places, place),
+        "batch": categorical(v.batches, batch), "expiry": legs.expiries(sku, batch), "qty": qty,
+        "unit_cost": cost, "reference": movement("reference"), "channel": few("channel"),
+        "parent_sku": categorical(v.skus, leg("parent")),
     }, columns=list(POSTING_COLUMNS), copy=False)
     return frame, legs
 

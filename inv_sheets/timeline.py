@@ -32,6 +32,22 @@ def decode(vocabulary: np.ndarray, codes: np.ndarray) -> pd.api.extensions.Exten
     return pd.array(vocabulary, dtype="str").take(np.asarray(codes, dtype=np.int64), allow_fill=True)
 
 
+def categorical(vocabulary: np.ndarray, codes: np.ndarray) -> pd.Categorical:
+    """The values of codes in a vocabulary (-1: missing), as a categorical of sorted text.
+
+    A million postings name a few thousand SKUs and a few dozen places: codes of one or two bytes
+    instead of a string each (a fifth of the memory, and selecting rows moves bytes, not strings).
+    The categories are sorted, so sorting by the column is sorting by its text.
+    """
+    vocabulary = np.asarray(vocabulary, dtype=object)
+    order = np.argsort(vocabulary.astype(str), kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    codes = np.asarray(codes, dtype=np.int64)
+    sorted_codes = np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else -1, -1)
+    return pd.Categorical.from_codes(sorted_codes, categories=pd.Index(vocabulary[order], dtype="str"))
+
+
 def future_rows(store: Store, sheet: str, as_of: pd.Timestamp, issues: list[Issue]) -> np.ndarray:
     """Rows dated after the as-of day: each is a future-date finding, and is left out."""
     frame = store[sheet]
