@@ -265,7 +265,7 @@ def seen_from_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
                         "row": _row_numbers(frame["row"]),
                         "fingerprint": text["fingerprint"], "columns": text["columns"]})
     out = out[(out["movement_id"] != "") & out["row"].notna() & out["fingerprint"].str.fullmatch(r"[0-9a-f]{16}")]
-    return out.astype({"movement_id": object, "row": "int64", "fingerprint": object, "columns": object}).reset_index(drop=True)
+    return out.astype({"movement_id": "str", "row": "int64", "fingerprint": "str", "columns": "str"}).reset_index(drop=True)
 
 
 def _row_numbers(values: pd.Series) -> pd.Series | np.ndarray:

@@ -69,6 +69,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
     # Fingerprints first: the memory their hashing passes through is then reused by the ledger,
     # instead of adding to it (at a full ledger, the peak is some 300 MB lower).
     tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
+    del seen  # a million remembered fingerprints: not needed by the ledger or the features
     ledger = build(store)
     issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
     lap("ledger")
