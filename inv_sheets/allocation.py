@@ -126,7 +126,8 @@ def _open_orders(store: Store, ledger: Ledger) -> list[_Order]:
     heads = lines.groupby("order", sort=False).agg(date=("date", "min"), first=("row", "min"),
                                                    region=("region", "first"), channel=("channel", "first"))
     heads = heads.sort_values(["date", "first"], na_position="last", kind="stable")
-    orders = {o: _Order(o, region=_text(h.region), channel=_text(h.channel)) for o, h in heads.iterrows()}
+    orders = {o: _Order(o, region=_text(region), channel=_text(channel))
+              for o, region, channel in zip(heads.index, heads["region"], heads["channel"])}
     summed = need.groupby(["order", "sku"], sort=False)["open_qty"].sum()
     for (order, sku), qty in summed.items():
         orders[order].needs[sku] = float(qty)
