@@ -11,6 +11,7 @@ the quantity (order-up-to level minus position, the rounding), then where each i
 
 from __future__ import annotations
 
+import functools
 import math
 
 import pandas as pd
@@ -118,6 +119,7 @@ def _lead(r) -> str:
     return f"no lead time for {supplier}: set lead_time_days on Suppliers (0 days used)"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # the same few numbers recur on thousands of rows
 def n(x: float) -> str:
     """A number as a person writes it: 100, 13.06, 0.5."""
     if x is None or (isinstance(x, float) and math.isnan(x)):
