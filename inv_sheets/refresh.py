@@ -67,7 +67,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
     store, issues = parse(book, as_of=as_of)
     lap("validate")
     # Fingerprints first: the memory their hashing passes through is then reused by the ledger,
-    # instead of adding to it (at a full ledger, the peak is some 300 MB lower).
+    # instead of adding to it (at a full ledger, the peak is some 200 MB lower).
     tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
     del seen  # a million remembered fingerprints: not needed by the ledger or the features
     ledger = build(store)
