@@ -48,7 +48,7 @@ class Places:
 
     def sellable(self, codes: pd.Series) -> pd.Series:
         """Whether each place is a sellable location (False for outside places and unknown codes)."""
-        return codes.map(self.table["sellable"]).fillna(False).astype(bool)
+        return codes.isin(self.table.index[self.table["sellable"].to_numpy(dtype=bool)])
 
 
 def store_places(store: Store) -> Places:
