@@ -137,24 +137,30 @@ def test_a_tiny_filesystem_runs_out_cleanly(tmp_path: Path) -> None:
         subprocess.run(["umount", str(mount)], capture_output=True)
 
 
-@pytest.mark.parametrize("lock", ["~${name}", ".~lock.{name}#"])
-def test_a_workbook_open_in_another_program_is_refused(tmp_path: Path, lock: str) -> None:
-    path = tmp_path / "store.xlsx"
-    shutil.copy(DEMO, path)
-    (tmp_path / lock.format(name=path.name)).write_text("someone")
-    original = path.read_bytes()
-    result = CliRunner().invoke(main, ["refresh", str(path), "-q"])
-    assert result.exit_code == 3 and "open in another program" in result.stderr
-    assert path.read_bytes() == original
+def _open_in_excel(path: Path) -> None:
+    (path.parent / f"~${path.name}").write_text("someone")
 
 
-def test_a_read_only_workbook_is_refused(tmp_path: Path) -> None:
-    path = tmp_path / "store.xlsx"
-    shutil.copy(DEMO, path)
+def _open_in_libreoffice(path: Path) -> None:
+    (path.parent / f".~lock.{path.name}#").write_text("someone")
+
+
+def _read_only(path: Path) -> None:
     path.chmod(0o444)
+
+
+@pytest.mark.parametrize("make_unwritable, reason", [
+    (_open_in_excel, "open in another program"),
+    (_open_in_libreoffice, "open in another program"),
+    (_read_only, "read-only"),
+], ids=["open-in-excel", "open-in-libreoffice", "read-only"])
+def test_a_workbook_that_cannot_be_written_is_refused(tmp_path: Path, make_unwritable, reason: str) -> None:
+    path = tmp_path / "store.xlsx"
+    shutil.copy(DEMO, path)
+    make_unwritable(path)
     original = path.read_bytes()
     result = CliRunner().invoke(main, ["refresh", str(path), "-q"])
-    assert result.exit_code == 3 and "read-only" in result.stderr
+    assert result.exit_code == 3 and reason in result.stderr
     assert path.read_bytes() == original
 
 
