@@ -16,19 +16,18 @@ So a hostile file is stopped here first, cheaply:
 from __future__ import annotations
 
 import re
-import struct
 import zipfile
 import zlib
 from pathlib import Path
 
 from ..issues import NotAWorkbookError, WorkbookTooLargeError
+from .package import seek_to_data
 
 MAX_PART_BYTES = 2 << 30  # a part that inflates beyond this is refused (zip bombs)
 MAX_TOTAL_BYTES = 4 << 30  # and so is a package whose parts together do (many parts just under the limit)
 CHECK_COMPRESSED_BYTES = 1 << 20  # parts smaller than this inflate to 1 GB at most: not worth a pass
 DOCTYPE_SCAN_BYTES = 4096  # a DOCTYPE comes before the root element, so at the very start
 _DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.I)
-_LOCAL_HEADER = struct.Struct("<IHHHHHIIIHH")
 
 
 def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
@@ -73,9 +72,7 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo) -> bool:
     total = 0
     try:
         with open(path, "rb") as fh:
-            fh.seek(info.header_offset)
-            fields = _LOCAL_HEADER.unpack(fh.read(_LOCAL_HEADER.size))
-            fh.seek(fields[9] + fields[10], 1)  # file name and extra field
+            seek_to_data(fh, info)
             left = info.compress_size
             while left > 0 and not inflater.eof:
                 block = fh.read(min(left, 1 << 20))
@@ -87,6 +84,6 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo) -> bool:
                     if total > info.file_size:
                         return False
                     block = inflater.unconsumed_tail
-    except (OSError, struct.error, zlib.error):
+    except (OSError, zipfile.BadZipFile, zlib.error):
         return True  # not a size problem: the reader reports the damage in its own words
     return True

@@ -368,15 +368,24 @@ def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipF
     return zlib.crc32(data)
 
 
+def seek_to_data(fh: BinaryIO, info: zipfile.ZipInfo) -> None:
+    """Move `fh` (the package file) to where the member's stored bytes start, past its local header.
+
+    Raises zipfile.BadZipFile when no local header is there.
+    """
+    fh.seek(info.header_offset)
+    header = fh.read(_LOCAL_HEADER.size)
+    if len(header) != _LOCAL_HEADER.size or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
+    fields = _LOCAL_HEADER.unpack(header)
+    fh.seek(fields[-2] + fields[-1], 1)  # skip the file name and extra field
+
+
 def compressed_bytes(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     """A member's bytes as stored (still deflated), found through its local header."""
     fp = zf.fp
     assert fp is not None
-    fp.seek(info.header_offset)
-    header = _LOCAL_HEADER.unpack(fp.read(_LOCAL_HEADER.size))
-    if header[0] != b"PK\x03\x04":
-        raise zipfile.BadZipFile(f"bad local header for {info.filename}")
-    fp.seek(header[-2] + header[-1], 1)  # skip the file name and extra field
+    seek_to_data(fp, info)
     data = fp.read(info.compress_size)
     if len(data) != info.compress_size:
         raise zipfile.BadZipFile(f"{info.filename} is cut short")
