@@ -276,7 +276,7 @@ def _postings(store: Store, parts: Arrays, v: _Vocab, expiry: dict) -> tuple[pd.
     def movement(col: str) -> pd.api.extensions.ExtensionArray:
         return _as_str(mv[col]).take(pos, allow_fill=True)
 
-    def few(col: str) -> pd.Categorical:  # a Movements column of a few distinct values
+    def movement_categories(col: str) -> pd.Categorical:  # a Movements column of few distinct values
         code, names = pd.factorize(mv[col].astype("str"))
         return categorical(np.asarray(names, dtype=object), np.where(from_mv, code[at] if len(mv) else -1, -1))
 
@@ -293,7 +293,7 @@ def _postings(store: Store, parts: Arrays, v: _Vocab, expiry: dict) -> tuple[pd.
         "row": leg("row"), "movement_id": movement("movement_id"), "type": types,
         "sku": categorical(v.skus, sku), "location": categorical(v.places, place),
         "batch": categorical(v.batches, batch), "expiry": legs.expiries(sku, batch), "qty": qty,
-        "unit_cost": cost, "reference": movement("reference"), "channel": few("channel"),
+        "unit_cost": cost, "reference": movement("reference"), "channel": movement_categories("channel"),
         "parent_sku": categorical(v.skus, leg("parent")),
     }, columns=list(POSTING_COLUMNS), copy=False)
     return frame, legs
