@@ -243,12 +243,19 @@ class Package:
     def write(self, name: str, data: bytes, content_type: str | None = None) -> None:
         """Add or replace a part; an unchanged replacement leaves the original member as it was."""
         self._removed.discard(name)
-        if name in self._infos and name not in self._edited and self._zip.read(name) == data:
-            pass
-        else:
+        if not self._same_as_stored(name, data):
             self._edited[name] = data
         if content_type:
             self.content_types.set_override(name, content_type)
+
+    def _same_as_stored(self, name: str, data: bytes) -> bool:
+        """Whether `data` is the member as stored (not yet edited). The size and CRC-32 in the zip
+        directory rule out nearly every difference without inflating the member (an output sheet
+        can be tens of megabytes); only a match is confirmed byte for byte."""
+        info = self._infos.get(name)
+        if info is None or name in self._edited or info.file_size != len(data) or info.CRC != zlib.crc32(data):
+            return False
+        return self._zip.read(name) == data
 
     def head(self, name: str, size: int = 1 << 16) -> bytes:
         """The first bytes of a part, without inflating all of it."""
