@@ -216,11 +216,16 @@ def read_seen(path: str | os.PathLike) -> pd.DataFrame | None:
     """
     import fastexcel
 
+    from .io import guard
+    from .io.read import open_package, workbook_info
+
     try:
-        reader = fastexcel.read_excel(os.fspath(path))
-        if SHEET_NAME not in reader.sheet_names:
-            return None
-        frame = reader.load_sheet(SHEET_NAME, dtypes="string").to_pandas()
+        with open_package(path) as zf:
+            part = dict(workbook_info(zf)[0]).get(SHEET_NAME)
+            if part is None:
+                return None
+            guard.check_part(zf, path, part)  # a hidden sheet that is a zip bomb counts as none
+        frame = fastexcel.read_excel(os.fspath(path)).load_sheet(SHEET_NAME, dtypes="string").to_pandas()
     except Exception:  # noqa: BLE001 - a damaged hidden sheet is rebuilt, never a reason to stop a refresh
         return None
     return seen_from_frame(frame)

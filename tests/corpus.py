@@ -208,8 +208,9 @@ def _raw_zip(path: Path, members: list[tuple[str, bytes, int, int, int]]) -> Pat
     return path
 
 
-def _bomb(path: Path, inflated: int, declared: int | None, bombed: tuple[str, ...] = ("xl/worksheets/sheet3.xml",)) -> Path:
-    parts = package_parts(store_sheets())
+def _bomb(path: Path, inflated: int, declared: int | None, bombed: tuple[str, ...] = ("xl/worksheets/sheet3.xml",),
+          more_sheets: dict[str, list] | None = None) -> Path:
+    parts = package_parts({**store_sheets(), **(more_sheets or {})})
     members = []
     for name in sorted(parts, key=lambda p: (p != "[Content_Types].xml", p)):
         data = parts[name]
@@ -239,6 +240,16 @@ def spread_zip_bomb(folder: Path) -> Path:
 def lying_zip_bomb(folder: Path, gigabytes: int = 3) -> Path:
     """A sheet that declares 4 KB in its headers but inflates to gigabytes."""
     return _bomb(folder / "lying-bomb.xlsx", gigabytes << 30, 4096)
+
+
+def unread_lying_bomb(folder: Path) -> Path:
+    """A lying bomb in a sheet no reader opens (one the toolkit does not read): the store reads."""
+    return _bomb(folder / "unread-bomb.xlsx", 3 << 30, 4096, ("xl/worksheets/sheet5.xml",), {"Notes": [["note"]]})
+
+
+def fingerprint_lying_bomb(folder: Path) -> Path:
+    """A lying bomb in the toolkit's hidden fingerprint sheet: it counts as no fingerprints."""
+    return _bomb(folder / "ledger-bomb.xlsx", 3 << 30, 4096, ("xl/worksheets/sheet5.xml",), {"_inv_ledger": [["block"]]})
 
 
 # XML attacks -----------------------------------------------------------------------------------------

@@ -71,11 +71,11 @@ def test_a_binary_workbook_is_named_as_such_under_either_name(tmp_path: Path, su
     assert "xlsb" in result.stderr
 
 
-def _run_limited(path: Path, seconds: int = 60) -> tuple[subprocess.CompletedProcess, float, int]:
-    """`inv-sheets validate` in a child process: its result, wall time and peak memory (bytes)."""
+def _run_limited(path: Path, seconds: int = 60, command: str = "validate") -> tuple[subprocess.CompletedProcess, float, int]:
+    """`inv-sheets <command>` in a child process: its result, wall time and peak memory (bytes)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "inv_sheets", "validate", str(path)], capture_output=True, text=True,
+    proc = subprocess.run([sys.executable, "-m", "inv_sheets", command, str(path)], capture_output=True, text=True,
                           timeout=seconds, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return proc, time.perf_counter() - started, max(peak, before) * 1024
@@ -94,6 +94,39 @@ def test_zip_bombs_are_refused_quickly_without_inflating(tmp_path: Path, build) 
     assert seconds < 30
     assert peak < 1 << 30, f"peak memory {peak:,} bytes: the bomb was inflated"
     assert path.read_bytes() == before
+
+
+def test_a_bomb_in_a_sheet_nothing_reads_is_carried_through_uninflated(tmp_path: Path) -> None:
+    # Worksheets are checked when a reader is about to open them: a sheet the toolkit never reads
+    # is neither inflated nor refused, and the refresh copies it byte for byte like any user part.
+    path = corpus.unread_lying_bomb(tmp_path)
+    before = _members_stored(path)
+    proc, seconds, peak = _run_limited(path, command="refresh")
+    assert proc.returncode in (0, 1), proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert peak < 1 << 30, f"peak memory {peak:,} bytes: the bomb was inflated"
+    after = _members_stored(path)
+    assert after["xl/worksheets/sheet5.xml"] == before["xl/worksheets/sheet5.xml"]
+
+
+def test_a_bomb_in_the_fingerprint_sheet_counts_as_no_fingerprints(tmp_path: Path) -> None:
+    from inv_sheets.integrity import read_seen
+
+    path = corpus.fingerprint_lying_bomb(tmp_path)
+    started = time.perf_counter()
+    assert read_seen(path) is None  # refused before fastexcel inflates it: 3 GB would take far longer
+    assert time.perf_counter() - started < 10
+    proc, seconds, peak = _run_limited(path, command="refresh")
+    assert proc.returncode in (0, 1), proc.stderr
+    assert peak < 1 << 30, f"peak memory {peak:,} bytes: the bomb was inflated"
+
+
+def _members_stored(path: Path) -> dict[str, bytes]:
+    """Each member's bytes as stored (compressed), read without inflating anything."""
+    from inv_sheets.io.package import compressed_bytes
+
+    with zipfile.ZipFile(path) as z:
+        return {info.filename: compressed_bytes(z, info) for info in z.infolist()}
 
 
 # Files that read: each problem is a finding at its cell ---------------------------------------------

@@ -8,7 +8,10 @@ So a hostile file is stopped here first, cheaply:
   is refused without inflating anything;
 * a part big enough to matter is inflated once, streaming, with a cap at the size its header
   declares: a "lying" header (a few kilobytes declared, gigabytes inside) is refused as soon as
-  the cap is passed, so memory stays at one block however big the bomb;
+  the cap is passed, so memory stays at one block however big the bomb. Worksheets are checked
+  this way only when a reader is about to read them (`check_part`): the Rust readers open a sheet
+  only when asked for it, and most worksheet parts never are (output sheets, which are replaced;
+  a big ledger sheet whose cached read is still good), while inflating them costs seconds;
 * a DOCTYPE in any XML part is refused: Excel never writes one, and it is how entity expansion
   (billion laughs) and external entities (reading a local file) get in.
 """
@@ -42,15 +45,34 @@ def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
         raise WorkbookTooLargeError(f"{path}: would inflate to {total:,} bytes in all, beyond the "
                                     f"{MAX_TOTAL_BYTES:,}-byte limit")
     for info in zf.infolist():
-        if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > CHECK_COMPRESSED_BYTES:
-            if not _inflates_within(path, info):
-                raise WorkbookTooLargeError(
-                    f"{path}: part {info.filename} inflates beyond the {info.file_size:,} bytes its header "
-                    "declares (a damaged file or a zip bomb); refused")
+        if not is_worksheet(info.filename):
+            _check_inflated(path, info)
         if info.filename.endswith((".xml", ".rels", ".vml")) and _has_doctype(zf, info):
             raise NotAWorkbookError(
                 f"{path}: part {info.filename} holds an XML DOCTYPE, which Excel never writes (it is how entity "
                 "attacks work); refused: open the file in Excel and save it again if you trust it")
+
+
+def check_part(zf: zipfile.ZipFile, path: str | Path, part: str) -> None:
+    """Raise WorkbookTooLargeError if `part` inflates beyond the size its header declares.
+
+    Every member of that name is checked, in any case: a reader may match names loosely."""
+    for info in zf.infolist():
+        if info.filename.lower() == part.lower():
+            _check_inflated(path, info)
+
+
+def _check_inflated(path: str | Path, info: zipfile.ZipInfo) -> None:
+    if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > CHECK_COMPRESSED_BYTES \
+            and not _inflates_within(path, info):
+        raise WorkbookTooLargeError(
+            f"{path}: part {info.filename} inflates beyond the {info.file_size:,} bytes its header "
+            "declares (a damaged file or a zip bomb); refused")
+
+
+def is_worksheet(part: str) -> bool:
+    """A worksheet part where Excel puts them: checked by `check_part` before it is read."""
+    return part.startswith("xl/worksheets/") and part.endswith(".xml")
 
 
 def _has_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:

@@ -143,6 +143,7 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
                     issues.extend(hit.issues)
                     return hit.table
             start = len(issues)
+            guard.check_part(zf, path, parts[name])  # before a Rust reader inflates it
             table = _read_sheet(exact, reader, zf, name, parts[name], canonical, issues)
             if key is not None:
                 cache.save(path, name, key, table, issues[start:])
