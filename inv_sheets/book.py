@@ -48,6 +48,10 @@ class Table:
     header_row: int = 1
     exact: bool = True  # True when every cell kept its own type (not coerced column-wise)
     parts: tuple[TablePart, ...] = ()  # further sheets whose rows continue this table
+    # What the cells were read from, as a digest (cache.source): two tables with the same source
+    # hold the same cells under the same names. None when it is not known (a live workbook, a sheet
+    # too small to cache).
+    source: str | None = None
 
     @property
     def schema(self) -> Sheet:

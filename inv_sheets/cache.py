@@ -50,10 +50,11 @@ from pathlib import Path
 from .book import Table
 from .issues import Issue, Report
 
-FORMAT = 1  # bump when what is cached changes shape
+FORMAT = 2  # bump when what is cached changes shape
 MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
 UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
 REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
+CHECKED = "\0fingerprints"  # the entry name of the last comparison with the remembered fingerprints
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,18 @@ def sheet_key(zf: zipfile.ZipFile, part: str) -> Key | None:
     fields = [str(FORMAT), _versions(), f"{info.CRC:08x}:{info.file_size}",
               f"{strings.CRC:08x}:{strings.file_size}" if strings else "-"]
     return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), cell_formats(zf))
+
+
+def source(key: Key, sheet: str) -> str:
+    """The source of a table read under `key` from the sheet named `sheet` (book.Table.source):
+    its cells are a function of the sheet part, the shared strings, the cell formats and the
+    readers, and the sheet's name is where its findings point."""
+    return digest(key.digest, *key.formats, sheet)
+
+
+def digest(*fields: str) -> str:
+    """One digest of several text fields (none holds a NUL)."""
+    return hashlib.sha256("\0".join(fields).encode()).hexdigest()
 
 
 def cell_formats(zf: zipfile.ZipFile) -> tuple[str, ...]:
@@ -168,6 +181,18 @@ def load_refresh(workbook: str | os.PathLike, key: str) -> Report | None:
 def save_refresh(workbook: str | os.PathLike, key: str, report: Report) -> bool:
     """Remember the report of the refresh that just wrote `workbook` (its key taken after the write)."""
     return _save(entry_path(workbook, REFRESHED), {"digest": key, "report": report})
+
+
+def load_check(workbook: str | os.PathLike, key: str) -> list[Issue] | None:
+    """The findings of the fingerprint comparison whose inputs had this key, else None
+    (integrity.LastRefresh says what the key covers)."""
+    stored = _load(entry_path(workbook, CHECKED), key)
+    issues = stored.get("issues") if stored else None
+    return list(issues) if isinstance(issues, list) else None
+
+
+def save_check(workbook: str | os.PathLike, key: str, issues: list[Issue]) -> bool:
+    return _save(entry_path(workbook, CHECKED), {"digest": key, "issues": list(issues)})
 
 
 def _load(path: Path, digest: str) -> dict | None:

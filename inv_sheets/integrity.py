@@ -37,7 +37,9 @@ packed.
 
 from __future__ import annotations
 
+import hashlib
 import os
+import zipfile
 from typing import Sequence
 
 import numpy as np
@@ -45,8 +47,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import cache
 from .book import Book, Store
-from .issues import Issue
+from .issues import InvSheetsError, Issue
 from .schema import DATE, INTEGER, NUMBER, SHEET, Output
 from .schema import O as _column
 from .sheetdata import SheetData
@@ -142,6 +145,66 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     if not rows["row"].is_monotonic_increasing:  # usually it is (rows are rarely moved): no copy then
         rows = rows.sort_values("row", kind="stable")
     return issues, ledger_sheet(rows)
+
+
+class LastRefresh:
+    """The fingerprints a workbook file holds, compared only when the outcome is not known already.
+
+    ledger_check keeps each remembered row's first fingerprint, so the sheet it writes, compared
+    again with the same accepted movements, finds what it found before and comes out the same.
+    So once a refresh has written a file, the findings it made are kept in the cache under a key
+    of: the Movements sheets' source (book.Table.source: their cells and names), the date order
+    and date system the cells were typed with, the rows accepted, and the fingerprint part as
+    written (its name, CRC-32 and size). The next refresh of that file with the same key takes
+    those findings and leaves the fingerprint sheet as it is, without reading it: at a full
+    ledger, reading a million fingerprints back and hashing a million rows again.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = os.fspath(path)
+        self._inputs: str | None = None  # the key without the fingerprint part, once checked
+        self._issues: list[Issue] = []
+
+    def check(self, book: Book, store: Store) -> tuple[list[Issue], SheetData | None]:
+        """Findings, and the sheet to write: None when the one in the file is already right."""
+        self._inputs = _check_inputs(book, store)
+        part = _fingerprint_part(self.path) if self._inputs else None
+        known = cache.load_check(self.path, cache.digest(self._inputs, part)) if part else None
+        if known is not None:
+            self._issues = known
+            return known, None
+        self._issues, sheet = ledger_check(store, read_seen(self.path), raw_movement_ids(book, store))
+        return self._issues, sheet
+
+    def remember(self, written: str | os.PathLike) -> None:
+        """Keep the findings for the next refresh of `written`, the file just written."""
+        part = _fingerprint_part(written) if self._inputs else None
+        if part:
+            cache.save_check(written, cache.digest(self._inputs, part), self._issues)
+
+
+def _check_inputs(book: Book, store: Store) -> str | None:
+    """What ledger_check's outcome depends on besides the fingerprint sheet, as one digest; None
+    when the Movements cells are not known by their source (or caching is off)."""
+    table = book.table("Movements")
+    if table is None or table.source is None or not cache.enabled():
+        return None
+    accepted = np.ascontiguousarray(store.tables["Movements"].index.to_numpy(dtype=np.int64))
+    return cache.digest(table.source, str(store.settings.date_order), str(book.date1904),
+                        hashlib.sha256(accepted.tobytes()).hexdigest())
+
+
+def _fingerprint_part(path: str | os.PathLike) -> str | None:
+    """The fingerprint sheet's part in the file at `path` as "name CRC size", or None without one."""
+    from .io.read import workbook_info
+
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = dict(workbook_info(zf)[0]).get(SHEET_NAME)
+            info = zf.getinfo(part) if part else None
+    except (OSError, KeyError, zipfile.BadZipFile, InvSheetsError):
+        return None
+    return f"{info.filename} {info.CRC:08x} {info.file_size}" if info else None
 
 
 def ledger_sheet(seen: pd.DataFrame) -> SheetData:
@@ -485,6 +548,6 @@ def _code(value: object) -> str:
     return canonical_code(str(value))
 
 
-__all__ = ["BLOCK_CHARS", "ENTRY", "ENTRY_CHARS", "FINGERPRINTED", "LEDGER", "SHEET_NAME", "fingerprints",
+__all__ = ["BLOCK_CHARS", "ENTRY", "ENTRY_CHARS", "FINGERPRINTED", "LEDGER", "SHEET_NAME", "LastRefresh", "fingerprints",
            "ledger_check", "ledger_sheet", "pack", "raw_movement_ids", "read_seen", "seen_from_frame",
            "seen_from_rows", "unpack"]

@@ -11,7 +11,7 @@ import functools
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
@@ -19,6 +19,9 @@ from .book import Book, Store
 from .issues import INFO, Issue, Report
 from .schema import OUTPUTS
 from .sheetdata import SheetData, sheet
+
+if TYPE_CHECKING:
+    from .integrity import LastRefresh
 
 Progress = Callable[[str], None]
 Feature = Callable[[Store, object], list[SheetData]]
@@ -41,15 +44,18 @@ class Result:
     sheets: list[SheetData]
     report: Report
     timings: dict[str, float] = field(default_factory=dict)
+    kept: tuple[str, ...] = ()  # outputs whose sheets in the workbook are already right: left as they are
 
 
-def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: pd.DataFrame | None = None) -> Result:
+def compute(book: Book, *, as_of=None, progress: Progress | None = None,
+            seen: pd.DataFrame | LastRefresh | None = None) -> Result:
     """Validate, run the ledger and every feature; return the sheets to write and the report.
 
-    `seen` is the movement fingerprints the last refresh left (integrity.read_seen): past rows
-    edited or deleted since are reported, and the new fingerprints go in a hidden sheet.
+    `seen` is the movement fingerprints the last refresh left: as read (integrity.read_seen), or
+    as the file that holds them (integrity.LastRefresh, read only if need be). Past rows edited or
+    deleted since are reported, and the new fingerprints go in a hidden sheet.
     """
-    from .integrity import ledger_check, raw_movement_ids
+    from .integrity import SHEET_NAME, LastRefresh, ledger_check, raw_movement_ids
     from .ledger import build
     from .validate import parse
 
@@ -68,7 +74,10 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
     lap("validate")
     # Fingerprints first: the memory their hashing passes through is then reused by the ledger,
     # instead of adding to it (at a full ledger, the peak is some 200 MB lower).
-    tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
+    if isinstance(seen, LastRefresh):
+        tampered, fingerprints = seen.check(book, store)
+    else:
+        tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
     del seen  # a million remembered fingerprints: not needed by the ledger or the features
     ledger = build(store)
     issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
@@ -78,11 +87,12 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None, seen: p
         sheets.extend(feature(store, ledger))
     lap("features")
     sheets.append(issues_sheet(issues))
-    sheets.append(fingerprints)
+    if fingerprints is not None:
+        sheets.append(fingerprints)
     report = Report(book.path, issues)
     report.summary = {"as_of": store.settings.as_of.date().isoformat(),
                       "rows": {name: len(store.tables[name]) for name in store.titles}}
-    return Result(store, ledger, sheets, report, timings)
+    return Result(store, ledger, sheets, report, timings, kept=() if fingerprints is not None else (SHEET_NAME,))
 
 
 def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None, as_of=None,
@@ -96,7 +106,7 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     Raises InvSheetsError when it cannot run; the workbook is then left exactly as it was.
     """
     from . import cache
-    from .integrity import read_seen
+    from .integrity import LastRefresh
     from .io.read import read_book
     from .io.write import FileState, source_and_target, write_sheets
 
@@ -113,19 +123,21 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     state = FileState.of(path)
     book = read_book(path, progress=progress)
     read_seconds = time.perf_counter() - started
-    result = compute(book, as_of=as_of, progress=progress, seen=read_seen(path))
+    last = LastRefresh(path)
+    result = compute(book, as_of=as_of, progress=progress, seen=last)
     # Writing needs only the sheets: let go of the cells, the store and the ledger first (at a
     # full ledger they are over a gigabyte, and the rendered sheets come on top).
     sheets, report, timings = result.sheets, result.report, {"read": read_seconds, **result.timings}
+    keep = {s.name for s in sheets} | set(result.kept)
     del book, result
-    produced = {s.name for s in sheets}
-    stale = [o.name for o in OUTPUTS if o.name not in produced]
+    stale = [o.name for o in OUTPUTS if o.name not in keep]
     clock = time.perf_counter()
     written = write_sheets(path, sheets, output=output, backup=backup, expected=state, remove=stale)
     timings["write"] = time.perf_counter() - clock
     visible = [name for name, data in zip(written.sheets, sheets) if not data.hidden]
     report.summary.update({"output": os.fspath(written.path), "written": visible,
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
+    last.remember(written.path)
     if in_place and (after := cache.refresh_key(written.path, as_of)):
         cache.save_refresh(written.path, after, report)
     return report

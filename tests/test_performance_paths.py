@@ -3,6 +3,7 @@ continues on further sheets. Correctness only: speed is measured in benchmarks/,
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import pickle
 import re
@@ -366,3 +367,105 @@ def test_the_column_wise_space_class_is_pythons_whitespace():
     text = pd.Series(["A \u00a0\u3000B", "C\t\x1cD", " E ", "F\u2028\u2029G", "H"], dtype="str")
     assert (text.str.replace(SPACE_RUN, " ", regex=True).tolist()
             == [re.sub(r"\s+", " ", t) for t in text])
+
+
+# The fingerprint comparison ------------------------------------------------------------------------
+
+def _fingerprint_reads(monkeypatch) -> list[str]:
+    """The files whose fingerprint sheet is read (and compared) from now on."""
+    from inv_sheets import integrity
+
+    reads: list[str] = []
+    real = integrity.read_seen
+
+    def spy(path):
+        reads.append(str(path))
+        return real(path)
+
+    monkeypatch.setattr(integrity, "read_seen", spy)
+    return reads
+
+
+def _fingerprint_part(path: Path) -> bytes:
+    """The fingerprint sheet's part as stored (compressed): the same bytes mean it was left as it was."""
+    from inv_sheets.integrity import SHEET_NAME
+    from inv_sheets.io.package import compressed_bytes
+    from inv_sheets.io.read import workbook_info
+
+    with zipfile.ZipFile(path) as z:
+        return compressed_bytes(z, z.getinfo(dict(workbook_info(z)[0])[SHEET_NAME]))
+
+
+def _ledger_findings(report) -> list[tuple[str, str]]:
+    return sorted((i.code, i.cell) for i in report.issues if i.code.startswith("ledger-row"))
+
+
+def test_unchanged_movements_keep_the_fingerprint_sheet_and_its_findings(tmp_path, cached, monkeypatch):
+    import openpyxl
+
+    path = _single(tmp_path / "store.xlsx")
+    refresh(path, as_of="2025-03-01")
+    wb = openpyxl.load_workbook(path)  # a past quantity edited, a past row deleted
+    wb["Movements"]["E3"] = 21.0
+    wb["Movements"].delete_rows(6)
+    wb.save(path)
+    edited = refresh(path, as_of="2025-03-01")
+    assert _ledger_findings(edited) == [("ledger-row-deleted", "Movements!6:6"), ("ledger-row-edited", "Movements!E3")]
+    part = _fingerprint_part(path)
+
+    reads = _fingerprint_reads(monkeypatch)
+    next_day = refresh(path, as_of="2025-03-02")  # everything computed but the comparison
+    assert reads == []
+    assert _ledger_findings(next_day) == _ledger_findings(edited)  # still reported, as on every refresh
+    assert _fingerprint_part(path) == part
+
+    # ... which is what comparing again finds and writes.
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    compared = refresh(path, as_of="2025-03-02")
+    assert reads == [str(path)]
+    assert [i.to_dict() for i in compared.issues] == [i.to_dict() for i in next_day.issues]
+    assert _fingerprint_part(path) == part
+
+
+def test_a_changed_fingerprint_sheet_is_compared_again(tmp_path, cached, monkeypatch):
+    from fidelity import rewrite_zip
+
+    from inv_sheets.integrity import SHEET_NAME
+    from inv_sheets.io.read import workbook_info
+
+    path = _single(tmp_path / "store.xlsx")
+    refresh(path, as_of="2025-03-01")
+    with zipfile.ZipFile(path) as z:
+        part = dict(workbook_info(z)[0])[SHEET_NAME]
+
+    def forget_m2(members):  # someone edits the hidden sheet: M2's entry is gone
+        members[part] = re.sub(rb"\nM2\t[^\n<]*", b"", members[part])
+    rewrite_zip(path, forget_m2)
+    reads = _fingerprint_reads(monkeypatch)
+    refresh(path, as_of="2025-03-02")
+    assert reads == [str(path)]
+
+
+def test_the_remembered_comparison_follows_everything_it_depends_on(tmp_path, cached, monkeypatch):
+    from inv_sheets.integrity import LastRefresh
+    from inv_sheets.validate import parse
+
+    path = _single(tmp_path / "store.xlsx")
+    refresh(path, as_of="2025-03-01")  # compares (nothing remembered yet) and remembers
+    reads = _fingerprint_reads(monkeypatch)
+    book = read_book(path)
+    store, _ = parse(book)
+    assert LastRefresh(path).check(book, store)[1] is None and reads == []  # the same inputs: known
+
+    movements = store.tables["Movements"]
+    changes = {
+        "a row no longer accepted": lambda: store.tables.__setitem__("Movements", movements.iloc[1:]),
+        "another date order": lambda: setattr(store, "settings", dataclasses.replace(store.settings, date_order="DMY")),
+        "the 1904 date system": lambda: setattr(book, "date1904", True),
+        "other cells": lambda: setattr(book.tables["Movements"], "source", "0" * 64),
+    }
+    for name, change in changes.items():
+        store, _ = parse(book := read_book(path))
+        change()
+        assert LastRefresh(path).check(book, store)[1] is not None, name
+    assert len(reads) == len(changes)

@@ -146,6 +146,8 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
             guard.check_part(zf, path, parts[name])  # before a Rust reader inflates it
             table = _read_sheet(exact, reader, zf, name, parts[name], canonical, issues)
             if key is not None:
+                if table is not None:
+                    table.source = cache.source(key, name)
                 cache.save(path, name, key, table, issues[start:])
             return table
 
@@ -237,8 +239,10 @@ def join_sheets(main: Table | None, more: list[Table]) -> Table:
             letters.setdefault(col, letter)
             headers.setdefault(col, table.headers[col])
     data = pd.concat(frames) if len(frames) > 1 else head.data
+    sources = [t.source for t in tables]
+    source = cache.digest(*sources) if all(sources) else None  # in order: the order numbers the rows
     return Table(head.name, head.title, data, letters, headers, head.header_row,
-                 all(t.exact for t in tables), tuple(parts))
+                 all(t.exact for t in tables), tuple(parts), source)
 
 
 def _first_line(exc: BaseException) -> str:
