@@ -18,7 +18,11 @@ indexed by Excel row, with letters and headers) and the reading findings for tha
 checks, the ledger and the features still run on every refresh, so a changed setting or another
 sheet's edit is always taken into account.
 
-A refresh also leaves its report, keyed on the file it wrote: the name, CRC-32 and size of every
+A refresh also leaves the findings of its comparison with the remembered fingerprints, keyed on
+the Movements sheets' source (`source`: what the cells were read from), how they were typed, the
+rows accepted and the fingerprint part it wrote (integrity.LastRefresh says why that is enough).
+
+And it leaves its report, keyed on the file it wrote: the name, CRC-32 and size of every
 part of the package (from the zip directory) and the as-of day asked for and the day it ran. A
 refresh of a file whose parts are all as that refresh left them, asked on the same day for the
 same as-of day, would compute the same sheets and write the same bytes: it returns that report
@@ -54,6 +58,7 @@ FORMAT = 2  # bump when what is cached changes shape
 MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
 UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
 REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
+TYPED = "\0typed "  # + a sheet's name: the entry of that sheet as typed
 CHECKED = "\0fingerprints"  # the entry name of the last comparison with the remembered fingerprints
 
 
@@ -181,6 +186,20 @@ def load_refresh(workbook: str | os.PathLike, key: str) -> Report | None:
 def save_refresh(workbook: str | os.PathLike, key: str, report: Report) -> bool:
     """Remember the report of the refresh that just wrote `workbook` (its key taken after the write)."""
     return _save(entry_path(workbook, REFRESHED), {"digest": key, "report": report})
+
+
+def load_typed(workbook: str | os.PathLike, sheet: str, key: str) -> tuple[object, list[Issue]] | None:
+    """A sheet as typed before (the frame and the findings typing made), if `key` still matches."""
+    import pandas as pd
+
+    stored = _load(entry_path(workbook, TYPED + sheet), key)
+    if stored is None or not isinstance(stored.get("frame"), pd.DataFrame) or not isinstance(stored.get("issues"), list):
+        return None
+    return stored["frame"], list(stored["issues"])
+
+
+def save_typed(workbook: str | os.PathLike, sheet: str, key: str, frame: object, issues: list[Issue]) -> bool:
+    return _save(entry_path(workbook, TYPED + sheet), {"digest": key, "frame": frame, "issues": list(issues)})
 
 
 def load_check(workbook: str | os.PathLike, key: str) -> list[Issue] | None:

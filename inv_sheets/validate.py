@@ -16,8 +16,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from . import checks
-from .book import Book, Settings, Store
+from . import cache, checks
+from .book import Book, Settings, Store, Table
 from .issues import ERROR, InvSheetsError, Issue, Report
 from .parse import Bad, blank_cells, parse_column
 from .schema import BOOL, CHOICE, CODE, DATE, DATE_ORDERS, INTEGER, NUMBER, SETTING, SETTINGS, SHEETS, TEXT, Column, fold
@@ -47,30 +47,44 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
             continue
         titles[sheet.name] = table.title
         letters[sheet.name] = dict(table.letters)
-        typed = {}
-        for col in sheet.columns:
-            if col.name not in table.data:
-                typed[col.name] = _empty_column(col, table.data.index)
-                continue
-            raw = table.data[col.name]
-            values, bad = parse_column(raw, col, date_order=settings.date_order, date1904=book.date1904,
-                                       exact=table.exact)
-            if col.type in (CODE, CHOICE, TEXT):
-                # Arrow-backed text: a quarter of the memory of Python strings, and column-wise
-                # string operations; blanks become NaN, as in every str column.
-                values = values.astype("str")
-            issues.extend(_issue(b, table.title, table.letters[col.name], col) for b in bad)
-            if col.required:
-                for row in raw.index[blank_cells(raw).to_numpy()]:
-                    issues.append(Issue("required-value", table.title, int(row), table.letters[col.name],
-                                        f"{col.title} is required on every {sheet.name} row: fill it in "
-                                        "or delete the row.", field=col.name))
-            typed[col.name] = values
-        tables[sheet.name] = pd.DataFrame(typed, index=table.data.index)
+        # A big sheet read before is typed as it was then: typing depends only on its cells (its
+        # source), the date order and the date system.
+        key = cache.digest(table.source, "typed", str(settings.date_order), str(book.date1904)) if table.source else None
+        known = cache.load_typed(book.path, table.title, key) if key else None
+        if known is None:
+            known = _typed(table, settings.date_order, book.date1904)
+            if key:
+                cache.save_typed(book.path, table.title, key, *known)
+        tables[sheet.name] = known[0]
+        issues.extend(known[1])
     store = Store(tables, settings, titles, letters,
                   raw={name: t.data for name, t in book.tables.items()})
     issues.extend(checks.run(store))
     return _without_bad_rows(store, issues), book.locate(issues)
+
+
+def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.DataFrame, list[Issue]]:
+    """A sheet's cells as values of their declared types, and a finding for each cell that is not one."""
+    sheet = table.schema
+    typed, issues = {}, []
+    for col in sheet.columns:
+        if col.name not in table.data:
+            typed[col.name] = _empty_column(col, table.data.index)
+            continue
+        raw = table.data[col.name]
+        values, bad = parse_column(raw, col, date_order=date_order, date1904=date1904, exact=table.exact)
+        if col.type in (CODE, CHOICE, TEXT):
+            # Arrow-backed text: a quarter of the memory of Python strings, and column-wise
+            # string operations; blanks become NaN, as in every str column.
+            values = values.astype("str")
+        issues.extend(_issue(b, table.title, table.letters[col.name], col) for b in bad)
+        if col.required:
+            for row in raw.index[blank_cells(raw).to_numpy()]:
+                issues.append(Issue("required-value", table.title, int(row), table.letters[col.name],
+                                    f"{col.title} is required on every {sheet.name} row: fill it in "
+                                    "or delete the row.", field=col.name))
+        typed[col.name] = values
+    return pd.DataFrame(typed, index=table.data.index), issues
 
 
 def validate(source: str | os.PathLike | Book, *, as_of=None, progress=None) -> Report:

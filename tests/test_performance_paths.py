@@ -469,3 +469,48 @@ def test_the_remembered_comparison_follows_everything_it_depends_on(tmp_path, ca
         change()
         assert LastRefresh(path).check(book, store)[1] is not None, name
     assert len(reads) == len(changes)
+
+
+# The typed sheets ----------------------------------------------------------------------------------
+
+def _typings(monkeypatch) -> list[str]:
+    """The sheets typed from their cells (not taken from the cache) from now on."""
+    import importlib
+
+    validate = importlib.import_module("inv_sheets.validate")  # the package exports a function of that name
+
+    typed: list[str] = []
+    real = validate._typed
+
+    def spy(table, *args):
+        typed.append(table.name)
+        return real(table, *args)
+
+    monkeypatch.setattr(validate, "_typed", spy)
+    return typed
+
+
+def test_a_sheet_read_before_is_typed_as_it_was(tmp_path, cached, monkeypatch):
+    from inv_sheets.validate import parse
+
+    rows = [*_movements(), ["M41", "2025-02-30", "sale", "TEE", "3 pcs", "MAIN", None, None, None, None]]
+    path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *rows]})
+    first, first_issues = parse(read_book(path))
+    typed = _typings(monkeypatch)
+    second, second_issues = parse(read_book(path))
+    assert typed == []
+    for name, frame in first.tables.items():
+        pd.testing.assert_frame_equal(frame, second.tables[name], obj=name)
+    assert [i.to_dict() for i in second_issues] == [i.to_dict() for i in first_issues]
+    assert {("not-a-date", "Movements!B42"), ("number-with-unit", "Movements!E42")} <= {(i.code, i.cell) for i in second_issues}
+
+    # Typing depends on the date order and the date system too.
+    book = read_book(path)
+    settings = book.tables["Settings"].data
+    book.tables["Settings"].data = pd.concat([settings, pd.DataFrame({"key": ["date_order"], "value": ["DMY"]},
+                                                                     index=[settings.index.max() + 1])])
+    parse(book)
+    book = read_book(path)
+    book.date1904 = True
+    parse(book)
+    assert typed.count("Movements") == 2
