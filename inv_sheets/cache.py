@@ -14,9 +14,10 @@ styles that say which numbers are dates. The cache key is:
     versions       the cache format, inv-sheets, fastexcel and python-calamine (reader behaviour)
 
 What is cached is what the reader made of the sheet: the Table (raw cells by canonical column,
-indexed by Excel row, with letters and headers) and the reading findings for that sheet. Typing,
-checks, the ledger and the features still run on every refresh, so a changed setting or another
-sheet's edit is always taken into account.
+indexed by Excel row, with letters and headers) and the reading findings for that sheet; and,
+beside it, the sheet as typed (validate.parse), keyed on the table's `source` and the date order
+and system typing used. The cross-sheet checks, the ledger and the features still run on every
+refresh, so a changed setting or another sheet's edit is always taken into account.
 
 A refresh also leaves the findings of its comparison with the remembered fingerprints, keyed on
 the Movements sheets' source (`source`: what the cells were read from), how they were typed, the
