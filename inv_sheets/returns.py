@@ -4,13 +4,14 @@ The guide's Strategy 4, "Returns & Restocking": returns wait in a hold location 
 and "track return reasons instead of ignoring them. If you keep seeing the same reason, it could
 point to a product quality issue or a listing problem".
 
-One table in four blocks, told apart by which columns are filled:
+One table in four blocks, named in its first column (`view`, so a filter shows one block), each
+filling its own columns:
 
-    reason, units, share             each reason's returned units and share of all returned units
-    reason, units, share, sku        the same for each of the SKUs returned most (share of that SKU)
-    "return rate", units, sku, sold, return_rate
-                                     returned and sold units of a SKU, return_rate = returned / sold
-    sku, location, qty, days_waiting units in a returns hold, by the day they arrived
+    reasons          reason, units, share: each reason's returned units and share of all returned units
+    reasons by SKU   reason, units, share, sku: the same for each of the SKUs returned most (share of that SKU)
+    return rate      "return rate", units, sku, sold, return_rate: returned and sold units of a SKU,
+                     return_rate = returned / sold
+    in the hold      sku, location, qty, days_waiting: units in a returns hold, by the day they arrived
 
 The window: reasons and rates count the return and sale movements of the last `demand_days`
 days up to the as-of day (both ends included), the same window the demand figures use. Units and
@@ -33,7 +34,8 @@ EPS = 1e-9
 TOP_SKUS = 5  # how many of the most-returned SKUs get their own reason breakdown
 NO_REASON = "(no reason given)"
 RATE_LABEL = "return rate"
-COLUMNS = ["reason", "units", "share", "sku", "location", "qty", "days_waiting", "sold", "return_rate"]
+COLUMNS = ["view", "reason", "units", "share", "sku", "location", "qty", "days_waiting", "sold", "return_rate"]
+VIEWS = ("reasons", "reasons by SKU", "return rate", "in the hold")  # the blocks, in the sheet's order
 
 
 def window(store: Store, ledger: Ledger) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -52,10 +54,11 @@ def returns_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     start, end = window(store, ledger)
     moved = moved[(moved["day"] >= start) & (moved["day"] <= end)]
     returned = moved[moved["type"] == "return"]
-    rows = pd.concat([reason_table(returned), top_sku_reasons(returned), return_rates(returned, moved),
-                      hold.assign(reason=None)], ignore_index=True)
+    blocks = (reason_table(returned), top_sku_reasons(returned), return_rates(returned, moved), hold.assign(reason=None))
+    rows = pd.concat([block.assign(view=view) for view, block in zip(VIEWS, blocks)], ignore_index=True)
     span = f"{start.date().isoformat()} to {end.date().isoformat()} ({store.settings.demand_days} days)"
     return [sheet("Returns", rows.reindex(columns=COLUMNS), notes=(
+        ("View", "Four blocks in one table: " + ", ".join(VIEWS) + ". Filter this column to see one."),
         ("Window", f"Returns and sales from {span}, the demand_days setting."),
         ("Share", "For a reason: its share of the returned units (of all SKUs, or of the SKU named)."),
         ("Return rate", (f"On a '{RATE_LABEL}' row: returned / sold, the SKU's units returned over units sold "

@@ -370,6 +370,7 @@ OUTPUTS: tuple[Output, ...] = (
         O("batch"), O("order"), O("picked", header="Picked"),
     ), "What to pick at each location, in bin order."),
     Output("Returns", (
+        O("view", help="the block a row is in: reasons, reasons by SKU, return rate or in the hold (filter on it)"),
         O("reason"), O("units", OUT_NUM), O("share", OUT_PCT), O("sku", header="SKU"), O("location"),
         O("qty", OUT_NUM, "Qty"), O("days_waiting", OUT_INT, "Days waiting"),
         O("sold", OUT_NUM, help="units of the SKU sold in the window"),

@@ -96,3 +96,16 @@ def test_window_length(demand_days):
     store, ledger = make(BASE, demand_days=demand_days)
     start, end = window(store, ledger)
     assert (end - start).days + 1 == demand_days
+
+
+def test_each_row_names_its_block_in_the_first_column():
+    moves = BASE + [sale("2026-03-01", "A", 10), ret("2026-03-05", "A", 3, "too small"), ret("2026-03-07", "B", 2, None)]
+    store, ledger = make(moves)
+    (sheet,) = returns_sheets(store, ledger)
+    frame = sheet.frame()
+    assert list(frame.columns)[0] == "view"
+    assert list(dict.fromkeys(frame["view"])) == ["reasons", "reasons by SKU", "return rate", "in the hold"]
+    by_view = {view: rows for view, rows in frame.groupby("view", sort=False)}
+    assert by_view["reasons"]["sku"].isna().all() and by_view["reasons"]["reason"].notna().all()
+    assert (by_view["return rate"]["reason"] == RATE_LABEL).all()
+    assert by_view["in the hold"]["location"].notna().all() and by_view["in the hold"]["reason"].isna().all()
