@@ -164,6 +164,11 @@ def test_cin7(store_and_ledger, tmp_path, expected):
     assert cin7.PRODUCT_HEADER[:3] == ["ProductCode", "Name", "Category"]
     assert cin7.PRODUCT_HEADER[-2:] == ["HSCode", "CountryOfOrigin"]
     assert len(set(cin7.PRODUCT_HEADER)) == len(cin7.PRODUCT_HEADER) == 93
+    header, suppliers = read(file_named(result, "Suppliers.csv"))
+    assert header == cin7.SUPPLIER_HEADER and len(set(header)) == len(header) == 42
+    assert header[:6] == ["Name", "Status", "Currency", "PaymentTerm", "TaxRule", "AccountPayable"]
+    assert header[-1] == "DimensionAttribute10"
+    assert [(x["Name"], x["Status"], x["Email"]) for x in suppliers] == [("Supplier A", "Active", "a@example.com")]
     where = {"Main": "MAIN", "Shop": "SHOP"}
     rows = [{**x, "loc": where[x["Location"]]} for x in lines]
     assert sums(rows, "SKU", "loc", "Quantity", "UnitCost") == expected
@@ -179,14 +184,18 @@ def test_inflow(store_and_ledger, tmp_path, expected):
     path = file_named(result, "inFlow_StockLevels.csv")
     assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # BOM for an Excel-first tool
     header, levels = read(path)
-    assert header == ["Item", "SKU", "Location", "Sublocation", "Quantity"]
-    _, products = read(file_named(result, "inFlow_ProductDetails.csv"))
+    assert header == ["ProductName", "SKU", "Location", "Sublocation", "Quantity"]
+    header, products = read(file_named(result, "inFlow_ProductDetails.csv"))
+    assert header[:6] == ["ProductName", "SKU", "Category", "Description", "BarCode", "Uom"]
     cost = {p["SKU"]: p["Cost"] for p in products}
     where = {"Main": "MAIN", "Shop": "SHOP"}
     rows = [{**x, "loc": where[x["Location"]], "cost": cost[x["SKU"]]} for x in levels]
     assert sums(rows, "SKU", "loc", "Quantity", "cost") == expected
     _, vendor = read(file_named(result, "inFlow_VendorProductDetails.csv"))
     assert vendor[0]["LeadTimeDays"] == "10"
+    header, bom = read(file_named(result, "inFlow_BOM.csv"))
+    assert header == ["FinishedProduct", "FinishedProductSKU", "ComponentProduct", "ComponentProductSKU", "Quantity"]
+    assert [(b["FinishedProductSKU"], b["ComponentProductSKU"]) for b in bom] == [("BOX", "TEE-M"), ("BOX", "MILK")]
 
 
 def test_sortly(store_and_ledger, tmp_path, expected):

@@ -40,7 +40,11 @@ PRODUCT_HEADER = [
     "ShortDescription", "Sellable", "PickZones", "AlwaysShowQuantity", "WarrantySetupName", "InternalNote",
     "MakeToOrderBom", "IsAccountingDimensionEnabled", *[f"DimensionAttribute{i}" for i in range(1, 11)], "HSCode",
     "CountryOfOrigin"]
-SUPPLIER_HEADER = ["Name", "Email"]
+SUPPLIER_HEADER = [
+    "Name", "Status", "Currency", "PaymentTerm", "TaxRule", "AccountPayable", "Carrier", "Discount", "TaxNumber",
+    "AttributeSet", *[f"AdditionalAttribute{i}" for i in range(1, 11)], "Comments", "ContactName", "JobTitle",
+    "Phone", "MobilePhone", "Fax", "Email", "Website", "ContactComment", "ContactDefault", "ContactIncludeInEmail",
+    "IsAccountingDimensionEnabled", *[f"DimensionAttribute{i}" for i in range(1, 11)]]
 BOM_HEADER = ["Action", "ProductSKU", "ProductName", "ComponentSKU", "ComponentName", "Quantity",
               "WastageQuantity_ForStockComponentOnly", "WastagePercent_ForStockComponentOnly",
               "CostPercentage_ForStockComponentOnly", "PriceTier_ForServiceComponentOnly",
@@ -55,9 +59,11 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
     loc_name = snap.locations["name"]
     sup_name = supplier_names(snap)
     if len(snap.suppliers):
-        files.csv("Suppliers.csv", SUPPLIER_HEADER, [[sup_name[s], e] for s, e in zip(snap.suppliers.index, snap.suppliers["email"])],
-                  purpose="Suppliers, so products can name their last supplier. Copy the columns into the "
-                          "template Cin7 offers on its import screen if it differs.",
+        files.csv("Suppliers.csv", SUPPLIER_HEADER,
+                  [[{"Name": sup_name[s], "Status": "Active", "Email": e}.get(h) for h in SUPPLIER_HEADER]
+                   for s, e in zip(snap.suppliers.index, snap.suppliers["email"])],
+                  purpose="Suppliers, so products can name their last supplier. Before importing, fill PaymentTerm, "
+                          "TaxRule and AccountPayable (Cin7 requires them) and Currency with Cin7's own names.",
                   screen="Purchases > Suppliers > Import")
     rules = item_rules(snap)
     group = variant_groups(items)

@@ -1,12 +1,12 @@
 """inFlow Inventory (Cloud): vendors, products, vendor product details, BOMs, reorder settings, stock levels.
 
-inFlow's import (Settings > Import data) takes one file per kind, named like its own exports
-(inFlow_ProductDetails.csv, inFlow_StockLevels.csv, ...), matches products by name, and writes
-booleans as True/False. A product name must be unique, so each variant is "<name> - <variant>".
-Opening stock goes per location and sublocation (the workbook's bin); inFlow tracks serial numbers
-but no batches or expiry, so batches of one SKU at one place are summed. Cost lives on the product
-(Cost), as the workbook's unit cost. The files carry a byte-order mark: inFlow's own exports are
-opened in Excel, which reads a BOM-less UTF-8 file as the local code page.
+inFlow's import (Settings > Import data) takes one file per kind, named and headed like its own
+exports (inFlow_ProductDetails.csv with ProductName, BarCode, Uom, ...), matches products by name,
+and writes booleans as True/False. A product name must be unique, so each variant is
+"<name> - <variant>". Opening stock goes per location and sublocation (the workbook's bin); inFlow
+tracks serial numbers but no batches or expiry, so batches of one SKU at one place are summed. Cost
+lives on the product (Cost), as the workbook's unit cost. The files carry a byte-order mark:
+inFlow's own exports are opened in Excel, which reads a BOM-less UTF-8 file as the local code page.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
                      it["unit_cost"], rop, top - rop if pd.notna(top) and pd.notna(rop) else None,
                      fmt_bool(it["status"] != "discontinued", "True", "False")])
     files.csv("inFlow_ProductDetails.csv",
-              ["Name", "SKU", "Category", "Description", "Barcode", "UnitOfMeasure", "DefaultUnitPrice", "Cost",
+              ["ProductName", "SKU", "Category", "Description", "BarCode", "Uom", "DefaultUnitPrice", "Cost",
                "ReorderPoint", "ReorderQuantity", "IsActive"], rows,
               purpose="Products with SKU, barcode, price, cost and reorder point.", screen=f"{SCREEN} (Products)")
     with_sup = items[items["supplier"].notna()]
@@ -48,18 +48,21 @@ def build(snap: Snapshot, files: Files, version: str | None) -> None:
                   purpose="Which vendor supplies each product, at what price and lead time.",
                   screen=f"{SCREEN} (Vendor product details)")
     if len(snap.bundles):
-        files.csv("inFlow_BOM.csv", ["Product", "Component", "Quantity"],
-                  [[names[b.bundle_sku], names[b.component_sku], b.qty] for b in snap.bundles.itertuples()],
+        files.csv("inFlow_BOM.csv",
+                  ["FinishedProduct", "FinishedProductSKU", "ComponentProduct", "ComponentProductSKU", "Quantity"],
+                  [[names[b.bundle_sku], b.bundle_sku, names[b.component_sku], b.component_sku, b.qty]
+                   for b in snap.bundles.itertuples()],
                   purpose="Bundles as bills of materials, one component per row.", screen=f"{SCREEN} (Bill of materials)")
     per = snap.rules[snap.rules["per_location"].astype(bool)] if len(snap.rules) else snap.rules
     if len(per):
-        files.csv("inFlow_ReorderSettings.csv", ["Product", "Location", "ReorderPoint", "ReorderQuantity"],
-                  [[names[r.sku], loc_name.get(r.location), r.reorder_point,
+        files.csv("inFlow_ReorderSettings.csv",
+                  ["ProductName", "Location", "EnableReordering", "ReorderPoint", "ReorderQuantity"],
+                  [[names[r.sku], loc_name.get(r.location), "True", r.reorder_point,
                     r.max_stock - r.reorder_point if pd.notna(r.max_stock) and pd.notna(r.reorder_point) else None]
                    for r in per.itertuples()],
                   purpose="Per-location reorder points.", screen=f"{SCREEN} (Reorder settings)")
     levels = snap.stock.groupby(["sku", "location", "bin"], dropna=False, sort=False)["qty"].sum().reset_index()
-    files.csv("inFlow_StockLevels.csv", ["Item", "SKU", "Location", "Sublocation", "Quantity"],
+    files.csv("inFlow_StockLevels.csv", ["ProductName", "SKU", "Location", "Sublocation", "Quantity"],
               [[names[r.sku], r.sku, loc_name.get(r.location), r.bin if isinstance(r.bin, str) else None, r.qty]
                for r in levels.itertuples()],
               purpose="Opening stock per location and sublocation.", screen=f"{SCREEN} (Stock levels)")
