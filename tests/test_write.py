@@ -418,6 +418,18 @@ def test_dates_follow_excels_calendar() -> None:
     assert encode(pd.Series(pd.to_datetime(["2024-01-01"]).tz_localize("UTC")), date1904=True).texts == ["43830"]
 
 
+def test_a_date_column_is_encoded_as_its_values_one_by_one() -> None:
+    stamps = ["1899-06-01", "1899-12-31", "1899-12-31 06:00", "1900-01-01", "1900-02-28", "1900-03-01", None,
+              "2024-01-01 12:00", "2024-01-02 00:00:00.5"]
+    column = pd.Series(pd.to_datetime(stamps, format="ISO8601"))  # datetime64: the column-wise path
+    got = encode(column, date1904=False)
+    assert got.classes == ["s", "s", "s", "d", "d", "d", "", "d", "d"]
+    assert got.texts == ["1899-06-01", "1899-12-31", "1899-12-31T06:00:00", "1", "59", "61", "", "45292.5",
+                         repr(45293 + 0.5 / 86400)]
+    got = encode(pd.Series(pd.to_datetime(["1903-12-31", "1904-01-01", "1904-01-02 18:00"], format="ISO8601")), date1904=True)
+    assert (got.classes, got.texts) == (["s", "d", "d"], ["1903-12-31", "0", "1.75"])
+
+
 def test_rendering_is_deterministic_and_fast() -> None:
     n = 200_000
     rng = np.random.default_rng(7)

@@ -141,14 +141,15 @@ def _dates(series: pd.Series, date1904: bool) -> Column:
     if not date1904:
         # Before 1900-03-01 Excel's serials are one lower than the calendar says.
         serial = np.where(stamps.to_numpy() < _LEAP_BUG_END.to_datetime64(), serial - 1, serial)
-    classes, texts = [], []
-    for value, s in zip(series.tolist(), serial.tolist()):
-        if s != s:
-            classes.append(""), texts.append("")
-        elif s < (0 if date1904 else 1):  # before the epoch: Excel has no serial for it
-            classes.append("s"), texts.append(str(value.date()) if value == value.normalize() else value.isoformat())
-        else:
-            classes.append("d"), texts.append(number_text(s))
+    present = ~np.isnan(serial)
+    dated = present & (serial >= (0 if date1904 else 1))
+    # Serials are written as numbers are, column-wise; the few dates before the epoch (Excel has no
+    # serial for them) as text, one by one.
+    texts = _numbers(np.where(dated, serial, np.nan)).texts
+    classes = np.where(dated, "d", "").tolist()
+    for i in np.flatnonzero(present & ~dated).tolist():
+        value = stamps.iloc[i]
+        classes[i], texts[i] = "s", str(value.date()) if value == value.normalize() else value.isoformat()
     return Column(classes, texts)
 
 
