@@ -58,8 +58,7 @@ def _unique_column(store, sheet, column, title, values: pd.Series) -> Iterator[I
     typed_as = store.raw.get(sheet, {}).get(column) if column in store.raw.get(sheet, {}) else None
     folded = fold_all(present.astype(str))
     seen: dict[str, tuple[int, str]] = {}
-    counts = folded.value_counts()
-    repeated = folded.index[folded.isin(counts.index[counts > 1])]
+    repeated = folded.index[folded.duplicated(keep=False).to_numpy(dtype=bool)]
     raw = (typed_as.reindex(repeated) if typed_as is not None else present.loc[repeated]).map(_as_typed)
     for row in repeated:
         key, text = folded[row], raw[row]
