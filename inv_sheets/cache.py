@@ -52,6 +52,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
+import pandas as pd
+
 from .book import Table
 from .issues import Issue, Report
 
@@ -189,17 +191,15 @@ def save_refresh(workbook: str | os.PathLike, key: str, report: Report) -> bool:
     return _save(entry_path(workbook, REFRESHED), {"digest": key, "report": report})
 
 
-def load_typed(workbook: str | os.PathLike, sheet: str, key: str) -> tuple[object, list[Issue]] | None:
+def load_typed(workbook: str | os.PathLike, sheet: str, key: str) -> tuple[pd.DataFrame, list[Issue]] | None:
     """A sheet as typed before (the frame and the findings typing made), if `key` still matches."""
-    import pandas as pd
-
     stored = _load(entry_path(workbook, TYPED + sheet), key)
     if stored is None or not isinstance(stored.get("frame"), pd.DataFrame) or not isinstance(stored.get("issues"), list):
         return None
     return stored["frame"], list(stored["issues"])
 
 
-def save_typed(workbook: str | os.PathLike, sheet: str, key: str, frame: object, issues: list[Issue]) -> bool:
+def save_typed(workbook: str | os.PathLike, sheet: str, key: str, frame: pd.DataFrame, issues: list[Issue]) -> bool:
     return _save(entry_path(workbook, TYPED + sheet), {"digest": key, "frame": frame, "issues": list(issues)})
 
 
