@@ -13,10 +13,10 @@ import time
 import numpy as np
 import pandas as pd
 
-from inv_sheets import ledger
-from inv_sheets.book import Settings, Store
-from inv_sheets.issues import column_letter
-from inv_sheets.schema import SHEETS
+from inv_sheets.contract.book import Settings, Store
+from inv_sheets.contract.issues import column_letter
+from inv_sheets.contract.schema import SHEETS
+from inv_sheets.ledger import postings as ledger
 
 
 def synthetic_store(rows: int = 1_048_575, skus: int = 10_000, seed: int = 1, tracked_share: float = 0.10) -> Store:

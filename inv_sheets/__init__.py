@@ -8,11 +8,20 @@ back into the same file, leaving everything else in it as it was.
     >>> report = inv_sheets.refresh("store.xlsx")
 """
 
-from .issues import (CODES, EncryptedWorkbookError, Issue, InvSheetsError, NotAWorkbookError, Report,
-                     WorkbookChangedError, WorkbookLockedError, WriteError)
-from .normalise import normalise
+from .contract.issues import (
+                              CODES,
+                              EncryptedWorkbookError,
+                              InvSheetsError,
+                              Issue,
+                              NotAWorkbookError,
+                              Report,
+                              WorkbookChangedError,
+                              WorkbookLockedError,
+                              WriteError,
+)
 from .refresh import compute, refresh
-from .validate import load, parse, validate
+from .rules.normalise import normalise
+from .rules.validate import load, parse, validate
 
 __version__ = "0.1.0"
 

@@ -47,12 +47,12 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import cache
-from .book import Book, Store
-from .issues import InvSheetsError, Issue
-from .schema import DATE, INTEGER, NUMBER, SHEET, Output
-from .schema import O as _column
-from .sheetdata import SheetData
+from .contract.book import Book, Store
+from .contract.issues import InvSheetsError, Issue
+from .contract.schema import DATE, INTEGER, NUMBER, SHEET, Output
+from .contract.schema import O as _column
+from .contract.sheetdata import SheetData
+from .io import cache
 
 SHEET_NAME = "_inv_ledger"
 LEDGER = Output(SHEET_NAME, (
@@ -539,7 +539,7 @@ def _as_pandas(text: pa.Array) -> pd.Series | np.ndarray:
 
 def _code(value: object) -> str:
     """A movement ID as the validator keeps codes (parse.canonical_code; 12.0 -> "12")."""
-    from .parse import canonical_code
+    from .contract.parse import canonical_code
 
     if value is None or (isinstance(value, float) and value != value):
         return ""

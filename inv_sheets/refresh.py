@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Callable
 
 import pandas as pd
 
-from .book import Book, Store
-from .issues import INFO, Issue, Report
-from .schema import OUTPUTS
-from .sheetdata import SheetData, sheet
+from .contract.book import Book, Store
+from .contract.issues import INFO, Issue, Report
+from .contract.schema import OUTPUTS
+from .contract.sheetdata import SheetData, sheet
 
 if TYPE_CHECKING:
     from .integrity import LastRefresh
@@ -29,7 +29,9 @@ Feature = Callable[[Store, object], list[SheetData]]
 
 def features(issues: list[Issue]) -> tuple[Feature, ...]:
     """The features, in the order their sheets appear. Each returns [] when its inputs are absent."""
-    from . import channels, checklist, counts, kpis, replenish, stock
+    from .features import checklist, counts, kpis, stock
+    from .features.channels import sheets as channels
+    from .features.replenish import reorder as replenish
 
     return (stock.stock_sheets, replenish.replenish_sheets, counts.count_sheets, channels.channel_sheets,
             kpis.kpi_sheets, functools.partial(checklist.checklist_sheets, issues=issues))
@@ -56,8 +58,8 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     deleted since are reported, and the new fingerprints go in a hidden sheet.
     """
     from .integrity import SHEET_NAME, LastRefresh, ledger_check, raw_movement_ids
-    from .ledger import build
-    from .validate import parse
+    from .ledger.postings import build
+    from .rules.validate import parse
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -105,8 +107,8 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
 
     Raises InvSheetsError when it cannot run; the workbook is then left exactly as it was.
     """
-    from . import cache
     from .integrity import LastRefresh
+    from .io import cache
     from .io.read import read_book
     from .io.write import FileState, source_and_target, write_sheets
 

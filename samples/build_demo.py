@@ -3,7 +3,7 @@
     python samples/build_demo.py [OUT.xlsx]
 
 demo_catalogue.py holds the store's fixed parts, demo_sim.py trades through the year; this script
-turns the result into the workbook's sheets and writes it with inv_sheets.template.build_workbook.
+turns the result into the workbook's sheets and writes it with inv_sheets.contract.template.build_workbook.
 A fixed seed and a fixed as-of date make every build the same, byte for byte.
 """
 
@@ -22,11 +22,11 @@ for _path in (HERE, HERE.parent):  # the demo modules beside this file, inv_shee
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from demo_catalogue import (ADJUSTERS, BUNDLES, CHANNELS, LOCATIONS, REGION_HOME, SUPPLIERS, gtin13)
+from demo_catalogue import ADJUSTERS, BUNDLES, CHANNELS, LOCATIONS, REGION_HOME, SUPPLIERS, gtin13
 from demo_sim import AS_OF, PROMO, SEED, STOCK_LOCATIONS, Store, simulate  # noqa: E402
 
-from inv_sheets.schema import SHEET  # noqa: E402
-from inv_sheets.template import build_workbook  # noqa: E402
+from inv_sheets.contract.schema import SHEET  # noqa: E402
+from inv_sheets.contract.template import build_workbook  # noqa: E402
 
 OUT = HERE / "demo-store.xlsx"
 PACKAGED = HERE.parent / "inv_sheets" / "resources" / "demo-store.xlsx"

@@ -15,10 +15,23 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-from demo_catalogue import (ADJUST_REASONS, ADJUSTERS, BUNDLES, CHANNEL_SHARE, CHANNELS, COUNTERS,
-                            DAMAGE_REASONS, DISCONTINUED, FAMILIES, LOCATIONS, LOSS_REASONS, REGION_HOME,
-                            REGION_SHARE, SUPPLIERS, Family)
+from demo_catalogue import (
+    ADJUST_REASONS,
+    ADJUSTERS,
+    BUNDLES,
+    CHANNEL_SHARE,
+    CHANNELS,
+    COUNTERS,
+    DAMAGE_REASONS,
+    DISCONTINUED,
+    FAMILIES,
+    LOCATIONS,
+    LOSS_REASONS,
+    REGION_HOME,
+    REGION_SHARE,
+    SUPPLIERS,
+    Family,
+)
 
 HERE = Path(__file__).resolve().parent
 

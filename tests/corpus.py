@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable
 from xml.sax.saxutils import escape
 
-from inv_sheets.issues import column_letter
+from inv_sheets.contract.issues import column_letter
 
 MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 STRICT_NS = "http://purl.oclc.org/ooxml/spreadsheetml/main"

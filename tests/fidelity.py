@@ -17,16 +17,15 @@ import zlib
 from pathlib import Path
 
 import openpyxl
+import xlwings
 from openpyxl.chart import BarChart, Reference
 from openpyxl.comments import Comment
 from openpyxl.drawing.image import Image
 from openpyxl.formatting.rule import CellIsRule, ColorScaleRule
 from openpyxl.styles import Font, PatternFill
+from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.worksheet.datavalidation import DataValidation
 from openpyxl.worksheet.table import Table, TableStyleInfo
-from openpyxl.workbook.defined_name import DefinedName
-
-import xlwings
 
 QUICKSTART = Path(xlwings.__file__).parent / "quickstart_standalone.xlsm"
 CT_VML = "application/vnd.openxmlformats-officedocument.vmlDrawing"

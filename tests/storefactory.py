@@ -20,9 +20,9 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from inv_sheets.book import Settings, Store
-from inv_sheets.issues import column_letter
-from inv_sheets.schema import BOOL, CHOICE, CODE, DATE, INTEGER, NUMBER, SHEETS
+from inv_sheets.contract.book import Settings, Store
+from inv_sheets.contract.issues import column_letter
+from inv_sheets.contract.schema import BOOL, CHOICE, CODE, DATE, INTEGER, NUMBER, SHEETS
 
 _ARGS = {s.name: s.name.lower().replace(" ", "_") for s in SHEETS}  # "Item Locations" -> item_locations
 

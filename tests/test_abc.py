@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 from storefactory import make_store, mv
 
-from inv_sheets import abc
-from inv_sheets import ledger as ledger_mod
+from inv_sheets.features.replenish import abc
+from inv_sheets.ledger import postings as ledger_mod
 
 
 def test_boundary_sku_joins_the_class_it_completes():

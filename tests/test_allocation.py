@@ -8,13 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from storefactory import items, make_store, mv
 
-from inv_sheets.allocation import (
+from inv_sheets.features.channels.allocation import (
     allocate,
     allocation_sheets,
     pick_list,
     promisable_stock,
 )
-from inv_sheets.ledger import build
+from inv_sheets.ledger.postings import build
 
 AS_OF = "2026-02-01"
 

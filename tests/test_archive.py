@@ -16,11 +16,12 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, assume, given, settings
 
-from inv_sheets.archive import CloseRefused, close_period, plan
-from inv_sheets.book import Store
-from inv_sheets.cli import main
+from inv_sheets.cli.main import main
+from inv_sheets.close_period import close_period, plan
+from inv_sheets.contract.book import Store
+from inv_sheets.contract.issues import CloseRefused
 from inv_sheets.io.read import read_book
-from inv_sheets.ledger import build
+from inv_sheets.ledger.postings import build
 from inv_sheets.refresh import compute
 from tests.storefactory import make_store, mv
 from tests.workbooks import make_workbook

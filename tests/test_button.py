@@ -12,13 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from lxml import etree
 
-from inv_sheets import button
-from inv_sheets.button import CONF_ROWS, CONF_SHEET, MACRO, add_button, find_buttons, init_with_button
-from inv_sheets.issues import WorkbookLockedError, WriteError
-from inv_sheets.resources import vba_project
+from inv_sheets.contract.issues import WorkbookLockedError, WriteError
+from inv_sheets.excel import button
+from inv_sheets.excel.button import CONF_ROWS, CONF_SHEET, MACRO, add_button, find_buttons, init_with_button
+from inv_sheets.excel.resources import vba_project
 
 olefile = pytest.importorskip("olefile", reason="olefile reads the VBA project (pip install olefile)")
 
@@ -166,7 +167,7 @@ def test_code_names_bind_the_projects_document_modules(made):
 
 # add-button -------------------------------------------------------------------------------------------
 def test_add_button_touches_only_what_it_must(tmp_path):
-    from inv_sheets.template import build_workbook
+    from inv_sheets.contract.template import build_workbook
 
     plain = tmp_path / "store.xlsx"
     build_workbook(plain)
@@ -222,7 +223,7 @@ def test_a_workbook_with_its_own_macros_is_refused(tmp_path):
 
 
 def test_an_open_workbook_is_not_written(made, tmp_path):
-    from inv_sheets.template import build_workbook
+    from inv_sheets.contract.template import build_workbook
 
     plain = tmp_path / "open.xlsx"
     build_workbook(plain)
@@ -239,8 +240,8 @@ def test_a_xlsx_name_is_refused_for_macros(tmp_path):
 
 # The command ----------------------------------------------------------------------------------------
 def test_add_button_command(tmp_path):
-    from inv_sheets.cli import main
-    from inv_sheets.template import build_workbook
+    from inv_sheets.cli.main import main
+    from inv_sheets.contract.template import build_workbook
 
     build_workbook(tmp_path / "s.xlsx")
     result = CliRunner().invoke(main, ["add-button", str(tmp_path / "s.xlsx")])
@@ -256,9 +257,9 @@ def test_add_button_command(tmp_path):
 def test_a_file_refresh_keeps_the_button(made, tmp_path):
     refresh = importlib.import_module("inv_sheets.refresh")
     try:
-        importlib.import_module("inv_sheets.stock")
+        importlib.import_module("inv_sheets.features.stock")
     except ModuleNotFoundError:
-        pytest.skip("the refresh pipeline needs inv_sheets.stock")
+        pytest.skip("the refresh pipeline needs inv_sheets.features.stock")
     copy = tmp_path / "refreshed.xlsm"
     shutil.copy(made, copy)
     refresh.refresh(copy)

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from storefactory import items, make_store, mv
 
-from inv_sheets.channels import channel_sheets, channel_stock, free_stock
-from inv_sheets.ledger import build
+from inv_sheets.features.channels.sheets import channel_sheets, channel_stock, free_stock
+from inv_sheets.ledger.postings import build
 
 AS_OF = "2026-02-01"
 LOCATIONS = [{"location": "W1", "kind": "stock", "priority": 1}, {"location": "W2", "kind": "stock", "priority": 2},
@@ -118,7 +118,7 @@ def test_written_workbook_recalculates_to_the_same_sellable_in_libreoffice(tmp_p
     from workbooks import make_workbook
 
     from inv_sheets.io.write import write_sheets
-    from inv_sheets.validate import load, parse
+    from inv_sheets.rules.validate import load, parse
 
     soffice()
     book = make_workbook(tmp_path / "store.xlsx", {

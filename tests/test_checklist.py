@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-
-from inv_sheets import checklist
-from inv_sheets.issues import Issue
-from inv_sheets.ledger import build
 from storefactory import make_store, mv
+
+from inv_sheets.contract.issues import Issue
+from inv_sheets.features import checklist
+from inv_sheets.ledger.postings import build
 
 AS_OF = "2026-03-29"
 

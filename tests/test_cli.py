@@ -7,10 +7,10 @@ import zipfile
 
 import pytest
 from click.testing import CliRunner
-
-from inv_sheets.cli import main
-from inv_sheets.validate import validate
 from workbooks import MINIMAL, make_workbook
+
+from inv_sheets.cli.main import main
+from inv_sheets.rules.validate import validate
 
 
 def run(*args):

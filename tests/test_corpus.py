@@ -11,15 +11,15 @@ import time
 import zipfile
 from pathlib import Path
 
+import corpus
 import pytest
 from click.testing import CliRunner
+from ooxml import problems
 from python_calamine import CalamineWorkbook
 
-import corpus
-from inv_sheets.cli import main
+from inv_sheets.cli.main import main
 from inv_sheets.io.cells import MAX_CELL_TEXT
-from inv_sheets.validate import load, parse
-from ooxml import problems
+from inv_sheets.rules.validate import load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 

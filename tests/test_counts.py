@@ -14,12 +14,13 @@ import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from inv_sheets import counts
-from inv_sheets.cli import main
-from inv_sheets.ledger import build
 from storefactory import items, make_store, mv
 from workbooks import make_workbook
+
+from inv_sheets.cli.main import main
+from inv_sheets.features import counts
+from inv_sheets.io import count_list
+from inv_sheets.ledger.postings import build
 
 AS_OF = "2026-03-31"
 ROOT = Path(__file__).resolve().parent.parent
@@ -230,7 +231,7 @@ def read_sheet(data: bytes):
 @pytest.mark.parametrize("blind", [False, True])
 def test_count_sheet_is_print_ready(blind):
     store = plan_store()
-    ws = read_sheet(counts.count_sheet(store, build(store), "MAIN", blind=blind, abc=ALL_A))
+    ws = read_sheet(count_list.count_sheet(store, build(store), "MAIN", blind=blind, abc=ALL_A))
     assert ws["A1"].value == "Count sheet: MAIN (Back room)"
     headers = [c.value for c in ws[5] if c.value]
     assert ("Book qty" in headers) is not blind
@@ -267,7 +268,7 @@ def test_count_sheet_renders_in_libreoffice(tmp_path):
         pytest.skip("LibreOffice (soffice) is not installed")
     store = plan_store()
     path = tmp_path / "count.xlsx"
-    counts.write_count_sheet(store, build(store), "MAIN", path, abc=ALL_A)
+    count_list.write_count_sheet(store, build(store), "MAIN", path, abc=ALL_A)
     subprocess.run([soffice, "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(path)],
                    check=True, capture_output=True, timeout=180)
     pdf = (tmp_path / "count.pdf").read_bytes()
@@ -291,7 +292,7 @@ def test_variance_formulas_point_at_the_declared_columns():
 
 
 def test_demo_store_has_variances_and_a_repeat_offender():
-    from inv_sheets.validate import load, parse
+    from inv_sheets.rules.validate import load, parse
 
     demo = ROOT / "samples" / "demo-store.xlsx"
     if not demo.exists():

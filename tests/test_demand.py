@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from storefactory import make_store, mv
 
-from inv_sheets import demand
-from inv_sheets import ledger as ledger_mod
+from inv_sheets.features.replenish import demand
+from inv_sheets.ledger import postings as ledger_mod
 
 REAL = Path(__file__).parent / "data" / "online_retail_daily_3sku.csv"
 SKU_ROW = pd.MultiIndex.from_tuples([("A", "")], names=["sku", "location"])

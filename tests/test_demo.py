@@ -9,7 +9,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from inv_sheets.schema import CODE, MOVEMENT_TYPE, MOVEMENT_TYPES, SHEET, SHEETS
+from inv_sheets.contract.schema import CODE, MOVEMENT_TYPE, MOVEMENT_TYPES, SHEET, SHEETS
 
 pytestmark = pytest.mark.slow  # builds a year of trading (a few seconds)
 
@@ -223,7 +223,7 @@ def test_promotion_and_settings(t, as_of):
 
 
 def test_demo_is_clean_for_the_validator(built):
-    validate = pytest.importorskip("inv_sheets.validate")
+    validate = pytest.importorskip("inv_sheets.rules.validate")
     report = validate.validate(built)
     found = [i for i in report.issues if i.severity in ("error", "warning")
              and i.code not in ("over-reserved",)]  # the open order that cannot be filled reserves too much

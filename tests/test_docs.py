@@ -2,16 +2,16 @@
 
 from pathlib import Path
 
-from inv_sheets import reference
-from inv_sheets.cli import main
-from inv_sheets.issues import CODES
+from inv_sheets.cli import reference
+from inv_sheets.cli.main import main
+from inv_sheets.contract.issues import CODES
 
 ROOT = Path(__file__).parent.parent
 
 
 def test_reference_is_current():
     assert (ROOT / "docs" / "reference.md").read_text() == reference.render(), \
-        "docs/reference.md is stale: run `python -m inv_sheets.reference > docs/reference.md`"
+        "docs/reference.md is stale: run `python -m inv_sheets.cli.reference > docs/reference.md`"
 
 
 def test_every_command_and_code_is_documented():

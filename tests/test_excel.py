@@ -1,7 +1,7 @@
 """The Refresh button's Python side, run through xlwings' own Book and Range objects.
 
 xlwings' remote engine (the one behind xlwings Server and xlwings Lite) needs no Excel: the
-workbook arrives as JSON, `inv_sheets.excel.refresh` works on real xlwings objects, and every
+workbook arrives as JSON, `inv_sheets.excel.live.refresh` works on real xlwings objects, and every
 change is recorded as an action. Playing those actions back gives the sheets the button leaves in
 Excel, which must hold exactly what `inv-sheets refresh` writes into the file.
 """
@@ -16,15 +16,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-
 from remote_book import apply_actions, book_json, remote_engine
 
-from inv_sheets import excel
+from inv_sheets.contract.issues import WorkbookLockedError
+from inv_sheets.contract.schema import OUTPUT
+from inv_sheets.contract.sheetdata import sheet
+from inv_sheets.excel import live as excel
 from inv_sheets.io.read import read_book as read_file
-from inv_sheets.issues import WorkbookLockedError
-from inv_sheets.schema import OUTPUT
-from inv_sheets.sheetdata import sheet
-from inv_sheets.validate import parse
+from inv_sheets.rules.validate import parse
 
 pipeline = importlib.import_module("inv_sheets.refresh")  # the module (the package exports a function of that name)
 ROOT = Path(__file__).resolve().parent.parent

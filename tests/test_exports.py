@@ -14,14 +14,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import given, settings, strategies as st
-
-from inv_sheets.exports import IMPORT_ORDER, LOSSES, TARGETS, export
-from inv_sheets.exports import cin7, shopify, zoho
-from inv_sheets.exports.common import Files, fmt_number, neutralise, safe_path
-from inv_sheets.issues import Issue
-from inv_sheets.ledger import build
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from storefactory import make_store, mv
+
+from inv_sheets.contract.issues import Issue
+from inv_sheets.exports import IMPORT_ORDER, LOSSES, TARGETS, cin7, export, shopify, zoho
+from inv_sheets.exports.common import Files, fmt_number, neutralise, safe_path
+from inv_sheets.ledger.postings import build
 
 
 def demo_store():
@@ -363,7 +363,7 @@ def _workbook(path: Path, bad: bool = False) -> Path:
 
 
 def test_cli_exports_and_json_equals_library(tmp_path):
-    from inv_sheets.cli import main
+    from inv_sheets.cli.main import main
     from inv_sheets.exports import export_workbook
 
     book = _workbook(tmp_path / "store.xlsx")
@@ -374,7 +374,7 @@ def test_cli_exports_and_json_equals_library(tmp_path):
 
 
 def test_cli_refuses_errors_unless_forced(tmp_path):
-    from inv_sheets.cli import main
+    from inv_sheets.cli.main import main
 
     book = _workbook(tmp_path / "bad.xlsx", bad=True)
     out = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--output", str(tmp_path / "o")])
@@ -386,7 +386,7 @@ def test_cli_refuses_errors_unless_forced(tmp_path):
 
 
 def test_cli_bad_version_is_usage_error(tmp_path):
-    from inv_sheets.cli import main
+    from inv_sheets.cli.main import main
 
     book = _workbook(tmp_path / "store.xlsx")
     out = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--target-version", "9", "-o", str(tmp_path / "o")])
@@ -443,7 +443,7 @@ DEMO = Path(__file__).resolve().parent.parent / "samples" / "demo-store.xlsx"
 @pytest.mark.parametrize("target", [t for t in TARGETS if t != "shopify"])
 def test_demo_store_stock_survives_every_target(tmp_path, target):
     from inv_sheets.exports.snapshot import take
-    from inv_sheets.validate import load, parse
+    from inv_sheets.rules.validate import load, parse
 
     store, _ = parse(load(DEMO))
     ledger = build(store)

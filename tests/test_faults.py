@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-
-from inv_sheets.cli import main
-from inv_sheets.issues import WorkbookChangedError
-from inv_sheets.refresh import refresh
 from ooxml import problems
+
+from inv_sheets.cli.main import main
+from inv_sheets.contract.issues import WorkbookChangedError
+from inv_sheets.refresh import refresh
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "samples" / "demo-store.xlsx"

@@ -16,14 +16,14 @@ from pathlib import Path
 import hypothesis.strategies as st
 import numpy as np
 from hypothesis import HealthCheck, given, settings
-
-from inv_sheets.book import Book
-from inv_sheets.io.read import collect, table_from_rows
-from inv_sheets.issues import column_letter
-from inv_sheets.refresh import compute, refresh
-from inv_sheets.schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPES, NUMBER, SETTINGS, SHEETS
 from ooxml import problems
 from workbooks import make_workbook
+
+from inv_sheets.contract.book import Book
+from inv_sheets.contract.issues import column_letter
+from inv_sheets.contract.schema import BOOL, CHOICE, CODE, DATE, INTEGER, MOVEMENT_TYPES, NUMBER, SETTINGS, SHEETS
+from inv_sheets.io.read import collect, table_from_rows
+from inv_sheets.refresh import compute, refresh
 
 SKUS = ["A", "B", "KIT", "a ", "Z"]
 LOCATIONS = ["MAIN", "SHOP", "HOLD", "DMG", "X"]

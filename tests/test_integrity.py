@@ -14,6 +14,9 @@ from storefactory import make_store, mv
 from workbooks import make_workbook
 
 from inv_sheets import integrity
+from inv_sheets.contract.schema import O as _out
+from inv_sheets.contract.schema import Output
+from inv_sheets.contract.sheetdata import SheetData
 from inv_sheets.integrity import (
     FINGERPRINTED,
     SHEET_NAME,
@@ -25,10 +28,7 @@ from inv_sheets.integrity import (
 )
 from inv_sheets.io.write import write_sheets
 from inv_sheets.refresh import compute, refresh
-from inv_sheets.schema import O as _out
-from inv_sheets.schema import Output
-from inv_sheets.sheetdata import SheetData
-from inv_sheets.validate import load
+from inv_sheets.rules.validate import load
 
 HEADER = ["Movement ID", "Date", "Type", "SKU", "Qty", "From location", "To location", "Note"]
 ROWS = [
@@ -182,7 +182,7 @@ def test_the_refresh_button_reads_the_same_fingerprints(tmp_path: Path) -> None:
     """The button (xlwings' remote engine, no Excel needed) compares with the hidden sheet too."""
     from remote_book import book_json, remote_engine
 
-    from inv_sheets import excel
+    from inv_sheets.excel import live as excel
 
     xw = remote_engine()
     path = make_workbook(tmp_path / "store.xlsx", sheets(ROWS))
@@ -302,7 +302,7 @@ def test_an_id_that_looks_like_an_excel_escape_round_trips(tmp_path: Path) -> No
 
 
 def test_closing_a_period_keeps_the_fingerprints_of_the_rows_that_stay_packed(tmp_path: Path) -> None:
-    from inv_sheets.archive import close_period
+    from inv_sheets.close_period import close_period
     from tests.test_archive import CUT, STORE
 
     path = make_workbook(tmp_path / "store.xlsx", STORE)

@@ -13,6 +13,7 @@ import pytest
 from storefactory import make_store, mv
 
 from inv_sheets import integrity
+from inv_sheets.contract.schema import CODE, TEXT
 from inv_sheets.integrity import (
     BLOCK_CHARS,
     ENTRY_CHARS,
@@ -22,7 +23,6 @@ from inv_sheets.integrity import (
     seen_from_frame,
     unpack,
 )
-from inv_sheets.schema import CODE, TEXT
 
 IDX = pd.Index([2, 3, 4, 5, 6], dtype="int64")
 

@@ -9,12 +9,12 @@ import zipfile
 
 import pandas as pd
 import pytest
-
-from inv_sheets import kpis
-from inv_sheets.io.write import write_sheets
-from inv_sheets.ledger import build
 from storefactory import make_store, mv
 from workbooks import MINIMAL, make_workbook
+
+from inv_sheets.features import kpis
+from inv_sheets.io.write import write_sheets
+from inv_sheets.ledger.postings import build
 
 ABC = pd.Series({"A": "A", "B": "C"})
 

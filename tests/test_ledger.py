@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from inv_sheets.ledger import POSTING_COLUMNS, build
-from inv_sheets.places import resolve_places
 from storefactory import items, make_store, mv
+
+from inv_sheets.ledger.places import resolve_places
+from inv_sheets.ledger.postings import POSTING_COLUMNS, build
 
 LOCS = [
     {"location": "MAIN", "kind": "stock", "sellable": True, "priority": 1},
@@ -465,7 +465,7 @@ def batch_streams(draw):
 def test_vectorised_fefo_matches_the_event_by_event_walk(monkeypatch_stream):
     import functools
 
-    from inv_sheets import fefo
+    from inv_sheets.ledger import fefo
     rows, counts = monkeypatch_stream
     store = make_store(items=[{"sku": s, "name": s, "tracking": "expiry"} for s in ("A", "C")], locations=LOCS,
                        movements=rows, counts=counts, settings=MAIN)

@@ -7,11 +7,12 @@ import hashlib
 import zipfile
 
 import openpyxl
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from inv_sheets.normalise import normalise, plan
-from inv_sheets.validate import load
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from workbooks import make_workbook
+
+from inv_sheets.rules.normalise import normalise, plan
+from inv_sheets.rules.validate import load
 
 ITEMS = [["item sku", "Description", "cost"], [" tee-m ", "Tee M ", "4.5"], ["CAP", "Cap", 3]]
 MOVES = [["ID", "Date", "Type", "SKU", "Qty", "To"],

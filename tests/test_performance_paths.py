@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from inv_sheets import cache
+from inv_sheets.io import cache
 from inv_sheets.io.read import continuation_of, read_book
 from inv_sheets.refresh import compute, refresh
 from tests.workbooks import make_workbook
@@ -289,7 +289,7 @@ def test_anything_a_refresh_depends_on_computes_it_again(tmp_path, cached, monke
 def test_the_cli_says_the_sheets_are_up_to_date(tmp_path, cached):
     from click.testing import CliRunner
 
-    from inv_sheets.cli import main
+    from inv_sheets.cli.main import main
 
     path = _single(tmp_path / "store.xlsx")
     runner = CliRunner()
@@ -327,7 +327,7 @@ def test_continuation_sheets_are_cached_each_on_its_own(tmp_path, cached, monkey
 
 def test_normalise_writes_a_continuation_row_into_its_own_sheet(tmp_path, monkeypatch):
     monkeypatch.setenv("INV_SHEETS_CACHE", "off")
-    from inv_sheets.normalise import plan
+    from inv_sheets.rules.normalise import plan
 
     path = _split(tmp_path / "two.xlsx")
     import openpyxl
@@ -360,7 +360,7 @@ def test_the_column_wise_space_class_is_pythons_whitespace():
     it must be exactly the characters Python's \\s matches, and give what \\s gives."""
     import re
 
-    from inv_sheets.parse import SPACE_RUN
+    from inv_sheets.contract.parse import SPACE_RUN
 
     spaces = {chr(i) for i in range(0x110000) if re.match(r"\s", chr(i))}
     assert {chr(i) for i in range(0x110000) if re.fullmatch(SPACE_RUN, chr(i))} == spaces
@@ -448,7 +448,7 @@ def test_a_changed_fingerprint_sheet_is_compared_again(tmp_path, cached, monkeyp
 
 def test_the_remembered_comparison_follows_everything_it_depends_on(tmp_path, cached, monkeypatch):
     from inv_sheets.integrity import LastRefresh
-    from inv_sheets.validate import parse
+    from inv_sheets.rules.validate import parse
 
     path = _single(tmp_path / "store.xlsx")
     refresh(path, as_of="2025-03-01")  # compares (nothing remembered yet) and remembers
@@ -477,7 +477,7 @@ def _typings(monkeypatch) -> list[str]:
     """The sheets typed from their cells (not taken from the cache) from now on."""
     import importlib
 
-    validate = importlib.import_module("inv_sheets.validate")  # the package exports a function of that name
+    validate = importlib.import_module("inv_sheets.rules.validate")  # the package exports a function of that name
 
     typed: list[str] = []
     real = validate._typed
@@ -491,7 +491,7 @@ def _typings(monkeypatch) -> list[str]:
 
 
 def test_a_sheet_read_before_is_typed_as_it_was(tmp_path, cached, monkeypatch):
-    from inv_sheets.validate import parse
+    from inv_sheets.rules.validate import parse
 
     rows = [*_movements(), ["M41", "2025-02-30", "sale", "TEE", "3 pcs", "MAIN", None, None, None, None]]
     path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *rows]})

@@ -18,10 +18,12 @@ from hypothesis import strategies as st
 from storefactory import items, make_store, mv
 from workbooks import MINIMAL, make_workbook
 
-from inv_sheets import leadtime, replenish, schema
-from inv_sheets import ledger as ledger_mod
-from inv_sheets.issues import column_letter
-from inv_sheets.schema import OUT_INT, OUT_NUM, O, Output
+from inv_sheets.contract import schema
+from inv_sheets.contract.issues import column_letter
+from inv_sheets.contract.schema import OUT_INT, OUT_NUM, O, Output
+from inv_sheets.features.replenish import leadtime
+from inv_sheets.features.replenish import reorder as replenish
+from inv_sheets.ledger import postings as ledger_mod
 
 Z95 = NormalDist().inv_cdf(0.95)
 DAYS = pd.date_range("2026-10-03", "2026-12-31")  # the 90 days ending at as_of
@@ -269,10 +271,10 @@ def recalculated(path: Path, sheet: str, work: Path) -> list[dict[str, str]]:
 def test_libreoffice_recalculates_the_library_numbers(tmp_path, monkeypatch, live):
     if shutil.which("soffice") is None:
         pytest.skip("LibreOffice (soffice) is not installed: cannot recalculate the sheet independently")
+    from inv_sheets.contract.sheetdata import SheetData
     from inv_sheets.io.read import read_book
     from inv_sheets.io.write import write_sheets
-    from inv_sheets.sheetdata import SheetData
-    from inv_sheets.validate import parse
+    from inv_sheets.rules.validate import parse
 
     if live:
         monkeypatch.setitem(schema.OUTPUT, "Reorder", LIVE_REORDER)
@@ -322,7 +324,7 @@ def test_suggested_quantity_rules_hold(on_hand, per_day, pack, moq, max_stock):
 @pytest.mark.slow
 def test_demo_store_reads_sensibly():
     from inv_sheets.io.read import read_book
-    from inv_sheets.validate import parse
+    from inv_sheets.rules.validate import parse
 
     store, _ = parse(read_book(Path(__file__).parent.parent / "samples" / "demo-store.xlsx"))
     sheets = replenish.replenish_sheets(store, ledger_mod.build(store))

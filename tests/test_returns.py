@@ -6,8 +6,8 @@ import pandas as pd
 import pytest
 from storefactory import items, make_store, mv
 
-from inv_sheets.ledger import build
-from inv_sheets.returns import RATE_LABEL, hold_ages, returns_sheets, window
+from inv_sheets.features.channels.returns import RATE_LABEL, hold_ages, returns_sheets, window
+from inv_sheets.ledger.postings import build
 
 AS_OF = "2026-03-31"
 LOCATIONS = [{"location": "W1", "kind": "stock"}, {"location": "RET", "kind": "returns_hold"},

@@ -8,16 +8,16 @@ import csv
 import time
 from pathlib import Path
 
+import corpus
 import pytest
 from click.testing import CliRunner
 from lxml import etree
+from workbooks import make_workbook
 
-import corpus
-from inv_sheets.cli import main
+from inv_sheets.cli.main import main
 from inv_sheets.exports import TARGETS, export_workbook
 from inv_sheets.exports.common import neutralise, safe_path
 from inv_sheets.io import package, xmlsafe
-from workbooks import make_workbook
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "CANARY-SECRET-4242"
@@ -165,7 +165,7 @@ def test_a_cache_file_others_could_write_is_never_unpickled(tmp_path, monkeypatc
     """Unpickling runs code: the parse cache loads only files in a folder no one else can write to."""
     import os
 
-    from inv_sheets import cache
+    from inv_sheets.io import cache
 
     monkeypatch.setenv("INV_SHEETS_CACHE_DIR", str(tmp_path / "cache"))
     path = cache.entry_path(tmp_path / "book.xlsx", "Movements")

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pandas as pd
-
-from inv_sheets.ledger import build
-from inv_sheets.stock import stock_sheets
 from storefactory import items, make_store, mv
+
+from inv_sheets.features.stock import stock_sheets
+from inv_sheets.ledger.postings import build
 
 LOCS = [
     {"location": "MAIN", "kind": "stock", "sellable": True, "priority": 2},

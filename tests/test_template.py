@@ -9,9 +9,9 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from inv_sheets.issues import WriteError, column_letter
-from inv_sheets.schema import BOOL, CODE, DATE, SETTINGS, SHEET, SHEETS, match_column
-from inv_sheets.template import DROPDOWN_ROWS, LISTS, START, allowed_values, build_workbook, init_workbook
+from inv_sheets.contract.issues import WriteError, column_letter
+from inv_sheets.contract.schema import BOOL, CODE, DATE, SETTINGS, SHEET, SHEETS, match_column
+from inv_sheets.contract.template import DROPDOWN_ROWS, LISTS, START, allowed_values, build_workbook, init_workbook
 
 COMMITTED = Path(__file__).resolve().parent.parent / "templates" / "inventory-template.xlsx"
 
@@ -45,9 +45,9 @@ def describe(path: Path) -> dict:
 
 
 def test_committed_template_is_up_to_date(blank):
-    assert COMMITTED.exists(), "run: python -m inv_sheets.template templates/inventory-template.xlsx"
+    assert COMMITTED.exists(), "run: python -m inv_sheets.contract.template templates/inventory-template.xlsx"
     assert describe(COMMITTED) == describe(blank), \
-        "templates/inventory-template.xlsx is stale: python -m inv_sheets.template templates/inventory-template.xlsx"
+        "templates/inventory-template.xlsx is stale: python -m inv_sheets.contract.template templates/inventory-template.xlsx"
 
 
 def test_builds_are_byte_for_byte_the_same(blank, tmp_path):

@@ -5,11 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-
-from inv_sheets.issues import CODES
-from inv_sheets.validate import validate
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from workbooks import make_workbook
+
+from inv_sheets.contract.issues import CODES
+from inv_sheets.rules.validate import validate
 
 ITEMS = [["SKU", "Name", "Unit cost", "Tracking"],
          ["TEE-M", "Tee M", 4.0, "none"], ["TEE-L", "Tee L", 4.5, "none"], ["JAM-1", "Jam", 2.0, "expiry"]]

@@ -17,19 +17,24 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from fidelity import build_xlsm, build_xlsx, rewrite_zip
 from lxml import etree
+from ooxml import problems
 from python_calamine import CalamineWorkbook
 
-from fidelity import build_xlsm, build_xlsx, rewrite_zip
-from inv_sheets.issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError,
-                               WriteError)
+from inv_sheets.contract.issues import (
+    EncryptedWorkbookError,
+    NotAWorkbookError,
+    WorkbookChangedError,
+    WorkbookLockedError,
+    WriteError,
+)
+from inv_sheets.contract.sheetdata import LineChart, SheetData, sheet
 from inv_sheets.io import package as package_module
 from inv_sheets.io.cells import encode
 from inv_sheets.io.render import render
 from inv_sheets.io.styles import MINIMAL_STYLES, StyleSheet
 from inv_sheets.io.write import FileState, check_writable, write_sheets
-from inv_sheets.sheetdata import LineChart, SheetData, sheet
-from ooxml import problems
 
 ALLOWED = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
            "docProps/app.xml", "xl/calcChain.xml"}
@@ -337,7 +342,7 @@ signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails wi
 resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 from test_write import outputs
 from inv_sheets.io.write import write_sheets
-from inv_sheets.issues import WriteError
+from inv_sheets.contract.issues import WriteError
 try:
     write_sheets({str(book)!r}, outputs())
 except WriteError as e:

@@ -26,7 +26,7 @@ import shutil
 from pathlib import Path
 from typing import Sequence
 
-from ..issues import ERROR, Issue
+from ..contract.issues import ERROR, Issue
 from . import cin7, inflow, inventree, odoo, shopify, sortly, zoho
 from .common import ExportFile, ExportResult, Files, Loss, Target, safe_path
 from .snapshot import ALWAYS_LOST, FACTS, Snapshot, take
@@ -87,8 +87,8 @@ def export_workbook(path: str | os.PathLike, target: str, out_dir: str | os.Path
 
     out_dir defaults to '<workbook name>-<target>' beside the workbook.
     """
-    from ..ledger import build
-    from ..validate import load, parse
+    from ..ledger.postings import build
+    from ..rules.validate import load, parse
 
     book = load(path)
     store, issues = parse(book, as_of=as_of)

@@ -22,7 +22,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..schema import fold
+from ..contract.schema import fold
 from .common import Files, Target
 from .snapshot import Snapshot, slug, split_variant, variant_groups
 

@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..book import Store
-from ..places import store_places
+from ..contract.book import Store
+from ..ledger.places import store_places
 
 EPS = 1e-9
 

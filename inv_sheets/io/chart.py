@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-from ..issues import column_letter
-from ..schema import OUT_DATE, OUT_PCT, OutColumn
-from ..sheetdata import LineChart
+from ..contract.issues import column_letter
+from ..contract.schema import OUT_DATE, OUT_PCT, OutColumn
+from ..contract.sheetdata import LineChart
 from .cells import clean_text, clean_texts, encode
 
 CHART_RID = "rId1"  # inside the drawing's own rels part

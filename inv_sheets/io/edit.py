@@ -16,7 +16,7 @@ from typing import Iterable
 
 import pandas as pd
 
-from ..issues import NotAWorkbookError
+from ..contract.issues import NotAWorkbookError
 from .cells import _LEAP_BUG_END, EPOCH_1900, EPOCH_1904, clean_text, number_text
 from .package import Package
 from .styles import StyleSheet

@@ -23,7 +23,7 @@ import zipfile
 import zlib
 from pathlib import Path
 
-from ..issues import NotAWorkbookError, WorkbookTooLargeError
+from ..contract.issues import NotAWorkbookError, WorkbookTooLargeError
 from .package import seek_to_data
 
 MAX_PART_BYTES = 2 << 30  # a part that inflates beyond this is refused (zip bombs)

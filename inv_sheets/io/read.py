@@ -24,13 +24,23 @@ from typing import Callable
 
 import pandas as pd
 
-from .. import cache
-from ..book import ROW_SPAN, Book, Table, TablePart
-from ..issues import (EncryptedWorkbookError, InvSheetsError, Issue, NotAWorkbookError,
-                      column_letter)
-from ..schema import (CODE, DATE, INTEGER, NUMBER, OUTPUT, SHEET, SHEETS, TEMPLATE_SHEETS, TEXT, fold,
-                      match_column, match_sheet)
-from . import guard, xmlsafe
+from ..contract.book import ROW_SPAN, Book, Table, TablePart
+from ..contract.issues import EncryptedWorkbookError, InvSheetsError, Issue, NotAWorkbookError, column_letter
+from ..contract.schema import (
+    CODE,
+    DATE,
+    INTEGER,
+    NUMBER,
+    OUTPUT,
+    SHEET,
+    SHEETS,
+    TEMPLATE_SHEETS,
+    TEXT,
+    fold,
+    match_column,
+    match_sheet,
+)
+from . import cache, guard, xmlsafe
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
 CONTINUABLE = ("Movements",)  # sheets whose rows may continue on further sheets

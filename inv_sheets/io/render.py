@@ -18,10 +18,9 @@ from dataclasses import dataclass
 from itertools import chain, repeat
 from typing import Callable
 
-from ..issues import column_letter, sheet_ref
-from ..schema import (OUT_BOOL, OUT_DATE, OUT_INT, OUT_LINK, OUT_MONEY, OUT_NUM, OUT_PCT, OUT_TEXT,
-                      OutColumn)
-from ..sheetdata import SheetData
+from ..contract.issues import column_letter, sheet_ref
+from ..contract.schema import OUT_BOOL, OUT_DATE, OUT_INT, OUT_LINK, OUT_MONEY, OUT_NUM, OUT_PCT, OUT_TEXT, OutColumn
+from ..contract.sheetdata import SheetData
 from . import chart as chart_xml
 from .cells import Column, clean_text, clean_texts, encode, needs_preserve
 from .styles import CellStyle

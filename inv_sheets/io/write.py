@@ -41,12 +41,31 @@ from xml.sax.saxutils import unescape
 
 from lxml import etree
 
-from ..issues import (EncryptedWorkbookError, NotAWorkbookError, WorkbookChangedError, WorkbookLockedError,
-                      WriteError)
-from ..sheetdata import SheetData
+from ..contract.issues import (
+    EncryptedWorkbookError,
+    NotAWorkbookError,
+    WorkbookChangedError,
+    WorkbookLockedError,
+    WriteError,
+)
+from ..contract.sheetdata import SheetData
 from .docprops import APP, update_titles
-from .package import (CONTENT_TYPES, CT_CHART, CT_DRAWING, CT_STYLES, CT_TABLE, CT_WORKSHEET, REL_CALC_CHAIN,
-                      REL_CHART, REL_DRAWING, REL_STYLES, REL_TABLE, Package, compressed_bytes, rels_name)
+from .package import (
+    CONTENT_TYPES,
+    CT_CHART,
+    CT_DRAWING,
+    CT_STYLES,
+    CT_TABLE,
+    CT_WORKSHEET,
+    REL_CALC_CHAIN,
+    REL_CHART,
+    REL_DRAWING,
+    REL_STYLES,
+    REL_TABLE,
+    Package,
+    compressed_bytes,
+    rels_name,
+)
 from .render import DRAWING_RID, TABLE_RID, render
 from .styles import MINIMAL_STYLES, StyleSheet
 from .workbook import Sheet, Workbook, unique_sheet_name, unique_table_name

@@ -1,0 +1,68 @@
+"""What every command shares: exit codes, the one-line failure, progress on stderr, the findings table.
+
+Kept apart from cli.py so that commands defined beside their feature (cli_counts, cli_export,
+cli_button) can use it without importing the command group that registers them.
+"""
+
+from __future__ import annotations
+
+import functools
+import sys
+
+import click
+
+from ..contract.issues import InvSheetsError, Report
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+
+
+def fails_cleanly(func):
+    """Turn 'could not run' into one line on stderr and exit 3, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        try:
+            return func(*args, **kwargs)
+        except InvSheetsError as exc:
+            click.echo(f"inv-sheets: {exc}", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+        except MemoryError:
+            click.echo("inv-sheets: ran out of memory reading this workbook", err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+        except OSError as exc:
+            click.echo(f"inv-sheets: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), err=True)
+            sys.exit(EXIT_CANNOT_RUN)
+
+    return wrapper
+
+
+def progress_printer(quiet: bool):
+    """A progress callback writing to stderr, silent when quiet or when stderr is not a terminal."""
+    if quiet or not sys.stderr.isatty():
+        return None
+    return lambda message: click.echo(f"  {message}...", err=True)
+
+
+def render_issues(report: Report, limit: int | None = None, *, notes: bool = True) -> str:
+    """The findings as a readable table, worst first, and a summary line.
+
+    notes=False lists only errors and warnings (the notes are still counted, and on the Issues sheet).
+    """
+    lines = []
+    issues = [i for i in report.sorted_issues() if notes or i.severity != "info"]
+    shown = issues if limit is None else issues[:limit]
+    if shown:
+        width = max(len(i.cell) for i in shown)
+        for i in shown:
+            lines.append(f"{i.cell:<{width}}  {i.severity:<7}  {i.code:<24}  {i.message}")
+        if len(shown) < len(issues):
+            lines.append(f"... and {len(issues) - len(shown)} more (use --json or see the Issues sheet)")
+    c = report.counts()
+    lines.append(f"{report.path}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes")
+    return "\n".join(lines)
+
+
+def exit_code(report: Report, strict: bool = False) -> int:
+    if report.errors or (strict and report.warnings):
+        return EXIT_PROBLEMS
+    return EXIT_OK

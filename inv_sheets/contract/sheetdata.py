@@ -1,0 +1,66 @@
+"""What a feature hands the writer: one computed sheet, as plain data.
+
+Features build `SheetData` values; the writers (the file writer in io/, and the live-Excel writer
+in excel.py) turn them into worksheets. Neither side knows how the other works.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import pandas as pd
+
+from .schema import OUTPUT, OutColumn, Output
+
+
+@dataclass(frozen=True)
+class LineChart:
+    """A native line chart of some columns of the sheet's table, one series per column."""
+
+    title: str
+    x: str  # column name of the categories (e.g. "week")
+    series: tuple[str, ...]  # column names plotted
+    y_title: str = ""
+
+
+@dataclass(frozen=True)
+class SheetData:
+    """One output sheet: its declared columns and its rows, plus how to present them.
+
+    rows      one column per declared column (in any order), values of the column's kind;
+              None/NaN is an empty cell.
+    formulas  column -> formula template with "{row}" for the Excel row, e.g. "=E{row}-F{row}";
+              the cached value written with it is the row's value in `rows`, so every reader
+              sees the number even before Excel recalculates.
+    fills     column -> {cell value: colour}, colour one of "red", "amber", "green", "grey":
+              how a status column is coloured at a glance.
+    notes     (term, definition) pairs written as a block to the right of the table, e.g. KPI
+              definitions.
+    chart     a line chart placed beside the table.
+    """
+
+    output: Output
+    rows: pd.DataFrame
+    formulas: Mapping[str, str] = field(default_factory=dict)
+    fills: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    notes: tuple[tuple[str, str], ...] = ()
+    chart: LineChart | None = None
+    hidden: bool = False
+
+    @property
+    def name(self) -> str:
+        return self.output.name
+
+    @property
+    def columns(self) -> tuple[OutColumn, ...]:
+        return self.output.columns
+
+    def frame(self) -> pd.DataFrame:
+        """The rows with exactly the declared columns, in order (missing ones empty)."""
+        return self.rows.reindex(columns=self.output.column_names())
+
+
+def sheet(name: str, rows: pd.DataFrame, **kw) -> SheetData:
+    """SheetData for a declared output sheet, by name."""
+    return SheetData(OUTPUT[name], rows, **kw)

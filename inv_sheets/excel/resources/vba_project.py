@@ -1,0 +1,397 @@
+"""Build `vbaProject.bin`, the macros of a workbook with a Refresh button.
+
+The project is xlwings' own standalone VBA project (from the `quickstart_standalone.xlsm` that the
+xlwings package ships, BSD-3-Clause: see XLWINGS_LICENSE.txt beside this file) with one change:
+its sample module `Module1`, whose macro imports a Python module named after the workbook file
+(so a copy called `store (2).xlsm` stops working), is replaced by a module `InvSheets` whose macro
+`RefreshInventory` runs `inv_sheets.excel.refresh()` through xlwings' `RunPython`.
+
+A VBA project is an OLE compound file (MS-CFB) whose module sources are compressed (MS-OVBA 2.4.1).
+The new module is written source-only (its offset in the `dir` stream is 0): the project's
+`_VBA_PROJECT` stream already carries version 0xFFFF, which tells the VBA editor to compile every
+module from its source when the workbook opens, exactly as for the `xlwings` module xlwings itself
+writes that way. Every other stream is copied byte for byte.
+
+The result is checked in as `vbaProject.bin`; rebuild it after an xlwings upgrade with
+
+    python -m inv_sheets.excel.resources.vba_project
+
+and a test checks that the checked-in file is what this module builds.
+"""
+
+from __future__ import annotations
+
+import struct
+import zipfile
+from pathlib import Path
+
+MODULE_NAME = "InvSheets"
+MACRO_NAME = "RefreshInventory"
+PYTHON_COMMAND = "import inv_sheets.excel; inv_sheets.excel.refresh()"
+REPLACED_MODULE = "Module1"
+
+MODULE_SOURCE = "\r\n".join([
+    f'Attribute VB_Name = "{MODULE_NAME}"',
+    "' inv-sheets: the Refresh button on the Start sheet runs this macro.",
+    "' It needs Python with inv-sheets installed (pip install inv-sheets); the xlwings.conf sheet",
+    "' says which Python to use. Help: https://pypi.org/project/inv-sheets/",
+    f"Sub {MACRO_NAME}()",
+    f'    RunPython "{PYTHON_COMMAND}"',
+    "End Sub",
+    "",
+])
+
+HERE = Path(__file__).parent
+OUTPUT = HERE / "vbaProject.bin"
+CODEPAGE = "cp1252"  # the project's PROJECTCODEPAGE (1252)
+
+
+def xlwings_project() -> bytes:
+    """The vbaProject.bin of the installed xlwings package's standalone quickstart workbook."""
+    import xlwings
+
+    with zipfile.ZipFile(Path(xlwings.__file__).parent / "quickstart_standalone.xlsm") as zf:
+        return zf.read("xl/vbaProject.bin")
+
+
+def build(source: bytes | None = None) -> bytes:
+    """The inv-sheets VBA project, built from xlwings' standalone project."""
+    import olefile
+
+    ole = olefile.OleFileIO(source if source is not None else xlwings_project())
+    streams = {"/".join(path): ole.openstream(path).read() for path in ole.listdir(streams=True)}
+    ole.close()
+
+    old, new = REPLACED_MODULE, MODULE_NAME
+    streams["VBA/dir"] = compress(_rename_in_dir(decompress(streams["VBA/dir"]), old, new))
+    del streams[f"VBA/{old}"]
+    streams[f"VBA/{new}"] = compress(MODULE_SOURCE.encode(CODEPAGE))
+    project = streams["PROJECT"].decode(CODEPAGE)
+    project = project.replace(f"Module={old}\r\n", f"Module={new}\r\n").replace(f"\r\n{old}=", f"\r\n{new}=")
+    streams["PROJECT"] = project.encode(CODEPAGE)
+    streams["PROJECTwm"] = streams["PROJECTwm"].replace(_wm_name(old), _wm_name(new))
+    return write_compound_file(streams)
+
+
+def module_source(project: bytes, module: str = MODULE_NAME) -> str:
+    """The VBA source text of one module of a project (for checks and tests)."""
+    import olefile
+
+    ole = olefile.OleFileIO(project)
+    try:
+        records = dict(_dir_modules(decompress(ole.openstream("VBA/dir").read())))
+        stream = ole.openstream(f"VBA/{module}").read()
+    finally:
+        ole.close()
+    return decompress(stream[records[module]:]).decode(CODEPAGE)
+
+
+def module_names(project: bytes) -> list[str]:
+    """The names of the project's modules, in the order of its dir stream."""
+    import olefile
+
+    ole = olefile.OleFileIO(project)
+    try:
+        return [name for name, _ in _dir_modules(decompress(ole.openstream("VBA/dir").read()))]
+    finally:
+        ole.close()
+
+
+# The dir stream (MS-OVBA 2.3.4.2): a sequence of (id: u16, size: u32, data) records --------------
+_PROJECTVERSION, _MODULENAME, _MODULENAMEUNICODE, _MODULESTREAMNAME = 0x09, 0x19, 0x47, 0x1A
+_MODULESTREAMNAMEUNICODE, _MODULEOFFSET = 0x32, 0x31
+
+
+def _records(data: bytes) -> list[tuple[int, bytes]]:
+    out, i = [], 0
+    while i < len(data):
+        rid, size = struct.unpack_from("<HI", data, i)
+        if rid == _PROJECTVERSION:  # its "size" field is a reserved u32 followed by 6 bytes
+            out.append((rid, data[i + 2:i + 12]))
+            i += 12
+            continue
+        out.append((rid, data[i + 6:i + 6 + size]))
+        i += 6 + size
+    return out
+
+
+def _join(records: list[tuple[int, bytes]]) -> bytes:
+    parts = []
+    for rid, data in records:
+        if rid == _PROJECTVERSION:
+            parts.append(struct.pack("<H", rid) + data)
+        else:
+            parts.append(struct.pack("<HI", rid, len(data)) + data)
+    return b"".join(parts)
+
+
+def _rename_in_dir(data: bytes, old: str, new: str) -> bytes:
+    """The dir stream with module `old` renamed `new` and its source at offset 0."""
+    records = _records(data)
+    out, current = [], None
+    for rid, value in records:
+        if rid == _MODULENAME:
+            current = value.decode(CODEPAGE)
+        if current == old:
+            if rid in (_MODULENAME, _MODULESTREAMNAME):
+                value = new.encode(CODEPAGE)
+            elif rid in (_MODULENAMEUNICODE, _MODULESTREAMNAMEUNICODE):
+                value = new.encode("utf-16-le")
+            elif rid == _MODULEOFFSET:
+                value = struct.pack("<I", 0)
+        out.append((rid, value))
+    if not any(rid == _MODULENAME and v == new.encode(CODEPAGE) for rid, v in out):
+        raise ValueError(f"the VBA project has no module {old}")
+    return _join(out)
+
+
+def _dir_modules(data: bytes) -> list[tuple[str, int]]:
+    """(module name, source offset in its stream) for every module of a dir stream."""
+    modules, name = [], None
+    for rid, value in _records(data):
+        if rid == _MODULENAME:
+            name = value.decode(CODEPAGE)
+        elif rid == _MODULEOFFSET and name is not None:
+            modules.append((name, struct.unpack("<I", value)[0]))
+    return modules
+
+
+def _wm_name(name: str) -> bytes:
+    """A PROJECTwm entry: the name in the code page, NUL, in UTF-16, NUL NUL."""
+    return name.encode(CODEPAGE) + b"\x00" + name.encode("utf-16-le") + b"\x00\x00"
+
+
+# MS-OVBA compression (2.4.1) ----------------------------------------------------------------------
+_CHUNK = 4096
+
+
+def decompress(data: bytes) -> bytes:
+    """Decompress an MS-OVBA CompressedContainer."""
+    if not data or data[0] != 0x01:
+        raise ValueError("not a compressed VBA container")
+    out = bytearray()
+    i = 1
+    while i < len(data):
+        header = struct.unpack_from("<H", data, i)[0]
+        size, compressed = (header & 0x0FFF) + 3, bool(header & 0x8000)
+        chunk, i = data[i + 2:i + size], i + size
+        start = len(out)
+        if not compressed:
+            out += chunk
+            continue
+        j = 0
+        while j < len(chunk):
+            flags, j = chunk[j], j + 1
+            for bit in range(8):
+                if j >= len(chunk):
+                    break
+                if not flags & (1 << bit):
+                    out.append(chunk[j])
+                    j += 1
+                    continue
+                token = struct.unpack_from("<H", chunk, j)[0]
+                j += 2
+                length_mask, offset_shift = _token_split(len(out) - start)
+                length = (token & length_mask) + 3
+                offset = (token >> offset_shift) + 1
+                for _ in range(length):  # byte by byte: a copy may overlap what it writes
+                    out.append(out[-offset])
+    return bytes(out)
+
+
+def compress(data: bytes) -> bytes:
+    """Compress bytes into an MS-OVBA CompressedContainer (greedy longest match)."""
+    out = bytearray(b"\x01")
+    for start in range(0, len(data), _CHUNK):
+        chunk = _compress_chunk(data, start, min(start + _CHUNK, len(data)))
+        if len(chunk) > _CHUNK and start + _CHUNK <= len(data):
+            # Incompressible full chunk: stored raw (flag 0).
+            out += struct.pack("<H", (_CHUNK + 2 - 3) | 0x3000) + data[start:start + _CHUNK]
+        else:
+            out += struct.pack("<H", (len(chunk) + 2 - 3) | 0x3000 | 0x8000) + chunk
+    return bytes(out)
+
+
+def _token_split(position: int) -> tuple[int, int]:
+    """The (length mask, offset shift) of a copy token at `position` bytes into its chunk."""
+    bits = max((position - 1).bit_length(), 4)
+    return 0xFFFF >> bits, 16 - bits
+
+
+def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
+    out = bytearray()
+    pos = start
+    while pos < end:
+        flag_at = len(out)
+        out.append(0)
+        flags = 0
+        for bit in range(8):
+            if pos >= end:
+                break
+            length_mask, offset_shift = _token_split(pos - start)
+            best_len, best_off = 0, 0
+            max_len = min(length_mask + 3, end - pos)
+            for cand in range(pos - 1, start - 1, -1):
+                n = 0
+                while n < max_len and data[cand + n] == data[pos + n]:
+                    n += 1
+                if n > best_len:
+                    best_len, best_off = n, pos - cand
+                    if n == max_len:
+                        break
+            if best_len >= 3:
+                out += struct.pack("<H", ((best_off - 1) << offset_shift) | (best_len - 3))
+                flags |= 1 << bit
+                pos += best_len
+            else:
+                out.append(data[pos])
+                pos += 1
+        out[flag_at] = flags
+    return bytes(out)
+
+
+# MS-CFB version 3 writer ----------------------------------------------------------------------------
+_SECTOR, _MINI_SECTOR, _MINI_CUTOFF = 512, 64, 4096
+_FREE, _END, _FATSECT, _NOSTREAM = 0xFFFFFFFF, 0xFFFFFFFE, 0xFFFFFFFD, 0xFFFFFFFF
+_STORAGE, _STREAM, _ROOT = 1, 2, 5
+
+
+class _Entry:
+    def __init__(self, name: str, kind: int, data: bytes = b"") -> None:
+        self.name, self.kind, self.data = name, kind, data
+        self.children: list[_Entry] = []
+        self.id = 0
+        self.left = self.right = self.child = _NOSTREAM
+        self.red = False
+        self.start, self.size = 0, 0
+
+
+def write_compound_file(streams: dict[str, bytes]) -> bytes:
+    """A compound file holding `streams` ("STORAGE/NAME" paths -> bytes), deterministic."""
+    root = _Entry("Root Entry", _ROOT)
+    for path, data in sorted(streams.items()):
+        parent = root
+        *folders, name = path.split("/")
+        for folder in folders:
+            found = next((c for c in parent.children if c.name == folder), None)
+            if found is None:
+                found = _Entry(folder, _STORAGE)
+                parent.children.append(found)
+            parent = found
+        parent.children.append(_Entry(name, _STREAM, data))
+    entries = _number(root)
+
+    # Small streams live in the mini stream (64-byte sectors), big ones in 512-byte sectors.
+    mini = bytearray()
+    mini_fat: list[int] = []
+    big: list[_Entry] = []
+    for e in entries:
+        if e.kind != _STREAM:
+            continue
+        e.size = len(e.data)
+        if e.size >= _MINI_CUTOFF:
+            big.append(e)
+            continue
+        count = -(-e.size // _MINI_SECTOR)
+        e.start = len(mini_fat) if count else _END
+        mini_fat += [len(mini_fat) + k + 1 for k in range(count - 1)] + ([_END] if count else [])
+        mini += e.data + b"\x00" * (count * _MINI_SECTOR - e.size)
+
+    fat: list[int] = []
+    body = bytearray()
+
+    def allocate(data: bytes) -> int:
+        count = -(-len(data) // _SECTOR)
+        if not count:
+            return _END
+        first = len(fat)
+        fat.extend(first + k + 1 for k in range(count - 1))
+        fat.append(_END)
+        body.extend(data + b"\x00" * (count * _SECTOR - len(data)))
+        return first
+
+    for e in big:
+        e.start = allocate(e.data)
+    root.start, root.size = allocate(bytes(mini)), len(mini)
+    mini_fat_bytes = _u32s(mini_fat + [_FREE] * (-len(mini_fat) % (_SECTOR // 4)))
+    first_mini_fat = allocate(mini_fat_bytes) if mini_fat else _END
+    directory = b"".join(_dir_entry(e) for e in entries)
+    directory += _dir_entry(None) * (-len(entries) % (_SECTOR // 128))
+    first_dir = allocate(directory)
+
+    n_fat = 1
+    while (len(fat) + n_fat) > n_fat * (_SECTOR // 4):
+        n_fat += 1
+    if n_fat > 109:
+        raise ValueError("VBA project too large for a header-only FAT")
+    fat_sectors = list(range(len(fat), len(fat) + n_fat))
+    fat += [_FATSECT] * n_fat
+    fat += [_FREE] * (n_fat * (_SECTOR // 4) - len(fat))
+
+    header = b"".join([
+        b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x00" * 16,
+        struct.pack("<HHHHH", 0x003E, 0x0003, 0xFFFE, 9, 6), b"\x00" * 6,
+        struct.pack("<IIIIIIIII", 0, n_fat, first_dir, 0, _MINI_CUTOFF, first_mini_fat,
+                    len(mini_fat_bytes) // _SECTOR if mini_fat else 0, _END, 0),
+        _u32s(fat_sectors + [_FREE] * (109 - n_fat)),
+    ])
+    return header + bytes(body) + _u32s(fat)
+
+
+def _number(root: _Entry) -> list[_Entry]:
+    """Give every entry an id (breadth first) and link each storage's children as a red-black tree."""
+    entries, queue = [root], [root]
+    while queue:
+        storage = queue.pop(0)
+        # CFB orders siblings by name length, then by upper-cased name.
+        ordered = sorted(storage.children, key=lambda e: (len(e.name), e.name.upper()))
+        for e in ordered:
+            e.id = len(entries)
+            entries.append(e)
+        depth = _balanced_depth(len(ordered))
+        storage.child = _tree(ordered, 0, depth)
+        queue.extend(e for e in ordered if e.kind == _STORAGE)
+    return entries
+
+
+def _balanced_depth(n: int) -> int:
+    """The deepest level of a middle-split tree of n nodes (the root is level 0)."""
+    return max(n.bit_length() - 1, 0)
+
+
+def _tree(items: list[_Entry], level: int, deepest: int) -> int:
+    """Link a sorted list as a balanced binary search tree; returns the id of its root."""
+    if not items:
+        return _NOSTREAM
+    mid = len(items) // 2
+    node = items[mid]
+    node.left = _tree(items[:mid], level + 1, deepest)
+    node.right = _tree(items[mid + 1:], level + 1, deepest)
+    # A middle-split tree's leaves sit on its deepest level or the one above: red on the deepest
+    # level keeps every black height equal, whether or not that level is full.
+    node.red = level > 0 and level == deepest
+    return node.id
+
+
+def _dir_entry(e: _Entry | None) -> bytes:
+    if e is None:
+        return b"\x00" * 64 + struct.pack("<HBB3I", 0, 0, 0, _NOSTREAM, _NOSTREAM, _NOSTREAM) + b"\x00" * 48
+    name = e.name.encode("utf-16-le") + b"\x00\x00"
+    return b"".join([
+        name.ljust(64, b"\x00"),
+        struct.pack("<HBB3I", len(name), e.kind, 0 if e.red else 1, e.left, e.right,
+                    e.child if e.kind != _STREAM else _NOSTREAM),
+        b"\x00" * 16,  # CLSID
+        b"\x00" * 4,  # state bits
+        b"\x00" * 16,  # creation and modification times: none, so builds are reproducible
+        struct.pack("<IQ", e.start if e.kind != _STORAGE else 0, e.size if e.kind != _STORAGE else 0),
+    ])
+
+
+def _u32s(values: list[int]) -> bytes:
+    return struct.pack(f"<{len(values)}I", *values)
+
+
+if __name__ == "__main__":  # pragma: no cover - maintainer's rebuild
+    OUTPUT.write_bytes(build())
+    print(f"wrote {OUTPUT}")

@@ -1,0 +1,301 @@
+"""A cached parse of a workbook's big sheets, reused while the sheet's bytes stay the same.
+
+Reading a million-row Movements sheet takes seconds; most refreshes add rows to other sheets, or
+none at all. An .xlsx file is a zip package whose directory already holds a CRC-32 and the size of
+every part, so whether a sheet changed is known without inflating it. A sheet's cells depend on
+three parts: the sheet itself, the shared-strings table its text cells point into, and the cell
+styles that say which numbers are dates. The cache key is:
+
+    sheet part     CRC-32 and size (from the zip directory: free)
+    shared strings CRC-32 and size (the toolkit's writer never touches that part, so a refresh
+                   keeps it; any edit in Excel that adds or removes text changes it)
+    styles         the number format of each cell style, compared as a prefix: the writer only
+                   appends styles, so the formats the sheet's cells use stay those of the cache
+    versions       the cache format, inv-sheets, fastexcel and python-calamine (reader behaviour)
+
+What is cached is what the reader made of the sheet: the Table (raw cells by canonical column,
+indexed by Excel row, with letters and headers) and the reading findings for that sheet; and,
+beside it, the sheet as typed (validate.parse), keyed on the table's `source` and the date order
+and system typing used. The cross-sheet checks, the ledger and the features still run on every
+refresh, so a changed setting or another sheet's edit is always taken into account.
+
+A refresh also leaves the findings of its comparison with the remembered fingerprints, keyed on
+the Movements sheets' source (`source`: what the cells were read from), how they were typed, the
+rows accepted and the fingerprint part it wrote (integrity.LastRefresh says why that is enough).
+
+And it leaves its report, keyed on the file it wrote: the name, CRC-32 and size of every
+part of the package (from the zip directory) and the as-of day asked for and the day it ran. A
+refresh of a file whose parts are all as that refresh left them, asked on the same day for the
+same as-of day, would compute the same sheets and write the same bytes: it returns that report
+and leaves the file alone (refresh.refresh).
+
+Where: one file per workbook and sheet in the user's cache folder, `$INV_SHEETS_CACHE_DIR`, else
+`$XDG_CACHE_HOME/inv-sheets`, else `~/.cache/inv-sheets` (on Windows `%LOCALAPPDATA%\\inv-sheets`).
+The file name is a hash of the workbook's absolute path and the sheet name, so a new version of a
+sheet replaces the old entry instead of piling up beside it; entries unused for UNUSED_DAYS days
+are removed (a copied or renamed workbook leaves its old ones). Nothing is written into the workbook.
+`INV_SHEETS_CACHE=off` turns the cache off. The files are Python pickles of the user's own data
+written by the user's own process, in a folder only the user can write to; a file that is not the
+user's own, sits in a folder others can write to, or cannot be read is ignored and rewritten.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import re
+import tempfile
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from ..contract.book import Table
+from ..contract.issues import Issue, Report
+
+FORMAT = 2  # bump when what is cached changes shape
+MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
+UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
+REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
+TYPED = "\0typed "  # + a sheet's name: the entry of that sheet as typed
+CHECKED = "\0fingerprints"  # the entry name of the last comparison with the remembered fingerprints
+
+
+@dataclass(frozen=True)
+class Key:
+    """What a cached sheet must match: an exact digest, and the cell formats it was read with."""
+
+    digest: str
+    formats: tuple[str, ...]
+
+
+@dataclass
+class Entry:
+    """A cached sheet: the Table as read and the findings reading it produced."""
+
+    table: Table | None
+    issues: list[Issue] = field(default_factory=list)
+
+
+def enabled() -> bool:
+    return os.environ.get("INV_SHEETS_CACHE", "").strip().lower() not in ("0", "off", "no", "false")
+
+
+def cache_dir() -> Path:
+    """The folder cached sheets live in (see the module docstring)."""
+    if os.environ.get("INV_SHEETS_CACHE_DIR"):
+        return Path(os.environ["INV_SHEETS_CACHE_DIR"])
+    if os.name == "nt" and os.environ.get("LOCALAPPDATA"):
+        return Path(os.environ["LOCALAPPDATA"]) / "inv-sheets"
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "inv-sheets"
+
+
+def sheet_key(zf: zipfile.ZipFile, part: str) -> Key | None:
+    """The key of a sheet part, or None when it is too small to be worth caching (or caching is off)."""
+    if not enabled():
+        return None
+    try:
+        info = zf.getinfo(part)
+    except KeyError:
+        return None
+    if info.file_size < MIN_PART_BYTES:
+        return None
+    strings = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
+    fields = [str(FORMAT), _versions(), f"{info.CRC:08x}:{info.file_size}",
+              f"{strings.CRC:08x}:{strings.file_size}" if strings else "-"]
+    return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), cell_formats(zf))
+
+
+def source(key: Key, sheet: str) -> str:
+    """The source of a table read under `key` from the sheet named `sheet` (book.Table.source):
+    its cells are a function of the sheet part, the shared strings, the cell formats and the
+    readers, and the sheet's name is where its findings point."""
+    return digest(key.digest, *key.formats, sheet)
+
+
+def digest(*fields: str) -> str:
+    """One digest of several text fields (none holds a NUL)."""
+    return hashlib.sha256("\0".join(fields).encode()).hexdigest()
+
+
+def cell_formats(zf: zipfile.ZipFile) -> tuple[str, ...]:
+    """The number format of each cell style (cellXfs) in order: a custom code, or "#<id>" built in."""
+    try:
+        xml = zf.read("xl/styles.xml")
+    except KeyError:
+        return ()
+    custom = {m.group(1): m.group(2) for m in
+              re.finditer(rb'<(?:\w+:)?numFmt\b[^>]*?numFmtId="(\d+)"[^>]*?formatCode="([^"]*)"', xml)}
+    section = re.search(rb"<(?:\w+:)?cellXfs\b.*?</(?:\w+:)?cellXfs>", xml, re.DOTALL)
+    if section is None:
+        return ()
+    formats = []
+    for xf in re.finditer(rb"<(?:\w+:)?xf\b([^>]*)>", section.group(0)):
+        found = re.search(rb'numFmtId="(\d+)"', xf.group(1))
+        fmt_id = found.group(1) if found else b"0"
+        formats.append(custom.get(fmt_id, b"#" + fmt_id).decode("utf-8", "replace"))
+    return tuple(formats)
+
+
+def entry_path(workbook: str | os.PathLike, sheet: str) -> Path:
+    """The cache file of one sheet of one workbook."""
+    name = hashlib.sha256(f"{os.path.abspath(workbook)}\0{sheet}".encode()).hexdigest()[:32]
+    return cache_dir() / f"{name}.pickle"
+
+
+def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
+    """The cached read of a sheet if its key still matches, else None."""
+    stored = _load(entry_path(workbook, sheet), key.digest)
+    if stored is None:
+        return None
+    formats = tuple(stored.get("formats", ()))
+    if key.formats[:len(formats)] != formats:  # a style the sheet may use now shows another format
+        return None
+    return Entry(stored["table"], list(stored["issues"]))
+
+
+def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue]) -> bool:
+    """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable."""
+    return _save(entry_path(workbook, sheet),
+                 {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues)})
+
+
+def refresh_key(workbook: str | os.PathLike, as_of: object) -> str | None:
+    """What a refresh of `workbook` asked for `as_of` today depends on, as one digest (see the
+    module docstring); None when caching is off or the file is not a readable zip package."""
+    if not enabled():
+        return None
+    try:
+        with zipfile.ZipFile(workbook) as zf:
+            parts = sorted(f"{i.filename}\0{i.CRC:08x}\0{i.file_size}" for i in zf.infolist())
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+    asked = f"as_of={as_of!r}\0today={date.today().isoformat()}"
+    return hashlib.sha256("\n".join([str(FORMAT), _versions(), asked, *parts]).encode()).hexdigest()
+
+
+def load_refresh(workbook: str | os.PathLike, key: str) -> Report | None:
+    """The report of the refresh that left `workbook` as it is now (same key), else None."""
+    stored = _load(entry_path(workbook, REFRESHED), key)
+    report = stored.get("report") if stored else None
+    return report if isinstance(report, Report) else None
+
+
+def save_refresh(workbook: str | os.PathLike, key: str, report: Report) -> bool:
+    """Remember the report of the refresh that just wrote `workbook` (its key taken after the write)."""
+    return _save(entry_path(workbook, REFRESHED), {"digest": key, "report": report})
+
+
+def load_typed(workbook: str | os.PathLike, sheet: str, key: str) -> tuple[pd.DataFrame, list[Issue]] | None:
+    """A sheet as typed before (the frame and the findings typing made), if `key` still matches."""
+    stored = _load(entry_path(workbook, TYPED + sheet), key)
+    if stored is None or not isinstance(stored.get("frame"), pd.DataFrame) or not isinstance(stored.get("issues"), list):
+        return None
+    return stored["frame"], list(stored["issues"])
+
+
+def save_typed(workbook: str | os.PathLike, sheet: str, key: str, frame: pd.DataFrame, issues: list[Issue]) -> bool:
+    return _save(entry_path(workbook, TYPED + sheet), {"digest": key, "frame": frame, "issues": list(issues)})
+
+
+def load_check(workbook: str | os.PathLike, key: str) -> list[Issue] | None:
+    """The findings of the fingerprint comparison whose inputs had this key, else None
+    (integrity.LastRefresh says what the key covers)."""
+    stored = _load(entry_path(workbook, CHECKED), key)
+    issues = stored.get("issues") if stored else None
+    return list(issues) if isinstance(issues, list) else None
+
+
+def save_check(workbook: str | os.PathLike, key: str, issues: list[Issue]) -> bool:
+    return _save(entry_path(workbook, CHECKED), {"digest": key, "issues": list(issues)})
+
+
+def _load(path: Path, digest: str) -> dict | None:
+    """A cache file's contents if it is safe to load and holds `digest`, else None."""
+    if not _private(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            stored = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("digest") != digest:
+        return None
+    try:
+        os.utime(path)  # in use: not pruned
+    except OSError:
+        pass
+    return stored
+
+
+def _save(target: Path, payload: dict) -> bool:
+    """Write a cache file atomically; False (and nothing left behind) when the folder is not writable."""
+    try:
+        target.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        _prune(target.parent)
+        fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, target)
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except (OSError, pickle.PicklingError):
+        return False
+    return True
+
+
+def _prune(folder: Path) -> None:
+    """Remove entries unused for UNUSED_DAYS days (a copied or renamed workbook leaves its old ones)."""
+    cutoff = time.time() - UNUSED_DAYS * 86400
+    for entry in folder.glob("*.pickle"):
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+        except OSError:
+            pass
+
+
+def _private(path: Path) -> bool:
+    """Whether a cache file is safe to unpickle: ours, in a folder nobody else can write to.
+
+    Unpickling runs code, so a file another user could have planted or changed is never loaded
+    (it is simply rewritten). Windows keeps the cache in the user's own profile folder.
+    """
+    if os.name != "posix":
+        return True
+    try:
+        for part in (path, path.parent):
+            st = part.stat()
+            if st.st_uid != os.getuid() or st.st_mode & 0o022:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def forget(workbook: str | os.PathLike, sheets: list[str]) -> None:
+    """Drop the cached sheets of a workbook (a missing entry is fine)."""
+    for sheet in sheets:
+        try:
+            entry_path(workbook, sheet).unlink()
+        except OSError:
+            pass
+
+
+def _versions() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = []
+    for name in ("inv-sheets", "fastexcel", "python-calamine", "pandas"):
+        try:
+            found.append(f"{name}={version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name}=-")
+    return ",".join(found)

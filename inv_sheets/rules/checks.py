@@ -1,0 +1,268 @@
+"""Cross-sheet and ledger-row checks: small functions that each yield findings.
+
+They run on a Store whose cells are already typed (bad cells blank), before bad rows are left out,
+so that, say, a movement naming a SKU whose price is mistyped is still matched to that SKU.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections import defaultdict
+from typing import Callable, Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..contract.book import Store
+from ..contract.issues import Issue
+from ..contract.parse import gtin_ok
+from ..contract.schema import MOVEMENT_TYPE, SHEET, SHEETS, fold
+
+Check = Callable[[Store], Iterator[Issue]]
+
+
+def at(store: Store, sheet: str, row: int | None, column: str | None, code: str, message: str,
+       value: object = None) -> Issue:
+    """A finding at a sheet's canonical column, placed at the cell the user sees."""
+    title, letter = store.cell(sheet, column) if column else (store.titles.get(sheet, sheet), None)
+    return Issue(code, title, None if row is None else int(row), letter, message, value=value, field=column)
+
+
+def unique_keys(store: Store) -> Iterator[Issue]:
+    """Repeated keys, and keys that differ only by case, spaces or look-alike characters."""
+    for sheet in SHEETS:
+        if not store.has(sheet.name):
+            continue
+        frame = store[sheet.name]
+        for col in (c for c in sheet.columns if c.unique):
+            yield from _unique_column(store, sheet.name, col.name, col.title, frame[col.name])
+        if len(sheet.key) > 1:
+            key = frame[list(sheet.key)]
+            complete = key.notna().all(axis=1)
+            dup = key[complete].duplicated(keep="first")
+            first = {}
+            repeated = key[complete][key[complete].duplicated(keep=False)]  # only these need a first row
+            for row, values in zip(repeated.index, repeated.itertuples(index=False, name=None)):
+                first.setdefault(tuple(values), row)
+            for row in dup.index[dup]:
+                yield at(store, sheet.name, row, sheet.key[0], "duplicate-key",
+                         f"{' + '.join(sheet.key)} repeats row {first[tuple(key.loc[row])]}: merge the two rows "
+                         "or delete one.", value=" / ".join(str(v) for v in key.loc[row]))
+
+
+def _unique_column(store, sheet, column, title, values: pd.Series) -> Iterator[Issue]:
+    present = values.dropna()
+    if present.empty:
+        return
+    typed_as = store.raw.get(sheet, {}).get(column) if column in store.raw.get(sheet, {}) else None
+    folded = fold_all(present.astype(str))
+    seen: dict[str, tuple[int, str]] = {}
+    repeated = folded.index[folded.duplicated(keep=False).to_numpy(dtype=bool)]
+    raw = (typed_as.reindex(repeated) if typed_as is not None else present.loc[repeated]).map(_as_typed)
+    for row in repeated:
+        key, text = folded[row], raw[row]
+        if key not in seen:
+            seen[key] = (row, text)
+            continue
+        first_row, first_text = seen[key]
+        if text == first_text:
+            yield at(store, sheet, row, column, "duplicate-key",
+                     f"{title} '{text}' is already on row {first_row}: each {title} must be unique.", text)
+        else:
+            yield at(store, sheet, row, column, "near-duplicate-key",
+                     f"{title} '{text}' differs from '{first_text}' on row {first_row} only by case, spaces or "
+                     "punctuation: use one spelling.", text)
+
+
+def fold_all(text: pd.Series) -> pd.Series:
+    """schema.fold over a column of text, vectorised for plain ASCII (a million IDs in a second):
+    lower case, "%" as "pct", and no spaces, underscores or punctuation; the rest goes through fold."""
+    out = text.str.lower().str.replace("%", "pct", regex=False).str.replace(r"[\W_]+", "", regex=True)
+    other = ~text.str.isascii().fillna(True).to_numpy(dtype=bool)
+    if other.any():
+        out = out.astype(object)
+        out[other] = text[other].map(fold)
+    return out
+
+
+def _as_typed(value: object) -> str:
+    """A cell as the person typed it (numbers without a trailing .0)."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def references(store: Store) -> Iterator[Issue]:
+    """Values that name a SKU, location, supplier or channel the workbook does not have."""
+    for sheet in SHEETS:
+        if not store.has(sheet.name):
+            continue
+        frame = store[sheet.name]
+        for col in (c for c in sheet.columns if c.references):
+            target_sheet, target_col = col.references.split(".")
+            if not store.has(target_sheet):
+                continue  # a store without that sheet uses the names as they come
+            known = set(store[target_sheet][target_col].dropna())
+            values = frame[col.name].dropna()
+            unknown = values[~values.isin(known)]
+            for row, value in unknown.items():
+                near = difflib.get_close_matches(str(value), sorted(known), n=1, cutoff=0.75)
+                hint = f" Did you mean '{near[0]}'?" if near else ""
+                yield at(store, sheet.name, row, col.name, "unknown-reference",
+                         f"'{value}' is not a {target_col} on the {target_sheet} sheet: add it there or fix the "
+                         f"spelling.{hint}", value)
+
+
+def movement_rules(store: Store) -> Iterator[Issue]:
+    """Signs, reasons, who, batches and dates of each movement, and where it moves from and to."""
+    from ..ledger.places import resolve_places
+
+    if not store.has("Movements"):
+        return
+    moves = store["Movements"]
+    kind = moves["type"]
+    # A ledger holds a handful of types and a few thousand SKUs: look each up once, not per row.
+    codes, types = pd.factorize(kind)
+    rule = {name: pd.Series(np.array([bool(getattr(MOVEMENT_TYPE[t], name)) if t in MOVEMENT_TYPE else False
+                                      for t in types] + [False], dtype=bool)[codes], index=moves.index)
+            for name in ("signed", "reason_required", "user_required")}
+    qty = moves["qty"]
+    items = store["Items"].drop_duplicates("sku").set_index("sku")
+    if len(items):
+        codes, skus = pd.factorize(moves["sku"])
+        known = list(pd.Series(skus, dtype=object).map(items["tracking"]))
+        tracking = pd.Series(np.array(known + [None], dtype=object)[codes], index=moves.index, dtype=object)
+    else:
+        tracking = pd.Series(None, index=moves.index, dtype=object)
+    receive = kind == "receive"
+
+    for row in moves.index[(qty < 0) & ~rule["signed"] & kind.notna()]:
+        hint = "use type return" if kind[row] == "sale" else "type a positive quantity"
+        yield at(store, "Movements", row, "qty", "negative-quantity",
+                 f"A {kind[row]} of {qty[row]:g}: quantities are positive; {hint}.", qty[row])
+    for row in moves.index[(qty == 0) & kind.notna()]:
+        yield at(store, "Movements", row, "qty", "zero-quantity", f"A {kind[row]} of 0 units moves nothing.", 0)
+    for row in moves.index[rule["reason_required"] & moves["reason"].isna()]:
+        yield at(store, "Movements", row, "reason", "reason-required",
+                 f"A movement of type {kind[row]} needs a reason (e.g. broken in transit, stolen, count correction).")
+    no_user = rule["user_required"] & moves["user"].isna()
+    for row in moves.index[no_user]:
+        yield at(store, "Movements", row, "user", "user-required", f"A movement of type {kind[row]} needs the name of who made it.")
+    adjusters = set(store.settings.adjusters)
+    if adjusters:
+        codes, users = pd.factorize(moves["user"])
+        folded = np.array([u.strip().casefold() for u in users] + [None], dtype=object)
+        who = pd.Series(folded[codes], index=moves.index, dtype=object)
+        for row in moves.index[rule["user_required"] & who.notna() & ~who.isin(adjusters)]:
+            yield at(store, "Movements", row, "user", "not-an-adjuster",
+                     f"'{moves['user'][row]}' is not on the Settings adjusters list: add them there or have an "
+                     "adjuster make the adjustment.", moves["user"][row])
+    for row in moves.index[receive & tracking.isin(["batch", "expiry"]) & moves["batch"].isna()]:
+        yield at(store, "Movements", row, "batch", "batch-required",
+                 f"{moves['sku'][row]} is batch-tracked: give the batch (lot) number of this receipt.")
+    for row in moves.index[receive & (tracking == "expiry") & moves["expiry"].isna()]:
+        yield at(store, "Movements", row, "expiry", "expiry-required",
+                 f"{moves['sku'][row]} is expiry-tracked: give the expiry date of this batch.")
+    late = moves["date"] >= store.settings.as_of + pd.Timedelta(days=1)
+    for row in moves.index[late.fillna(False)]:
+        yield at(store, "Movements", row, "date", "future-date",
+                 f"Dated after the as-of date {store.settings.as_of.date()}: left out of today's figures.",
+                 moves["date"][row])
+    _, place_issues = resolve_places(store)
+    yield from place_issues
+
+
+def barcodes(store: Store) -> Iterator[Issue]:
+    """GTIN check digits of barcodes that look like GTINs."""
+    for row, code in store["Items"]["barcode"].dropna().items():
+        if re.fullmatch(r"\d{8}|\d{12,14}", code) and not gtin_ok(code):
+            yield at(store, "Items", row, "barcode", "bad-check-digit",
+                     f"{code} fails its GTIN check digit: a digit is probably mistyped.", code)
+
+
+def variants(store: Store) -> Iterator[Issue]:
+    """Variants of one product written two ways ('M / Blue' beside 'Blue-M')."""
+    items = store["Items"].dropna(subset=["product", "variant"])
+    for product, group in items.groupby("product", sort=False):
+        if len(group) < 2:
+            continue
+        styles = group["variant"].map(_variant_style)
+        common = styles.value_counts().index[0]
+        tokens = group["variant"].map(_variant_tokens)
+        position = defaultdict(lambda: defaultdict(int))
+        for toks in tokens:
+            for i, t in enumerate(toks):
+                position[t][i] += 1
+        for row in group.index:
+            toks = tokens[row]
+            odd_order = any(max(position[t], key=position[t].get) != i and position[t][i] < sum(position[t].values()) / 2
+                            for i, t in enumerate(toks))
+            if styles[row] != common or odd_order:
+                example = group["variant"][styles == common].iloc[0]
+                yield at(store, "Items", row, "variant", "inconsistent-variant",
+                         f"'{group['variant'][row]}' is written differently from other {product} variants such as "
+                         f"'{example}': use one pattern.", group["variant"][row])
+
+
+def _variant_style(text: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"[^\W_]+", "", text)).strip()
+
+
+def _variant_tokens(text: str) -> tuple[str, ...]:
+    return tuple(t.casefold() for t in re.findall(r"[^\W_]+", text))
+
+
+def bundles(store: Store) -> Iterator[Issue]:
+    """Bundles that contain themselves, directly or through other bundles."""
+    frame = store["Bundles"].dropna(subset=["bundle_sku", "component_sku"])
+    graph = defaultdict(set)
+    for b, c in zip(frame["bundle_sku"], frame["component_sku"]):
+        graph[b].add(c)
+    for row, b in frame["bundle_sku"].items():
+        stack, seen = list(graph[b]), set()
+        while stack:
+            node = stack.pop()
+            if node == b:
+                yield at(store, "Bundles", row, "component_sku", "bundle-cycle",
+                         f"Bundle {b} ends up containing itself: remove the loop.", b)
+                break
+            if node not in seen:
+                seen.add(node)
+                stack.extend(graph.get(node, ()))
+
+
+def counted_bundles(store: Store) -> Iterator[Issue]:
+    """Counts of bundle SKUs: a bundle has no stock of its own, so its count cannot set anything."""
+    bundles = set(store["Bundles"]["bundle_sku"].dropna())
+    counts = store["Counts"]
+    for row in counts.index[counts["sku"].isin(bundles)]:
+        yield at(store, "Counts", row, "sku", "bundle-counted",
+                 f"{counts['sku'][row]} is a bundle: count its components instead; this count is left out.",
+                 counts["sku"][row])
+
+
+def date_ranges(store: Store) -> Iterator[Issue]:
+    """Promotions that end before they start; counts dated after the as-of date."""
+    promos = store["Promotions"]
+    for row in promos.index[(promos["end"] < promos["start"]).fillna(False)]:
+        yield at(store, "Promotions", row, "end", "bad-date-range", "This promotion ends before it starts.",
+                 promos["end"][row])
+    counts = store["Counts"]
+    late = counts["date"] >= store.settings.as_of + pd.Timedelta(days=1)
+    for row in counts.index[late.fillna(False)]:
+        yield at(store, "Counts", row, "date", "future-date",
+                 f"Counted after the as-of date {store.settings.as_of.date()}: left out of today's figures.",
+                 counts["date"][row])
+
+
+CHECKS: tuple[Check, ...] = (unique_keys, references, movement_rules, barcodes, variants, bundles, counted_bundles,
+                             date_ranges)
+
+
+def run(store: Store) -> list[Issue]:
+    """Every check's findings."""
+    return [issue for check in CHECKS for issue in check(store)]
+
+
+__all__ = ["run", "CHECKS", "at", "SHEET"]

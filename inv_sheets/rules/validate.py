@@ -1,0 +1,213 @@
+"""Validate a workbook: type every cell against the contract, run the cross-sheet checks, and build
+the `Store` the ledger computes on.
+
+Everything is collected, nothing stops at the first problem. Which rows are left out: on the
+transaction sheets (Movements, Counts, Orders, Purchases, Bundles, Promotions) a row with any error;
+on the master sheets (Items, Locations, Suppliers, Channels, Item Locations, Settings) only a row
+whose key is missing or repeated, while a bad cell elsewhere is left blank, so one mistyped price
+does not make every movement of that SKU vanish.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from ..contract.book import Book, Settings, Store, Table
+from ..contract.issues import ERROR, InvSheetsError, Issue, Report
+from ..contract.parse import Bad, blank_cells, parse_column
+from ..contract.schema import (
+    BOOL,
+    CHOICE,
+    CODE,
+    DATE,
+    DATE_ORDERS,
+    INTEGER,
+    NUMBER,
+    SETTING,
+    SETTINGS,
+    SHEETS,
+    TEXT,
+    Column,
+    fold,
+)
+from ..io import cache
+from . import checks
+
+TRANSACTION_SHEETS = ("Movements", "Counts", "Orders", "Purchases", "Bundles", "Promotions")
+_SETTING_KEYS = {fold(s.key): s.key for s in SETTINGS}
+
+
+def load(path: str | os.PathLike, *, progress: Callable[[str], None] | None = None) -> Book:
+    """Read a workbook file (raises InvSheetsError when it cannot be read at all)."""
+    from ..io.read import read_book
+
+    return read_book(path, progress=progress)
+
+
+def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store, list[Issue]]:
+    """Type and check every sheet; return the Store (bad rows left out) and every finding."""
+    issues = list(book.issues)
+    settings = _settings(book, issues, as_of)
+    tables: dict[str, pd.DataFrame] = {}
+    titles: dict[str, str] = {}
+    letters: dict[str, dict[str, str]] = {}
+    for sheet in SHEETS:
+        table = book.table(sheet.name)
+        if table is None:
+            tables[sheet.name] = empty_frame(sheet.name)
+            continue
+        titles[sheet.name] = table.title
+        letters[sheet.name] = dict(table.letters)
+        # A big sheet read before is typed as it was then: typing depends only on its cells (its
+        # source), the date order and the date system.
+        key = cache.digest(table.source, "typed", str(settings.date_order), str(book.date1904)) if table.source else None
+        known = cache.load_typed(book.path, table.title, key) if key else None
+        if known is None:
+            known = _typed(table, settings.date_order, book.date1904)
+            if key:
+                cache.save_typed(book.path, table.title, key, *known)
+        tables[sheet.name] = known[0]
+        issues.extend(known[1])
+    store = Store(tables, settings, titles, letters,
+                  raw={name: t.data for name, t in book.tables.items()})
+    issues.extend(checks.run(store))
+    return _without_bad_rows(store, issues), book.locate(issues)
+
+
+def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.DataFrame, list[Issue]]:
+    """A sheet's cells as values of their declared types, and a finding for each cell that is not one."""
+    sheet = table.schema
+    typed, issues = {}, []
+    for col in sheet.columns:
+        if col.name not in table.data:
+            typed[col.name] = _empty_column(col, table.data.index)
+            continue
+        raw = table.data[col.name]
+        values, bad = parse_column(raw, col, date_order=date_order, date1904=date1904, exact=table.exact)
+        if col.type in (CODE, CHOICE, TEXT):
+            # Arrow-backed text: a quarter of the memory of Python strings, and column-wise
+            # string operations; blanks become NaN, as in every str column.
+            values = values.astype("str")
+        issues.extend(_issue(b, table.title, table.letters[col.name], col) for b in bad)
+        if col.required:
+            for row in raw.index[blank_cells(raw).to_numpy()]:
+                issues.append(Issue("required-value", table.title, int(row), table.letters[col.name],
+                                    f"{col.title} is required on every {sheet.name} row: fill it in "
+                                    "or delete the row.", field=col.name))
+        typed[col.name] = values
+    return pd.DataFrame(typed, index=table.data.index), issues
+
+
+def validate(source: str | os.PathLike | Book, *, as_of=None, progress=None) -> Report:
+    """Every finding in a workbook, as a Report (the library behind `inv-sheets validate`)."""
+    book = source if isinstance(source, Book) else load(source, progress=progress)
+    store, issues = parse(book, as_of=as_of)
+    report = Report(book.path, issues)
+    report.summary = {"sheets": {name: len(store.tables[name]) for name in store.titles},
+                      "as_of": store.settings.as_of.date().isoformat()}
+    return report
+
+
+def empty_frame(sheet: str) -> pd.DataFrame:
+    from ..contract.schema import SHEET
+
+    return pd.DataFrame({c.name: _empty_column(c, pd.RangeIndex(0)) for c in SHEET[sheet].columns})
+
+
+def _empty_column(col: Column, index) -> pd.Series:
+    if col.type in (NUMBER, INTEGER):
+        return pd.Series(np.nan, index=index, dtype="float64")
+    if col.type == DATE:
+        return pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    return pd.Series(None, index=index, dtype=object)
+
+
+def _issue(bad: Bad, title: str, letter: str, col: Column) -> Issue:
+    return Issue(bad.code, title, int(bad.row), letter, bad.message, value=bad.value, field=col.name)
+
+
+def _settings(book: Book, issues: list[Issue], as_of) -> Settings:
+    """Settings with defaults; a bad value is a finding and the default stands."""
+    values: dict[str, object] = {}
+    table = book.table("Settings")
+    if table is not None and "key" in table.data:
+        for row, key in table.data["key"].items():
+            if key is None or (isinstance(key, str) and not key.strip()):
+                continue
+            name = _SETTING_KEYS.get(fold(key))
+            letter_key = table.letters["key"]
+            if name is None:
+                issues.append(Issue("unknown-setting", table.title, int(row), letter_key,
+                                    f"'{key}' is not a setting inv-sheets knows; it is ignored.", value=key))
+                continue
+            raw = table.data["value"][row] if "value" in table.data else None
+            parsed = _setting_value(SETTING[name], raw)
+            if isinstance(parsed, Bad):
+                issues.append(Issue("bad-setting", table.title, int(row), table.letters.get("value", letter_key),
+                                    f"{name}: {parsed.message}", value=raw, field="value"))
+            elif parsed is not None:
+                values[name] = parsed
+    if as_of is not None:
+        try:
+            values["as_of"] = pd.Timestamp(as_of)
+        except (ValueError, TypeError):
+            raise InvSheetsError(f"as of '{as_of}' is not a date: use YYYY-MM-DD") from None
+    values["as_of"] = pd.Timestamp(values.get("as_of") or pd.Timestamp.today()).normalize()
+    return Settings(**values)
+
+
+def _setting_value(setting, raw):
+    """One setting's value, typed; None when blank; Bad when unusable."""
+    series = pd.Series([raw], index=[0], dtype=object)
+    if bool(blank_cells(series).iloc[0]):
+        return None
+    kind = setting.type
+    if setting.key == "date_order":
+        word = str(raw).strip().upper()
+        return word if word in DATE_ORDERS else Bad(0, "bad-setting", f"use one of {', '.join(DATE_ORDERS)}.", raw)
+    if setting.key == "adjusters":
+        return tuple(sorted({p.strip().casefold() for p in str(raw).split(",") if p.strip()}))
+    column = Column(setting.key, kind if kind != CHOICE else CODE)
+    values, bad = parse_column(series, column)
+    if bad and bad[0].code not in ("number-as-text", "date-as-text", "untrimmed-text"):
+        return Bad(0, "bad-setting", bad[0].message, raw)
+    value = values.iloc[0]
+    if kind == INTEGER:
+        if value != value or value % 1 or value < 0:
+            return Bad(0, "bad-setting", "use a whole number of days.", raw)
+        return int(value)
+    if setting.key == "service_level" and not 0.5 <= value < 1:
+        return Bad(0, "bad-setting", "use a share between 0.5 and 0.999, e.g. 0.95.", raw)
+    if kind == NUMBER and value != value:
+        return Bad(0, "bad-setting", "use a number.", raw)
+    return value
+
+
+def _without_bad_rows(store: Store, issues: list[Issue]) -> Store:
+    by_title = {title: name for name, title in store.titles.items()}
+    drop: dict[str, set[int]] = {}
+    for issue in issues:
+        name = by_title.get(issue.sheet)
+        if issue.severity != ERROR or issue.row is None or name is None:
+            continue
+        schema_key = _key_columns(name)
+        if name in TRANSACTION_SHEETS or issue.field in schema_key or issue.code in ("duplicate-key", "near-duplicate-key"):
+            drop.setdefault(name, set()).add(issue.row)
+    for name, rows in drop.items():
+        frame = store.tables[name]
+        store.tables[name] = frame[~frame.index.isin(list(rows))]
+    return store
+
+
+def _key_columns(sheet: str) -> tuple[str, ...]:
+    from ..contract.schema import SHEET
+
+    s = SHEET[sheet]
+    return s.key or tuple(c.name for c in s.columns if c.unique)
+
+
+__all__ = ["load", "parse", "validate", "empty_frame", "BOOL"]
