@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## test: the whole test suite
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 ## bench: time each refresh phase against a bare fast read (benchmarks/)
 bench: $(STAMP)
