@@ -19,6 +19,7 @@ from .package import NS_MAIN, NS_R, REL_WORKSHEET, Package, insert_in_order, to_
 
 _M = f"{{{NS_MAIN}}}"
 MARKER_PREFIX = "_invsheets_"
+RECORD_PREFIX = "_invrecord_"
 _MARKER_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!")
 # CT_Workbook child order, for inserting <definedNames> or <calcPr> where the schema wants them.
 _BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
@@ -30,6 +31,11 @@ _BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection",
 def marker_name(output: str) -> str:
     """The defined name that marks the sheet of an output: Purchase Plan -> _invsheets_PurchasePlan."""
     return MARKER_PREFIX + re.sub(r"\W", "", output)
+
+
+def record_name(output: str) -> str:
+    """The defined name holding what the last refresh wrote on an output's sheet (io.typed.record)."""
+    return RECORD_PREFIX + re.sub(r"\W", "", output)
 
 
 def quoted(sheet: str) -> str:
@@ -175,6 +181,22 @@ class Workbook:
         for dn in self.defined_names():
             if dn.get("name") == marker_name(output) and dn.get("localSheetId") is None:
                 dn.getparent().remove(dn)
+
+    def hidden_text(self, name: str) -> str | None:
+        """The text of a hidden workbook-scoped name holding a string constant ("..."), if any."""
+        for dn in self.defined_names():
+            if dn.get("name") == name and dn.get("localSheetId") is None:
+                text = (dn.text or "").strip()
+                return text[1:-1].replace('""', '"') if len(text) >= 2 and text[0] == text[-1] == '"' else None
+        return None
+
+    def set_hidden_text(self, name: str, text: str) -> None:
+        """Keep `text` (at most 255 characters) in a hidden workbook-scoped name."""
+        for dn in self.defined_names():
+            if dn.get("name") == name and dn.get("localSheetId") is None:
+                dn.getparent().remove(dn)
+        dn = etree.SubElement(self._child("definedNames"), _M + "definedName", name=name, hidden="1")
+        dn.text = '"' + text.replace('"', '""') + '"'
 
     def drop_filter_database(self, sheet: Sheet) -> None:
         """Remove the sheet's _xlnm._FilterDatabase: its table brings its own autofilter."""

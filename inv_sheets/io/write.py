@@ -70,10 +70,10 @@ from .package import (
     compressed_bytes,
     rels_name,
 )
-from .own_columns import ORPHANS, orphans_sheet, put_back, read_orphans, read_own_columns
+from .typed import ORPHANS, orphans_sheet, put_back, read_before, read_orphans, record
 from .render import DRAWING_RID, TABLE_RID, render
 from .styles import MINIMAL_STYLES, StyleSheet
-from .workbook import Sheet, Workbook, unique_sheet_name, unique_table_name
+from .workbook import Sheet, Workbook, record_name, unique_sheet_name, unique_table_name
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
@@ -308,14 +308,14 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
     kept); returns it and every part it touched."""
     touched: set[str] = set()
     sheet = book.owned(data.name)
-    code_name = table_part = table_name = own = None
+    code_name = table_part = table_name = before = None
     table_id = 0
     if sheet is not None:  # replace: keep sheetId, position, name, codeName, table name and id
         match = _CODE_NAME.search(pkg.head(sheet.part))
         code_name = unescape(match.group(1).decode("utf-8")) if match else None
         table_part, table_id, table_name = _own_table(pkg, sheet.part)
         table_ref = pkg.xml(table_part).get("ref") if table_part else None
-        own = read_own_columns(pkg, sheet.part, sheet.name, data.output, table_ref)
+        before = read_before(pkg, sheet.part, sheet.name, data.output, table_ref, book.hidden_text(record_name(data.name)))
         touched |= _drop_sheet_parts(pkg, sheet.part)
         book.drop_filter_database(sheet)
     else:
@@ -333,10 +333,12 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
                       date1904=book.date1904, code_name=code_name)
 
     worksheet = rendered.worksheet
-    if own is not None:
-        worksheet, orphans, findings = put_back(worksheet, own, data, book.date1904, dt.date.today())
+    if before is not None:
+        worksheet, orphans, findings = put_back(worksheet, before, data, book.date1904, dt.date.today())
         typed.orphans += orphans
         typed.findings += findings
+    if not data.hidden:  # what was written, so the next refresh can tell whether anyone typed there
+        book.set_hidden_text(record_name(data.name), record(data, worksheet, book.date1904))
     pkg.write(part, worksheet, CT_WORKSHEET)
     if not table_part or table_part in pkg:
         table_part = pkg.unused("xl/tables/table{}.xml")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import zlib
 from dataclasses import dataclass, field
 from typing import Iterable
 
@@ -37,6 +38,8 @@ _REF = re.compile(r"([A-Z]{1,3})(\d+)$")
 _ROW = re.compile(rb'<row r="(\d+)"[^>]*>(.*?)</row>', re.S)
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d+"')
 _DIMENSION = re.compile(rb'<dimension ref="A1:([A-Z]{1,3})(\d+)"/>')
+_CELL = re.compile(rb'<c r="([A-Z]{1,3})\d+".*?(?:</c>|/>)', re.S)
+RECORDED_COLUMNS = 30  # 8 hex digits each: the record stays within a defined name's 255 characters
 
 # The columns that name a row of each output sheet: a user's value is put back on the row with the
 # same values there (the n-th such row, if several share them).
@@ -82,28 +85,42 @@ class Cell:
 
 
 @dataclass
-class OwnColumns:
-    """The user's columns of one output sheet, as they were before the refresh."""
+class Before:
+    """What an output sheet held before the refresh that the toolkit did not write there."""
 
     sheet: str
     width: int  # the old table's number of columns
-    headers: dict[int, Cell]  # column -> header cell
-    rows: dict[tuple, list[Cell]] = field(default_factory=dict)  # row key -> its cells
+    own: dict[int, Cell]  # the user's columns: column -> header cell
+    rows: dict[tuple, list[Cell]] = field(default_factory=dict)  # row key -> its cells in those columns
     origin: dict[tuple, int] = field(default_factory=dict)  # row key -> the Excel row it was on
+    typed: dict[str, dict[tuple, str]] = field(default_factory=dict)  # edited computed column -> key -> value
 
 
-def read_own_columns(pkg: Package, sheet_part: str, sheet_name: str, output: Output,
-                     table_ref: str | None) -> OwnColumns | None:
-    """The user's columns right of the output table on `sheet_part`, or None when there are none.
+def record(data: SheetData, worksheet: bytes, date1904: bool) -> str:
+    """What the refresh wrote on an output sheet, to tell next time whether anyone typed there:
+    the CRC-32 of the worksheet part, then one per table column (at most RECORDED_COLUMNS)."""
+    frame = data.frame()
+    digests = [_digest(_written(encode(frame[c.name], date1904))) for c in data.columns[:RECORDED_COLUMNS]]
+    return f"{zlib.crc32(worksheet):08x}:" + "".join(digests)
 
-    Only the header row is read unless a user column is there, so a plain refresh pays nothing.
+
+def read_before(pkg: Package, sheet_part: str, sheet_name: str, output: Output, table_ref: str | None,
+                last: str | None) -> Before | None:
+    """The user's own columns on an output sheet, and the computed columns typed in, or None.
+
+    `last` is the record the previous refresh left (record()); a sheet exactly as it wrote it is
+    not read at all. Without a record only the user's own columns are looked for.
     """
     keys = KEYS.get(output.name)
     if keys is None:
         return None
-    width = _ref_width(table_ref) or len(output.columns)
-    strings = _SharedStrings(pkg)
-    rows = _rows(pkg.read(sheet_part), strings)
+    xml = pkg.read(sheet_part)
+    crc, digests = _parse_record(last)
+    if crc is not None and crc == zlib.crc32(xml):
+        return None  # as the last refresh wrote it: nothing typed
+    width, last_row = _ref_size(table_ref)
+    width = width or len(output.columns)
+    rows = _rows(xml, _SharedStrings(pkg))
     first = next(rows, None)
     if first is None or first[0] != 1:
         return None
@@ -112,21 +129,32 @@ def read_own_columns(pkg: Package, sheet_part: str, sheet_name: str, output: Out
     for c, cell in list(own.items()):
         if cell.shown == GLOSSARY_HEADERS[0] and getattr(own.get(c + 1), "shown", None) == GLOSSARY_HEADERS[1]:
             del own[c], own[c + 1]
-    if not own:
+    checked = range(1, min(width, len(digests)) + 1)
+    if not own and not checked:
         return None
-    titles = {str(cell.shown): c for c, cell in header.items() if c <= width and cell.shown not in (None, "")}
-    key_at = [titles.get(col.title) for col in output.columns if col.name in keys]
-    found = OwnColumns(sheet_name, width, own)
+    titles = {c: str(cell.shown) for c, cell in header.items() if c <= width and cell.shown not in (None, "")}
+    by_title = {t: c for c, t in titles.items()}
+    key_at = [by_title.get(col.title) for col in output.columns if col.name in keys]
+    before = Before(sheet_name, width, own)
+    row_keys: list[tuple] = []
+    texts: dict[int, list[str]] = {c: [""] * max(last_row - 1, 0) for c in checked}
     seen: dict[tuple, int] = {}
     for r, cells in rows:
-        values = [cells.get(c) for c in cells if c in own]
-        if not values:
-            continue
         key = tuple(_canonical(cells[c].shown if c in cells else None) if c else "" for c in key_at)
         n = seen[key] = seen.get(key, 0) + 1
-        found.rows[(*key, n)] = values
-        found.origin[(*key, n)] = r
-    return found
+        full = (*key, n)
+        values = [cell for c, cell in cells.items() if c in own]
+        if values:
+            before.rows[full] = values
+            before.origin[full] = r
+        if 2 <= r <= last_row:
+            row_keys.extend([()] * (r - 2 - len(row_keys)) + [full])  # rows the file skips are empty
+            for c in checked:
+                texts[c][r - 2] = _read_text(cells.get(c))
+    for c in checked:
+        if _digest(texts[c]) != digests[c - 1] and c in titles:
+            before.typed[titles[c]] = {k: t for k, t in zip(row_keys, texts[c]) if k}
+    return before
 
 
 def new_row_keys(data: SheetData, date1904: bool) -> dict[tuple, int]:
@@ -146,53 +174,96 @@ def new_row_keys(data: SheetData, date1904: bool) -> dict[tuple, int]:
     return out
 
 
-def put_back(worksheet: bytes, own: OwnColumns, data: SheetData, date1904: bool,
+def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
              kept_on: dt.date) -> tuple[bytes, list[dict], list[Issue]]:
     """The rendered worksheet with the user's columns back at their rows' keys.
 
-    Returns the worksheet, the values whose key is gone (rows for Orphaned Notes) and a finding
-    for each of them.
+    Returns the worksheet, the rows for Orphaned Notes (own values whose row is gone, and values
+    typed into computed columns that the refresh replaced) and the findings that say so.
     """
     rows = new_row_keys(data, date1904)
+    orphans, findings = _typed_over(before, data, rows, date1904, kept_on)
+    if not before.own:
+        return worksheet, orphans, findings
     width = len(data.columns)
     used = {_column_index(m.decode()) for m in _CELL_COLUMN.findall(_ROW.search(worksheet).group(2))}
-    offsets = {c: c - own.width for c in own.headers}
+    offsets = {c: c - before.width for c in before.own}
+    # Where they were relative to the table's end, unless a block the toolkit writes is there now.
     base = width if not any(width + o in used for o in offsets.values()) else max(used) + 1
     place = {c: base + o for c, o in offsets.items()}
 
-    extra: dict[int, list[tuple[int, bytes]]] = {1: [(place[c], _cell_xml(cell, place[c], 1, 1)) for c, cell in own.headers.items()]}
-    orphans, findings = [], []
-    for key, cells in own.rows.items():
+    extra: dict[int, list[tuple[int, bytes]]] = {1: [(place[c], _cell_xml(cell, place[c], 1, 1))
+                                                     for c, cell in before.own.items()]}
+    for key, cells in before.rows.items():
         row = rows.get(key)
         if row is None:
             for cell in cells:
-                title = own.headers[cell.column].shown
-                orphans.append({"sheet": own.sheet, "key": " / ".join(k for k in key[:-1] if k) or "(no key)",
-                                "column": str(title), "value": _plain(cell.shown), "why": "its row is gone",
-                                "kept_on": pd.Timestamp(kept_on)})
-                findings.append(Issue("orphaned-note", ORPHANS.name, None, None,
-                                      f"{own.sheet}: {cell.shown!r} in '{title}' belonged to "
-                                      f"{' / '.join(k for k in key[:-1] if k)}, no longer on the sheet; "
-                                      "it is kept on Orphaned Notes", value=cell.shown))
+                title = str(before.own[cell.column].shown)
+                orphans.append(_orphan(before.sheet, key, title, cell.shown, "its row is gone", kept_on))
+                findings.append(Issue("orphaned-note", before.sheet, before.origin[key], column_letter(place[cell.column]),
+                                      f"{cell.shown!r} in '{title}' belonged to {_show_key(key)}, which is no longer "
+                                      "on the sheet; it is kept on Orphaned Notes", value=_plain(cell.shown)))
             continue
-        origin = own.origin[key]
+        origin = before.origin[key]
         extra.setdefault(row, []).extend((place[c.column], _cell_xml(c, place[c.column], row, origin)) for c in cells)
 
     def merge(match: re.Match) -> bytes:
         r = int(match.group(1))
         if r not in extra:
             return match.group(0)
-        cells = [(_column_index(m.group(1).decode()), m.group(0))
-                 for m in re.finditer(rb'<c r="([A-Z]{1,3})\d+".*?(?:</c>|/>)', match.group(2), re.S)]
+        cells = [(_column_index(m.group(1).decode()), m.group(0)) for m in _CELL.finditer(match.group(2))]
         merged = sorted(cells + extra.pop(r), key=lambda pair: pair[0])
         return match.group(0)[: match.start(2) - match.start(0)] + b"".join(x for _, x in merged) + b"</row>"
 
     worksheet = _ROW.sub(merge, worksheet)
-    last = column_letter(max(place.values()))
+    last = max(place.values())
     dim = _DIMENSION.search(worksheet)
-    if dim and _column_index(dim.group(1).decode()) < max(place.values()):
-        worksheet = worksheet[: dim.start(1)] + last.encode() + worksheet[dim.end(1):]
+    if dim and _column_index(dim.group(1).decode()) < last:
+        worksheet = worksheet[: dim.start(1)] + column_letter(last).encode() + worksheet[dim.end(1):]
     return worksheet, orphans, findings
+
+
+def _typed_over(before: Before, data: SheetData, rows: dict[tuple, int], date1904: bool,
+                kept_on: dt.date) -> tuple[list[dict], list[Issue]]:
+    """Values typed into computed columns since the last refresh, which this one replaces.
+
+    A column's record says only that something in it changed, so every old value that differs
+    from the new figure at its row's key is kept: nothing typed is lost, and a figure that merely
+    moved on is kept too.
+    """
+    orphans: list[dict] = []
+    findings: list[Issue] = []
+    frame = data.frame()
+    for j, column in enumerate(data.columns, 1):
+        old = before.typed.get(column.title)
+        if not old:
+            continue
+        new = _written(encode(frame[column.name], date1904))
+        changed = 0
+        for key, text in old.items():
+            row = rows.get(key)
+            now = new[row - 2] if row is not None else None
+            if text == "" or (now is not None and _same(text, now)):
+                continue
+            changed += 1
+            why = f"typed over the computed '{column.title}'; " + (
+                f"the refresh wrote {now or 'nothing'}" if row is not None else "its row is gone")
+            orphans.append(_orphan(before.sheet, key, column.title, _shown(text), why, kept_on))
+        if changed:
+            findings.append(Issue("typed-over-output", before.sheet, 1, column_letter(j),
+                                  f"{changed} value(s) in '{column.title}' were changed since the last refresh and are "
+                                  "replaced by the computed figures; the old values are on Orphaned Notes. Type your "
+                                  "own figures in a column of your own right of the table: it is kept."))
+    return orphans, findings
+
+
+def _orphan(sheet: str, key: tuple, column: str, value: object, why: str, kept_on: dt.date) -> dict:
+    return {"sheet": sheet, "key": _show_key(key), "column": column, "value": _plain(value), "why": why,
+            "kept_on": pd.Timestamp(kept_on)}
+
+
+def _show_key(key: tuple) -> str:
+    return " / ".join(k for k in key[:-1] if k) or "(no key)"
 
 
 def orphans_sheet(old: Iterable[dict], new: list[dict]) -> SheetData:
@@ -335,14 +406,58 @@ def _canonical_encoded(cls: str, text: str, kind: str) -> str:
     return text if cls else ""
 
 
+def _written(column) -> list[str]:
+    """An encoded column as its cells' texts, '' for an empty cell (how _read_text reads them back)."""
+    return [text if cls else "" for cls, text in zip(column.classes, column.texts)]
+
+
+def _read_text(cell: Cell | None) -> str:
+    """A cell as written: a number's <v> text, else the text a person sees."""
+    if cell is None or cell.shown is None:
+        return ""
+    if isinstance(cell.shown, float) and cell.value is not None:
+        return cell.value
+    return str(cell.shown)
+
+
+def _digest(texts: list[str]) -> str:
+    return f"{zlib.crc32(chr(30).join(texts).encode('utf-8', 'surrogatepass')):08x}"
+
+
+def _same(a: str, b: str) -> bool:
+    """Whether two cell texts are the same value (numbers to 12 significant digits)."""
+    if a == b:
+        return True
+    try:
+        return f"{float(a):.12g}" == f"{float(b):.12g}"
+    except ValueError:
+        return False
+
+
+def _shown(text: str) -> object:
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def _parse_record(text: str | None) -> tuple[int | None, list[str]]:
+    """(worksheet CRC, column digests) from a record, (None, []) when there is none or it is damaged."""
+    match = re.fullmatch(r"([0-9a-f]{8}):((?:[0-9a-f]{8})*)", text or "")
+    if not match:
+        return None, []
+    digests = match.group(2)
+    return int(match.group(1), 16), [digests[i:i + 8] for i in range(0, len(digests), 8)]
+
+
 def _plain(value: object) -> object:
     return value if value is None or isinstance(value, (str, bool)) else float(value)
 
 
-def _ref_width(ref: str | None) -> int:
-    """The number of columns of a table ref such as A1:V20 (0 when unknown)."""
-    match = re.match(r"^\$?A\$?1:\$?([A-Z]{1,3})\$?\d+$", ref or "")
-    return _column_index(match.group(1)) if match else 0
+def _ref_size(ref: str | None) -> tuple[int, int]:
+    """The columns and last row of a table ref such as A1:V20 ((0, 0) when unknown)."""
+    match = re.match(r"^\$?A\$?1:\$?([A-Z]{1,3})\$?(\d+)$", ref or "")
+    return (_column_index(match.group(1)), int(match.group(2))) if match else (0, 0)
 
 
 def _column_index(letters: str) -> int:
