@@ -119,10 +119,10 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
 
     path = os.fspath(path)
     started = time.perf_counter()
-    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     in_place = output is None or os.path.abspath(output) == os.path.abspath(path)
     if not in_place:
         check_new_file(path, output, force=force)
+    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     key = cache.refresh_key(path, as_of) if in_place and not backup else None
     done = cache.load_refresh(path, key) if key else None
     if done is not None:

@@ -98,7 +98,8 @@ class Before:
 
 def record(data: SheetData, worksheet: bytes, date1904: bool) -> str:
     """What the refresh wrote on an output sheet, to tell next time whether anyone typed there:
-    the CRC-32 of the worksheet part, then one per table column (at most RECORDED_COLUMNS)."""
+    the CRC-32 of the rendered worksheet (before the user's own columns go back on it, so a sheet
+    that has some is always read), then one per table column (at most RECORDED_COLUMNS)."""
     frame = data.frame()
     digests = [_digest(_written(encode(frame[c.name], date1904))) for c in data.columns[:RECORDED_COLUMNS]]
     return f"{zlib.crc32(worksheet):08x}:" + "".join(digests)

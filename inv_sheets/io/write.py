@@ -114,6 +114,11 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     """Refuse early, with a specific reason, a workbook that must not or cannot be written in place."""
     path = Path(path)
     check_workbook(path)
+    check_replaceable(path)
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse a file that is open in another program or cannot be replaced."""
     check_not_open(path)
     mode = path.stat().st_mode
     if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
@@ -182,8 +187,8 @@ def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[st
     else:
         check_workbook(source)
         check_not_open(target)
-        if target.exists():
-            check_writable(target)
+        if target.exists():  # replaced whole: it need not be a workbook (check_new_file asks first)
+            check_replaceable(target)
         elif not os.access(target.parent, os.W_OK | os.X_OK):
             raise WorkbookLockedError(f"the folder {target.parent} is not writable")
     return source, target
@@ -333,12 +338,12 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
                       date1904=book.date1904, code_name=code_name)
 
     worksheet = rendered.worksheet
+    if not data.hidden:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there
+        book.set_hidden_text(record_name(data.name), record(data, worksheet, book.date1904))
     if before is not None:
         worksheet, orphans, findings = put_back(worksheet, before, data, book.date1904, dt.date.today())
         typed.orphans += orphans
         typed.findings += findings
-    if not data.hidden:  # what was written, so the next refresh can tell whether anyone typed there
-        book.set_hidden_text(record_name(data.name), record(data, worksheet, book.date1904))
     pkg.write(part, worksheet, CT_WORKSHEET)
     if not table_part or table_part in pkg:
         table_part = pkg.unused("xl/tables/table{}.xml")
