@@ -17,10 +17,12 @@ output sheet changes, as in any refresh.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import re
+import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Callable, Iterable
 
 import pandas as pd
 from lxml import etree
@@ -29,16 +31,16 @@ from ..contract.issues import Issue, column_letter
 from ..contract.schema import OUT_DATE, OUT_TEXT, OutColumn, Output
 from ..contract.sheetdata import SheetData
 from .cells import clean_text, encode
+from .guard import check_part
 from .package import NS_MAIN, Package
 
 _M = f"{{{NS_MAIN}}}"
-REL_SHARED_STRINGS = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
 GLOSSARY_HEADERS = ("Term", "Definition")  # the toolkit's own definitions block, not a user column
-_REF = re.compile(r"([A-Z]{1,3})(\d+)$")
 _ROW = re.compile(rb'<row r="(\d+)"[^>]*>(.*?)</row>', re.S)
 _CELL_COLUMN = re.compile(rb'<c r="([A-Z]{1,3})\d+"')
 _DIMENSION = re.compile(rb'<dimension ref="A1:([A-Z]{1,3})(\d+)"/>')
 _CELL = re.compile(rb'<c r="([A-Z]{1,3})\d+".*?(?:</c>|/>)', re.S)
+Grid = Callable[[str, str], list[list]]  # (sheet name, its part) -> its values, row by row
 RECORDED_COLUMNS = 30  # 8 hex digits each: the record stays within a defined name's 255 characters
 
 # The columns that name a row of each output sheet: a user's value is put back on the row with the
@@ -94,6 +96,7 @@ class Before:
     rows: dict[tuple, list[Cell]] = field(default_factory=dict)  # row key -> its cells in those columns
     origin: dict[tuple, int] = field(default_factory=dict)  # row key -> the Excel row it was on
     typed: dict[str, dict[tuple, str]] = field(default_factory=dict)  # edited computed column -> key -> value
+    keys: list[tuple] = field(default_factory=list)  # the key of each row below the header, in order
 
 
 def record(data: SheetData, worksheet: bytes, date1904: bool) -> str:
@@ -106,55 +109,55 @@ def record(data: SheetData, worksheet: bytes, date1904: bool) -> str:
 
 
 def read_before(pkg: Package, sheet_part: str, sheet_name: str, output: Output, table_ref: str | None,
-                last: str | None) -> Before | None:
+                last: str | None, grid: Grid, date1904: bool) -> Before | None:
     """The user's own columns on an output sheet, and the computed columns typed in, or None.
 
     `last` is the record the previous refresh left (record()); a sheet exactly as it wrote it is
-    not read at all. Without a record only the user's own columns are looked for.
+    not read at all. Without a record only the user's own columns are looked for. `grid` gives a
+    sheet's values as a person sees them (calamine: shared strings resolved, dates as dates).
     """
     keys = KEYS.get(output.name)
     if keys is None:
         return None
-    xml = pkg.read(sheet_part)
     crc, digests = _parse_record(last)
-    if crc is not None and crc == zlib.crc32(xml):
+    if crc is not None and crc == zlib.crc32(pkg.read(sheet_part)):
         return None  # as the last refresh wrote it: nothing typed
+    rows = grid(sheet_name, sheet_part)
+    if not rows:
+        return None
     width, last_row = _ref_size(table_ref)
     width = width or len(output.columns)
-    rows = _rows(xml, _SharedStrings(pkg))
-    first = next(rows, None)
-    if first is None or first[0] != 1:
-        return None
-    header = first[1]
-    own = {c: cell for c, cell in header.items() if c > width and cell.shown not in (None, "")}
-    for c, cell in list(own.items()):
-        if cell.shown == GLOSSARY_HEADERS[0] and getattr(own.get(c + 1), "shown", None) == GLOSSARY_HEADERS[1]:
+    header = rows[0]
+    own = {c: str(v) for c, v in enumerate(header, 1) if c > width and v not in ("", None)}
+    for c in sorted(own):
+        if own.get(c) == GLOSSARY_HEADERS[0] and own.get(c + 1) == GLOSSARY_HEADERS[1]:
             del own[c], own[c + 1]
     checked = range(1, min(width, len(digests)) + 1)
     if not own and not checked:
         return None
-    titles = {c: str(cell.shown) for c, cell in header.items() if c <= width and cell.shown not in (None, "")}
+    titles = {c: str(v) for c, v in enumerate(header[:width], 1) if v not in ("", None)}
     by_title = {t: c for c, t in titles.items()}
     key_at = [by_title.get(col.title) for col in output.columns if col.name in keys]
-    before = Before(sheet_name, width, own)
-    row_keys: list[tuple] = []
-    texts: dict[int, list[str]] = {c: [""] * max(last_row - 1, 0) for c in checked}
+    cells = _own_cells(pkg.read(sheet_part), own, rows) if own else {}
+    before = Before(sheet_name, width, {c: cells[1][c] for c in own if c in cells.get(1, {})})
+    body = rows[1:]
+    columns = list(zip(*body))  # calamine's rows are all as wide as the sheet
+    texts = {c: _texts(list(columns[c - 1]) if c <= len(columns) else [""] * len(body), date1904)
+             for c in {*checked, *filter(None, key_at)}}
+    blank = [""] * len(body)
+    key_columns = [[_key_text(t) for t in texts[c]] if c else blank for c in key_at]
     seen: dict[tuple, int] = {}
-    for r, cells in rows:
-        key = tuple(_canonical(cells[c].shown if c in cells else None) if c else "" for c in key_at)
+    for i, key in enumerate(zip(*key_columns) if key_columns else [()] * len(body)):
         n = seen[key] = seen.get(key, 0) + 1
-        full = (*key, n)
-        values = [cell for c, cell in cells.items() if c in own]
-        if values:
-            before.rows[full] = values
-            before.origin[full] = r
-        if 2 <= r <= last_row:
-            row_keys.extend([()] * (r - 2 - len(row_keys)) + [full])  # rows the file skips are empty
-            for c in checked:
-                texts[c][r - 2] = _read_text(cells.get(c))
+        before.keys.append((*key, n))
+        if i + 2 in cells:
+            before.rows[before.keys[-1]] = list(cells[i + 2].values())
+            before.origin[before.keys[-1]] = i + 2
+    in_table = max(last_row - 1, 0)
     for c in checked:
-        if _digest(texts[c]) != digests[c - 1] and c in titles:
-            before.typed[titles[c]] = {k: t for k, t in zip(row_keys, texts[c]) if k}
+        column = (texts[c] + [""] * in_table)[:in_table]  # the table's rows, as the record covers them
+        if _digest(column) != digests[c - 1] and c in titles:
+            before.typed[titles[c]] = dict(zip(before.keys, column))
     return before
 
 
@@ -164,9 +167,7 @@ def new_row_keys(data: SheetData, date1904: bool) -> dict[tuple, int]:
     keys = KEYS[data.name]
     columns = []
     for name in keys:
-        kind = next(c.kind for c in data.columns if c.name == name)
-        encoded = encode(frame[name], date1904)
-        columns.append([_canonical_encoded(cls, text, kind) for cls, text in zip(encoded.classes, encoded.texts)])
+        columns.append([_key_text(text) for text in _written(encode(frame[name], date1904))])
     out: dict[tuple, int] = {}
     seen: dict[tuple, int] = {}
     for i, key in enumerate(zip(*columns) if columns else [() for _ in range(len(frame))]):
@@ -273,82 +274,61 @@ def orphans_sheet(old: Iterable[dict], new: list[dict]) -> SheetData:
     return SheetData(ORPHANS, rows)
 
 
-def read_orphans(pkg: Package, sheet_part: str) -> list[dict]:
+def read_orphans(grid: Grid, sheet_name: str, sheet_part: str) -> list[dict]:
     """The rows on an existing Orphaned Notes sheet (the user may have deleted some: those stay gone)."""
     names = ORPHANS.column_names()
     out = []
-    for r, cells in _rows(pkg.read(sheet_part), _SharedStrings(pkg)):
-        if r == 1:
-            continue
-        row = {name: cells[i].shown if i in cells else None for i, name in enumerate(names, 1)}
-        if any(v not in (None, "") for v in row.values()):
-            if isinstance(row["kept_on"], (int, float)):
-                row["kept_on"] = pd.Timestamp("1899-12-30") + pd.Timedelta(days=float(row["kept_on"]))
+    for values in grid(sheet_name, sheet_part)[1:]:
+        row = {name: (values[i] if i < len(values) and values[i] != "" else None) for i, name in enumerate(names)}
+        if any(v is not None for v in row.values()):
             out.append(row)
     return out
 
 
 # Reading cells -------------------------------------------------------------------------------------
-class _SharedStrings:
-    """The workbook's shared strings, read only if a cell needs one."""
+def calamine_grid(path: str | os.PathLike) -> Grid:
+    """A sheet's values by name and part, as calamine reads them from the file (opened once, when
+    first asked; the part is checked against zip bombs first, as every reader's is)."""
+    book = None
 
-    def __init__(self, pkg: Package) -> None:
-        self.pkg = pkg
-        self._texts: list[str] | None = None
+    def grid(name: str, part: str) -> list[list]:
+        nonlocal book
+        with zipfile.ZipFile(path) as zf:
+            check_part(zf, path, part)
+        if book is None:
+            from python_calamine import CalamineWorkbook
 
-    def __getitem__(self, index: int) -> str:
-        if self._texts is None:
-            self._texts = []
-            from .workbook import Workbook
+            book = CalamineWorkbook.from_path(os.fspath(path))
+        return book.get_sheet_by_name(name).to_python(skip_empty_area=False)
 
-            found = Workbook(self.pkg).rels.of_type(REL_SHARED_STRINGS)
-            if found and found[0].target in self.pkg:
-                for si in self.pkg.xml(found[0].target).iterfind(_M + "si"):
-                    # The text runs, not the phonetic guides (rPh) Japanese workbooks carry.
-                    self._texts.append("".join(t.text or "" for t in si.iter(_M + "t")
-                                               if t.getparent().tag != _M + "rPh"))
-        return self._texts[index] if 0 <= index < len(self._texts) else ""
+    return grid
 
 
-def _rows(xml: bytes, strings: _SharedStrings):
-    """(Excel row, {column: Cell}) for every row of a worksheet, streamed."""
-    import io
+def _own_cells(xml: bytes, own: dict[int, str], rows: list[list]) -> dict[int, dict[int, Cell]]:
+    """The cells of the user's columns, by row and column, found by their references in the XML.
 
+    Only those cells are parsed, so a big output sheet with a short note column is read quickly.
+    """
+    letters = b"|".join(column_letter(c).encode() for c in sorted(own))
+    pattern = re.compile(rb'<c r="(' + letters + rb')(\d+)"(?:[^>]*?/>|[^>]*?>.*?</c>)', re.S)
     masters: dict[str, tuple[str, str]] = {}  # shared formula id -> (formula, the cell it is written in)
-    for n, (_, row) in enumerate(etree.iterparse(io.BytesIO(xml), events=("end",), tag=_M + "row",
-                                                 resolve_entities=False, no_network=True), 1):
-        r = int(row.get("r", n))
-        cells = {}
-        for i, c in enumerate(row.iterfind(_M + "c"), 1):
-            match = _REF.match(c.get("r", ""))
-            column = _column_index(match.group(1)) if match else i
-            cells[column] = _cell(c, column, r, strings, masters)
-        row.clear()
-        yield r, cells
+    out: dict[int, dict[int, Cell]] = {}
+    for match in pattern.finditer(xml):
+        column, row = _column_index(match.group(1).decode()), int(match.group(2))
+        element = etree.fromstring(match.group(0).replace(b"<c ", b'<c xmlns="' + NS_MAIN.encode() + b'" ', 1))
+        shown = rows[row - 1][column - 1] if row <= len(rows) and column <= len(rows[row - 1]) else ""
+        cell = _cell(element, column, row, masters, shown)
+        if cell.shown not in ("", None) or cell.formula:
+            out.setdefault(row, {})[column] = cell
+    return out
 
 
-def _cell(c: etree._Element, column: int, row: int, strings: _SharedStrings,
-          masters: dict[str, tuple[str, str]]) -> Cell:
+def _cell(c: etree._Element, column: int, row: int, masters: dict[str, tuple[str, str]], shown: object) -> Cell:
     kind = c.get("t")
     v = c.findtext(_M + "v") or None  # a formula saved without its result may have an empty <v/>
     f = c.find(_M + "f")
     inline = c.find(_M + "is")
     text = "".join(t.text or "" for t in inline.iter(_M + "t")) if inline is not None else None
-    if kind == "s" and v is not None:
-        shown: object = strings[int(v)]
-    elif kind == "inlineStr":
-        shown = text
-    elif kind in ("str", "e"):
-        shown = v
-    elif kind == "b":
-        shown = v == "1"
-    elif v is not None:
-        try:
-            shown = float(v)
-        except ValueError:
-            shown = v
-    else:
-        shown = None
     formula = None
     if f is not None:
         here = f"{column_letter(column)}{row}"
@@ -357,8 +337,8 @@ def _cell(c: etree._Element, column: int, row: int, strings: _SharedStrings,
             if f.get("t") == "shared":
                 masters[f.get("si", "")] = (f.text, here)
         elif f.get("t") == "shared" and f.get("si", "") in masters:  # a filled-down copy of its master
-            text, origin = masters[f.get("si", "")]
-            formula = _moved(text, origin, here)
+            text_of_master, origin = masters[f.get("si", "")]
+            formula = _moved(text_of_master, origin, here)
     return Cell(column, c.get("s"), kind, v, formula, text, shown)
 
 
@@ -389,36 +369,25 @@ def _moved(formula: str, origin: str, to: str) -> str:
     return Translator("=" + formula, origin=origin).translate_formula(to)[1:]
 
 
-# Keys ------------------------------------------------------------------------------------------------
-def _canonical(value: object) -> str:
-    """A key value as text that reads the same from the old sheet and from the new rows."""
-    if value is None or value == "":
-        return ""
-    if isinstance(value, bool):
-        return "yes" if value else "no"
-    if isinstance(value, float):
-        return f"{value:.12g}"
-    return str(value)
+# Cell texts ------------------------------------------------------------------------------------------
+def _texts(values: list, date1904: bool) -> list[str]:
+    """Values read back (calamine) as the writer's texts for them (cells.encode): numbers and date
+    serials as their <v> text, '' for an empty cell. A column at a time, vectorised where it can."""
+    encoded = encode(pd.Series([None if v == "" else v for v in values], dtype=None if values else object), date1904)
+    return _written(encoded)
 
 
-def _canonical_encoded(cls: str, text: str, kind: str) -> str:
-    if cls in ("n", "d"):
+def _key_text(text: str) -> str:
+    """A cell text as part of a row key: numbers to 12 significant digits (a save may round them)."""
+    try:
         return f"{float(text):.12g}"
-    return text if cls else ""
+    except ValueError:
+        return text
 
 
 def _written(column) -> list[str]:
     """An encoded column as its cells' texts, '' for an empty cell (how _read_text reads them back)."""
     return [text if cls else "" for cls, text in zip(column.classes, column.texts)]
-
-
-def _read_text(cell: Cell | None) -> str:
-    """A cell as written: a number's <v> text, else the text a person sees."""
-    if cell is None or cell.shown is None:
-        return ""
-    if isinstance(cell.shown, float) and cell.value is not None:
-        return cell.value
-    return str(cell.shown)
 
 
 def _digest(texts: list[str]) -> str:

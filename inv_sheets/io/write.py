@@ -70,7 +70,7 @@ from .package import (
     compressed_bytes,
     rels_name,
 )
-from .typed import ORPHANS, orphans_sheet, put_back, read_before, read_orphans, record
+from .typed import ORPHANS, Grid, calamine_grid, orphans_sheet, put_back, read_before, read_orphans, record
 from .render import DRAWING_RID, TABLE_RID, render
 from .styles import MINIMAL_STYLES, StyleSheet
 from .workbook import Sheet, Workbook, record_name, unique_sheet_name, unique_table_name
@@ -250,7 +250,7 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             allowed.add(rel.target)
 
         written, visible, new_parts = [], [], []
-        typed = _Typed()
+        typed = _Typed(calamine_grid(source))
         for data in sheets:
             sheet, parts = _put_sheet(pkg, book, styles, data, typed)
             written.append(sheet.name)
@@ -260,7 +260,7 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             allowed |= parts
         if typed.orphans:  # added to what the sheet already keeps; never cleared by the toolkit
             existing = book.owned(ORPHANS.name)
-            kept = read_orphans(pkg, existing.part) if existing is not None else []
+            kept = read_orphans(typed.grid, existing.name, existing.part) if existing is not None else []
             sheet, parts = _put_sheet(pkg, book, styles, orphans_sheet(kept, typed.orphans), typed)
             written.append(sheet.name)
             visible.append(sheet.name)
@@ -303,6 +303,7 @@ def _styles_part(pkg: Package, book: Workbook) -> str:
 class _Typed:
     """What the user typed on the output sheets that could not stay where it was."""
 
+    grid: Grid  # the values of the workbook's sheets as they were, read only if need be
     orphans: list[dict] = field(default_factory=list)  # rows for Orphaned Notes
     findings: list[Issue] = field(default_factory=list)
 
@@ -320,7 +321,8 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
         code_name = unescape(match.group(1).decode("utf-8")) if match else None
         table_part, table_id, table_name = _own_table(pkg, sheet.part)
         table_ref = pkg.xml(table_part).get("ref") if table_part else None
-        before = read_before(pkg, sheet.part, sheet.name, data.output, table_ref, book.hidden_text(record_name(data.name)))
+        before = read_before(pkg, sheet.part, sheet.name, data.output, table_ref,
+                             book.hidden_text(record_name(data.name)), typed.grid, book.date1904)
         touched |= _drop_sheet_parts(pkg, sheet.part)
         book.drop_filter_database(sheet)
     else:
