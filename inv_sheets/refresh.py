@@ -17,7 +17,7 @@ import pandas as pd
 
 from .contract.book import Book, Store
 from .contract.issues import INFO, Issue, Report
-from .contract.schema import OUTPUTS
+from .contract.schema import OUTPUT, OUTPUTS
 from .contract.sheetdata import SheetData, sheet
 
 if TYPE_CHECKING:
@@ -98,8 +98,13 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
 
 
 def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None, as_of=None,
-            backup: bool = False, progress: Progress | None = None) -> Report:
+            backup: bool = False, force: bool = False, progress: Progress | None = None) -> Report:
     """Recompute the output sheets and write them into the workbook (or into `output`).
+
+    An existing `output` is replaced only with `force` (WouldOverwriteError otherwise). With
+    `backup`, the workbook as it was is copied beside it first; summary["backup"] names the copy.
+    An output sheet whose feature has nothing to show keeps its headers and gets one line that says
+    why (empty_sheet), so references into it stay valid.
 
     A workbook refreshed in place is left alone when every part of it is as the last refresh left
     it and the same as-of day is asked on the same day (cache.refresh_key): that refresh's report
@@ -110,12 +115,14 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     from .integrity import LastRefresh
     from .io import cache
     from .io.read import read_book
-    from .io.write import FileState, source_and_target, write_sheets
+    from .io.write import FileState, check_new_file, source_and_target, write_sheets
 
     path = os.fspath(path)
     started = time.perf_counter()
-    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     in_place = output is None or os.path.abspath(output) == os.path.abspath(path)
+    if not in_place:
+        check_new_file(path, output, force=force)
+    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     key = cache.refresh_key(path, as_of) if in_place and not backup else None
     done = cache.load_refresh(path, key) if key else None
     if done is not None:
@@ -132,17 +139,41 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     sheets, report, timings = result.sheets, result.report, {"read": read_seconds, **result.timings}
     keep = {s.name for s in sheets} | set(result.kept)
     del book, result
-    stale = [o.name for o in OUTPUTS if o.name not in keep]
+    empty = [empty_sheet(o.name, report.summary["as_of"]) for o in OUTPUTS if o.name not in keep]
     clock = time.perf_counter()
-    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, remove=stale)
+    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, placeholders=empty)
     timings["write"] = time.perf_counter() - clock
-    visible = [name for name, data in zip(written.sheets, sheets) if not data.hidden]
-    report.summary.update({"output": os.fspath(written.path), "written": visible,
+    report.summary.update({"output": os.fspath(written.path), "written": list(written.visible),
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
+    if written.backup is not None:
+        report.summary["backup"] = os.fspath(written.backup)
+    report.issues.extend(written.findings)
     last.remember(written.path)
     if in_place and (after := cache.refresh_key(written.path, as_of)):
         cache.save_refresh(written.path, after, report)
     return report
+
+
+# Why an output sheet has nothing to show, in words that fit "... as of <day>."
+NOTHING_TO_SHOW = {
+    "Stock": "no stock to show", "Reorder": "nothing to plan", "Purchase Plan": "nothing to order",
+    "Variance": "no counts to compare with the book", "Count Plan": "nothing due for counting",
+    "Expiry": "no batch with an expiry on hand", "Bundle Stock": "no bundles to assemble",
+    "Channel Stock": "no sales channels to publish to", "Allocation": "no open order lines to allocate",
+    "Pick List": "nothing to pick", "Returns": "no returns", "KPIs": "no week to measure yet",
+}
+
+
+def empty_sheet(output: str, as_of: str) -> SheetData:
+    """An output sheet with nothing to show: its headers and one line that says why.
+
+    Written instead of removing the sheet, so formulas and defined names that point into it keep
+    pointing at a real sheet.
+    """
+    declared = OUTPUT[output]
+    why = NOTHING_TO_SHOW.get(output, "nothing to show")
+    line = f"{why[0].upper()}{why[1:]} as of {as_of}."
+    return SheetData(declared, pd.DataFrame({declared.columns[0].name: [line]}))
 
 
 def issues_sheet(issues: list[Issue]) -> SheetData:

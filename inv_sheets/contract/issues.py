@@ -131,6 +131,11 @@ _CODES = (
          "Movements!E40: qty was 5, now 50, since the last refresh"),
     Code("ledger-row-deleted", WARNING, "A past movement row was deleted since the last refresh.",
          "Movements!41:41: movement M-40 is gone since the last refresh"),
+    # what was typed on the output sheets
+    Code("typed-over-output", WARNING, "A value typed inside a computed column of an output sheet; the refresh replaced it (the old value is on Orphaned Notes).",
+         "Reorder!R7: 12 typed over Suggested qty, now 30"),
+    Code("orphaned-note", WARNING, "A value in your own column beside an output table whose row is gone; it is kept on Orphaned Notes.",
+         "'Purchase Plan'!J4: 'called supplier 28/11' for S1 / TEE-M, no longer in the plan"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}
@@ -263,6 +268,10 @@ class WorkbookLockedError(InvSheetsError):
 
 class WorkbookChangedError(InvSheetsError):
     """The workbook changed on disk while it was being processed."""
+
+
+class WouldOverwriteError(InvSheetsError):
+    """A command would replace a file it did not make for the same purpose (use --force)."""
 
 
 class WorkbookTooLargeError(InvSheetsError):

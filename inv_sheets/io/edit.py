@@ -30,8 +30,10 @@ _STYLE = re.compile(rb'\bs="(\d+)"')
 
 
 def write_cells(path: str | os.PathLike, changes: Iterable, *, output: str | os.PathLike | None = None,
-                backup: bool = False) -> Path:
-    """Write each change (sheet, cell, after) into the workbook at `path` (or into `output`)."""
+                backup: bool = False) -> tuple[Path, Path | None]:
+    """Write each change (sheet, cell, after) into the workbook at `path` (or into `output`).
+
+    Returns the file written and the backup of the file as it was (None without one)."""
     source, target = source_and_target(path, output)
     state = FileState.of(source)
     by_sheet: dict[str, dict[bytes, object]] = defaultdict(dict)
@@ -49,8 +51,8 @@ def write_cells(path: str | os.PathLike, changes: Iterable, *, output: str | os.
             pkg.write(sheet.part, _edit(pkg.read(sheet.part), cells, styles, book.date1904))
             parts.append(sheet.part)
         pkg.write(styles_part, styles.to_xml())
-        save_atomically(pkg, source, target, state, backup, parts)
-    return target
+        _, kept = save_atomically(pkg, source, target, state, backup, parts)
+    return target, kept
 
 
 def _styles_part(book: Workbook) -> str:

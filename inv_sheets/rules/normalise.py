@@ -132,21 +132,31 @@ class NormaliseResult:
     path: str
     changes: list[Change]
     written: str | None = None
+    backup: str | None = None  # the workbook as it was, when it was changed in place
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "written": self.written, "changes": [c.to_dict() for c in self.changes]}
+        return {"path": self.path, "written": self.written, "backup": self.backup,
+                "changes": [c.to_dict() for c in self.changes]}
 
 
-def normalise(path: str | os.PathLike, *, output: str | os.PathLike | None = None, in_place: bool = False) -> NormaliseResult:
-    """Plan the changes and, with `output` or `in_place`, write them (in place keeps a backup)."""
+def normalise(path: str | os.PathLike, *, output: str | os.PathLike | None = None, in_place: bool = False,
+              force: bool = False) -> NormaliseResult:
+    """Plan the changes and, with `output` or `in_place`, write them (in place keeps a backup).
+
+    An existing `output` is replaced only with `force` (WouldOverwriteError otherwise).
+    """
     from ..io.read import read_book
+    from ..io.write import check_new_file
 
     path = os.fspath(path)
+    if output is not None:
+        check_new_file(path, output, force=force)
     book = read_book(path)
     changes = plan(book)
     result = NormaliseResult(path, changes)
     if changes and (output or in_place):
         from ..io.edit import write_cells
 
-        result.written = os.fspath(write_cells(path, changes, output=output, backup=in_place and not output))
+        written, backup = write_cells(path, changes, output=output, backup=in_place and not output)
+        result.written, result.backup = os.fspath(written), backup and os.fspath(backup)
     return result
