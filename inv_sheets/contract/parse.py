@@ -272,9 +272,9 @@ def parse_day(value: object, date_order: str | None, *, name: str = "the date") 
     text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
     if not text or text.casefold() in ("nat", "nan", "none", "null"):
         raise BadDateOption(f"{name} {value!r} is not a date: use YYYY-MM-DD")
-    stamp, (code, message) = parse_text_date(text, date_order)
+    stamp, (_, message) = parse_text_date(text, date_order)
     if stamp is None or pd.isna(stamp) or not FIRST_DATE <= stamp < LAST_DATE:
-        raise BadDateOption(f"{name}: {message or repr(text) + ' is not a date a store means'} (YYYY-MM-DD always works)")
+        raise BadDateOption(f"{name}: {message or repr(text) + ' is not a date a store means: use YYYY-MM-DD.'}")
     return stamp.normalize()
 
 

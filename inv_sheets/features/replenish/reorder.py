@@ -117,15 +117,16 @@ def reorder_findings(store: Store, ledger: Ledger) -> list[Issue]:
 def _order_cause(r) -> tuple[str, str]:
     """The column that made a suggestion that big, and what to change there."""
     need = max(r.order_up_to - r.position, 0.0)
-    by_pack = _ceil_to(pd.Series([need]), pd.Series([r.case_pack]))[0]
+    by_pack = float(_ceil_to(pd.Series([need]), pd.Series([r.case_pack]))[0])
     if r.min_order_qty > 0 and r.suggested_qty > by_pack + 1e-9:
         return "min_order_qty", (f"it is the minimum order quantity {n(r.min_order_qty)}: ask the supplier for a "
                                  "smaller minimum, or buy this SKU from one that sells fewer")
-    if r.case_pack > 1 and by_pack > need + 1e-9:
-        return "case_pack", f"it is a whole case of {n(r.case_pack)}: look for a smaller pack"
+    if r.daily_demand > 0 and need / r.daily_demand <= r.max_order_days < by_pack / r.daily_demand:
+        return "case_pack", f"whole cases of {n(r.case_pack)} take it from {n(need)} to {n(by_pack)}: look for a smaller pack"
     if not math.isnan(r.max_stock):
         return "max_stock", f"max stock {n(r.max_stock)} is set high: lower it"
-    return "sku", "the lead time and review period ask for that much: check them on Suppliers and Settings"
+    return "sku", (f"the order-up-to level {n(r.order_up_to)} (reorder point + {r.review_days} review days of demand) "
+                   "asks for that much: at this little demand, a hand-set reorder point or max stock keeps it small")
 
 
 def reorder_rows(store: Store, ledger: Ledger) -> tuple[pd.MultiIndex, pd.DataFrame]:
