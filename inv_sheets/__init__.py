@@ -19,9 +19,9 @@ from .contract.issues import (
                               WorkbookLockedError,
                               WriteError,
 )
-from .refresh import compute, refresh
+from .refresh import compute, refresh, validate
 from .rules.normalise import normalise
-from .rules.validate import load, parse, validate
+from .rules.validate import load, parse
 
 __version__ = "0.1.0"
 

@@ -7,6 +7,7 @@ end up here, so they cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -59,7 +60,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     """
     from .integrity import SHEET_NAME, LastRefresh, ledger_check, raw_movement_ids
     from .ledger.postings import build
-    from .rules.validate import parse
+    from .rules.validate import left_out, parse, summary, unique
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -82,18 +83,19 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
         tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
     del seen  # a million remembered fingerprints: not needed by the ledger or the features
     ledger = build(store)
-    issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
+    issues = unique(book.locate(issues + list(ledger.issues) + tampered) + findings(store, ledger))
     lap("ledger")
     sheets: list[SheetData] = []
     for feature in features(issues):
         sheets.extend(feature(store, ledger))
+    sheets = with_left_out(sheets, store, left_out(store))
     lap("features")
     sheets.append(issues_sheet(issues))
     if fingerprints is not None:
         sheets.append(fingerprints)
     report = Report(book.path, issues)
-    report.summary = {"as_of": store.settings.as_of.date().isoformat(),
-                      "rows": {name: len(store.tables[name]) for name in store.titles}}
+    report.summary = summary(store)
+    report.summary["rows"] = report.summary.pop("sheets")
     return Result(store, ledger, sheets, report, timings, kept=() if fingerprints is not None else (SHEET_NAME,))
 
 
@@ -191,13 +193,35 @@ def issues_sheet(issues: list[Issue]) -> SheetData:
     return sheet("Issues", rows, fills={"severity": {"error": "red", "warning": "amber", INFO: "grey"}})
 
 
-def _unique(issues: list[Issue]) -> list[Issue]:
-    """One finding per code and cell (two steps may notice the same thing)."""
-    seen: set[tuple] = set()
-    out = []
-    for i in issues:
-        key = (i.code, i.sheet, i.row, i.column)
-        if key not in seen:
-            seen.add(key)
-            out.append(i)
-    return out
+def findings(store: Store, ledger) -> list[Issue]:
+    """What the figures find about the values behind them (a hand-set reorder point below the
+    lead-time demand, an order that lasts years): reported by refresh and validate alike."""
+    from .features.replenish.reorder import reorder_findings
+
+    return reorder_findings(store, ledger)
+
+
+def validate(source: str | os.PathLike | Book, *, as_of=None, progress: Progress | None = None) -> Report:
+    """Every finding a refresh would report (cells, sheets, ledger, the figures' findings, past
+    rows edited since the last refresh), without computing a sheet or writing anything."""
+    from .integrity import LastRefresh
+    from .rules.validate import check, load, summary, unique
+
+    book = source if isinstance(source, Book) else load(source, progress=progress)
+    store, ledger, issues = check(book, as_of=as_of)
+    tampered = LastRefresh(book.path).check(book, store)[0] if book.path and os.path.exists(book.path) else []
+    report = Report(book.path, unique(issues + book.locate(tampered) + findings(store, ledger)))
+    report.summary = summary(store)
+    return report
+
+
+def with_left_out(sheets: list[SheetData], store: Store, gaps: dict[str, list[int]]) -> list[SheetData]:
+    """Each computed sheet with a note saying how many rows with errors its figures leave out and
+    where they are listed, so a figure is never short without a word."""
+    if not gaps:
+        return sheets
+    total = sum(len(rows) for rows in gaps.values())
+    where = ", ".join(f"{store.titles.get(name, name)} {len(rows)}" for name, rows in gaps.items())
+    note = ("Left out", f"{total} row{'s' if total != 1 else ''} with errors ({where}) {'are' if total != 1 else 'is'} "
+            "not in these figures: the Issues sheet lists each error at its cell; fix them and refresh.")
+    return [s if s.hidden else dataclasses.replace(s, notes=(note, *s.notes)) for s in sheets]

@@ -35,8 +35,7 @@ def count_sheet(path: str, location: str, day: str | None, blind: bool, output: 
     Example:
         inv-sheets count-sheet store.xlsx --location MAIN --blind
     """
-    import pandas as pd
-
+    from ..contract.parse import parse_day
     from ..io.count_list import write_count_sheet
     from ..ledger.postings import build
     from ..rules.validate import load, parse
@@ -44,8 +43,8 @@ def count_sheet(path: str, location: str, day: str | None, blind: bool, output: 
     store, _ = parse(load(path), as_of=as_of)
     ledger = build(store)
     code = location.strip().upper()
+    when = ledger.as_of if day is None else parse_day(day, store.settings.date_order, name="--date")
     try:
-        when = ledger.as_of if day is None else pd.Timestamp(day).normalize()
         # The code comes from the workbook's Locations: only letters, digits, '-' and '_' reach a file name.
         safe = re.sub(r"[^\w-]+", "_", code, flags=re.ASCII).strip("_") or "location"
         target = Path(output) if output else Path(path).with_name(f"count-{safe}-{when:%Y-%m-%d}.xlsx")

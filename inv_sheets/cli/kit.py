@@ -11,18 +11,22 @@ import sys
 
 import click
 
-from ..contract.issues import InvSheetsError, Report
+from ..contract.issues import BadDateOption, InvSheetsError, Report
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 
 
 def fails_cleanly(func):
-    """Turn 'could not run' into one line on stderr and exit 3, never a traceback."""
+    """Turn 'could not run' into one line on stderr and exit 3 (a day option that is not one day:
+    exit 2), never a traceback."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         try:
             return func(*args, **kwargs)
+        except BadDateOption as exc:
+            click.echo(f"inv-sheets: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
         except InvSheetsError as exc:
             click.echo(f"inv-sheets: {exc}", err=True)
             sys.exit(EXIT_CANNOT_RUN)
@@ -60,6 +64,16 @@ def render_issues(report: Report, limit: int | None = None, *, notes: bool = Tru
     c = report.counts()
     lines.append(f"{report.path}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes")
     return "\n".join(lines)
+
+
+def left_out_line(report: Report) -> str:
+    """'' or a line saying how many rows with errors the figures leave out, sheet by sheet."""
+    gaps = report.summary.get("left_out")
+    if not gaps:
+        return ""
+    total = sum(gaps.values())
+    where = ", ".join(f"{sheet} {n}" for sheet, n in gaps.items())
+    return f"\nleft out of every figure: {total} row{'s' if total != 1 else ''} with errors ({where})"
 
 
 def exit_code(report: Report, strict: bool = False) -> int:

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from .. import __version__
-from .kit import EXIT_USAGE, exit_code, fails_cleanly, progress_printer, render_issues
+from .kit import EXIT_USAGE, exit_code, fails_cleanly, left_out_line, progress_printer, render_issues
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -72,10 +72,10 @@ def validate(path: str, as_json: bool, strict: bool, as_of: str | None, limit: i
     Example:
         inv-sheets validate store.xlsx --strict
     """
-    from ..rules.validate import validate as run
+    from ..refresh import validate as run
 
     report = run(path, as_of=as_of, progress=progress_printer(quiet))
-    click.echo(report.to_json() if as_json else render_issues(report, limit))
+    click.echo(report.to_json() if as_json else render_issues(report, limit) + left_out_line(report))
     sys.exit(exit_code(report, strict))
 
 
@@ -106,7 +106,7 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, forc
     if as_json:
         click.echo(report.to_json())
     else:
-        click.echo(render_issues(report, limit=20, notes=False))
+        click.echo(render_issues(report, limit=20, notes=False) + left_out_line(report))
         if report.summary.get("unchanged"):
             click.echo(f"{report.summary['output']} is as the last refresh left it today: its sheets are up to date")
         else:

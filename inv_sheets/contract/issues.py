@@ -125,6 +125,12 @@ _CODES = (
          "Orders!E29: open orders hold 34 but 17 is on hand"),
     Code("over-received", WARNING, "A PO line received more than was ordered.",
          "Purchases!D7: PO-12 received 60 of 50"),
+    Code("reorder-point-below-lead-demand", WARNING,
+         "A hand-set reorder point is below the demand expected during the lead time: it leaves no safety stock.",
+         "Items!H4: CHAIR's reorder point 5 is 12 below the 17 expected to sell during the 14-day lead time"),
+    Code("order-exceeds-demand", WARNING,
+         "A suggested order lasts longer than Settings max_order_days of demand (a minimum order, case pack or max stock buys years).",
+         "Items!L9: CHAIR's suggested order of 120 is 2400 days of demand at 0.05/day"),
     Code("count-variance", INFO, "A count differs from the book.",
          "Counts!E2: counted 16, the book said 17 (-1)"),
     Code("ledger-row-edited", WARNING, "A past movement row was changed since the last refresh.",
@@ -252,6 +258,10 @@ def _plain(obj: object) -> object:
 # Failures: the run could not happen. One base class; the CLI maps it to exit code 3.
 class InvSheetsError(Exception):
     """The workbook could not be processed."""
+
+
+class BadDateOption(InvSheetsError):
+    """A day given as an option (--as-of, --date, --before) cannot be read as one day; the CLI exits 2."""
 
 
 class NotAWorkbookError(InvSheetsError):

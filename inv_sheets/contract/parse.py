@@ -258,6 +258,26 @@ def parse_text_date(text: str, date_order: str | None) -> tuple[pd.Timestamp | N
     return stamp, ("", "")
 
 
+def parse_day(value: object, date_order: str | None, *, name: str = "the date") -> pd.Timestamp:
+    """A day asked for by a person (a command-line option, an argument): the same rule as a cell.
+
+    ISO (2026-12-11) always; 11/12/2026 only when Settings date_order or the numbers themselves
+    say which is the day; a date or Timestamp as it is. Raises BadDateOption with both readings
+    for an ambiguous one, and for a blank, 'NaT' or anything that is not a real day.
+    """
+    from .issues import BadDateOption
+
+    if isinstance(value, (dt.date, pd.Timestamp)) and not pd.isna(value):
+        return pd.Timestamp(value).normalize()
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+    if not text or text.casefold() in ("nat", "nan", "none", "null"):
+        raise BadDateOption(f"{name} {value!r} is not a date: use YYYY-MM-DD")
+    stamp, (_, message) = parse_text_date(text, date_order)
+    if stamp is None or pd.isna(stamp) or not FIRST_DATE <= stamp < LAST_DATE:
+        raise BadDateOption(f"{name}: {message or repr(text) + ' is not a date a store means: use YYYY-MM-DD.'}")
+    return stamp.normalize()
+
+
 def _month(m: int) -> str:
     return ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[m - 1] if 1 <= m <= 12 else str(m)
 

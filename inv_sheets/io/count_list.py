@@ -94,7 +94,8 @@ def count_sheet(store: Store, ledger: Ledger, location: str, *, date: object = N
     A title with the location and day, a line for who counted, then the lines sorted by bin with an
     empty Counted qty column; blind leaves out the book quantity so the counter is not led by it.
     Landscape, fitted to the page width, the header row repeated on every page. The columns match
-    the Counts sheet, so the counted figures can be typed straight back.
+    the Counts sheet's, in its order and under its headers (then name, variant, unit, expiry and
+    book quantity), so the filled lines can be typed or pasted straight back onto Counts.
     """
     lines = count_list(store, ledger, location, date=date, abc=abc)
     return _count_book(store, ledger, lines, location, date, blind)
@@ -133,7 +134,7 @@ def _count_book(store: Store, ledger: Ledger, lines: pd.DataFrame, location: str
             value = values[column]
             cell = ws.cell(i, j, plain_value(value))
             cell.border = box
-            if column == "expiry":
+            if column in ("date", "expiry"):
                 cell.number_format = "yyyy-mm-dd"
             elif column == "book_qty":
                 cell.number_format = "#,##0.###"
