@@ -3,8 +3,11 @@ situations around a file (links, signals, pipes) that the first corpus did not t
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import os
+import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -13,9 +16,13 @@ from pathlib import Path
 
 import corpus
 import corpus_second
+import openpyxl
 import pytest
 from test_corpus import COMMANDS, assert_refused, run
+from workbooks import make_workbook
 
+from inv_sheets.close_period import close_period
+from inv_sheets.contract.issues import CloseRefused
 from inv_sheets.rules.validate import load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -176,3 +183,120 @@ def test_a_refresh_keeps_the_owner_mode_and_extended_attributes(tmp_path: Path) 
     assert os.getxattr(path, "user.origin") == b"supplier-portal"
     if owner:
         assert (st.st_uid, st.st_gid) == owner
+
+
+# normalise and close-period: what they must not break -------------------------------------------------
+def _prefixed(xml: str) -> str:
+    """A sheet part written with an x: prefix on every element, as some writers do."""
+    xml = re.sub(r"<(/?)(?!\?)(\w+)", r"<\1x:\2", xml)
+    return xml.replace(f'xmlns="{corpus.MAIN_NS}"', f'xmlns:x="{corpus.MAIN_NS}"')
+
+
+def _cell(path: Path, sheet: str, ref: str) -> object:
+    book = openpyxl.load_workbook(path)
+    return book[sheet][ref].value
+
+
+def test_normalise_never_rewrites_a_formula_and_reports_it(tmp_path: Path) -> None:
+    shared = ("raw", ' t="str"><f t="shared" ref="E5:E6" si="0">TEXT(3,"0")</f><v>3</v>')
+    child = ("raw", ' t="str"><f t="shared" si="0"/><v>3</v>')
+    movements = corpus.GOOD_MOVEMENTS + [["M4", ("date", 46025), "receive", "TEE-M", shared, None, "MAIN"],
+                                         ["M5", ("date", 46025), "receive", "TEE-M", child, None, "MAIN"],
+                                         ["M6", ("date", 46025), "receive", " tee-m ", 1, None, "MAIN"]]
+    path = corpus.store(tmp_path / "shared.xlsx", movements)
+    result = run("normalise", str(path), "--in-place", "--json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [c["cell"] for c in report["changes"]] == ["D7"]
+    assert {i["cell"] for i in report["issues"]} == {"Movements!E5", "Movements!E6"}
+    assert {i["code"] for i in report["issues"]} == {"formula-not-normalised"}
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet3.xml").decode()
+    assert '<f t="shared" ref="E5:E6" si="0">' in sheet and '<f t="shared" si="0"/>' in sheet
+    assert _cell(path, "Movements", "D7") == "TEE-M"
+
+
+def test_normalise_renames_an_excel_tables_columns_with_its_header_cells(tmp_path: Path) -> None:
+    from openpyxl.worksheet.table import Table
+
+    path = make_workbook(tmp_path / "table.xlsx", {
+        "Items": corpus.ITEMS, "Locations": corpus.LOCATIONS,
+        "Movements": [["Movement ID", "When", "kind", "SKU", "Quantity", "To location"],
+                      ["M1", "2026-01-01", "receive", "TEE-M", 10, "MAIN"]]})
+    book = openpyxl.load_workbook(path)
+    book["Movements"].add_table(Table(displayName="Ledger", ref="A1:F2"))
+    book.save(path)
+    result = run("normalise", str(path), "--in-place")
+    assert result.exit_code == 0, result.output
+    book = openpyxl.load_workbook(path)
+    sheet = book["Movements"]
+    headers = [c.value for c in sheet[1]]
+    assert headers[1:3] == ["Date", "Type"] and headers[4] == "Qty"
+    assert [c.name for c in sheet.tables["Ledger"].tableColumns] == headers
+
+
+def test_normalise_edits_a_sheet_written_with_a_prefix(tmp_path: Path) -> None:
+    sheets = corpus.store_sheets(items=corpus.ITEMS + [[" tee-s ", "Tee S", 3.0]])
+    parts = corpus.package_parts(sheets)
+    parts["xl/worksheets/sheet1.xml"] = _prefixed(parts["xl/worksheets/sheet1.xml"].decode()).encode()
+    path = corpus.write_zip(tmp_path / "prefixed.xlsx", parts)
+    out = tmp_path / "clean.xlsx"
+    result = run("normalise", str(path), "-o", str(out))
+    assert result.exit_code == 0 and "changed 1 cells" in result.output, result.output
+    assert _cell(out, "Items", "A4") == "TEE-S"
+    assert run("normalise", str(out)).output.strip() == "would change 0 cells"
+
+
+def test_normalise_refuses_cells_it_cannot_find_and_writes_nothing(tmp_path: Path) -> None:
+    sheets = corpus.store_sheets(items=corpus.ITEMS + [[" tee-s ", "Tee S", 3.0]])
+    parts = corpus.package_parts(sheets)
+    parts["xl/worksheets/sheet1.xml"] = re.sub(rb'(<c) r="[A-Z]+\d+"', rb"\1", parts["xl/worksheets/sheet1.xml"])
+    path = corpus.write_zip(tmp_path / "no-refs.xlsx", parts)
+    before = path.read_bytes()
+    result = run("normalise", str(path), "--in-place")
+    assert_refused(result, path, before)
+    assert "cell addresses" in result.stderr
+    assert not list(tmp_path.glob("*.bak*"))
+
+
+_CLOSE_STORE = {
+    "Items": [["SKU", "Name", "Unit cost"], ["TEE", "Tee", 4.0]],
+    "Locations": [["Location", "Kind", "Sellable"], ["MAIN", "stock", "yes"]],
+    "Movements": [["Movement ID", "Date", "Type", "SKU", "Qty", "From location", "To location", "Reason", "User"],
+                  ["M1", dt.datetime(2024, 1, 10), "receive", "TEE", 40.0, None, "MAIN"],
+                  ["M2", dt.datetime(2024, 3, 1), "sale", "TEE", 5.0, "MAIN", None],
+                  ["M3", dt.datetime(2025, 2, 1), "receive", "TEE", 30.0, None, "MAIN"],
+                  ["M4", dt.datetime(2025, 3, 1), "sale", "TEE", 2.0, "MAIN", None]],
+    "Settings": [["Key", "Value"], ["as_of", "2025-12-31"]],
+}
+
+
+def test_close_period_refuses_when_something_points_into_the_rows_it_moves(tmp_path: Path) -> None:
+    path = make_workbook(tmp_path / "store.xlsx", {**_CLOSE_STORE, "Notes": [["Last sale", "=Movements!E5"],
+                                                                              ["All sales", "=SUM(Movements!E:E)"]]})
+    book = openpyxl.load_workbook(path)
+    book["Movements"]["D3"].hyperlink = "https://example.com/tee"
+    book.save(path)
+    before = path.read_bytes()
+    with pytest.raises(CloseRefused) as refused:
+        close_period(path, "2025-01-01")
+    assert "'Notes'!B1 (a formula)" in str(refused.value) and "'Movements'!D3 (hyperlink)" in str(refused.value)
+    assert "B2" not in str(refused.value)  # a whole column still covers the ledger
+    assert path.read_bytes() == before and not list(tmp_path.glob("*archive*"))
+
+
+def test_close_period_reads_rows_written_without_numbers(tmp_path: Path) -> None:
+    path = make_workbook(tmp_path / "store.xlsx", _CLOSE_STORE)
+    numbered = tmp_path / "numbered.xlsx"
+    shutil.copy(path, numbered)
+    with zipfile.ZipFile(path) as z:
+        parts = {n: z.read(n) for n in z.namelist()}
+    sheet = next(n for n in parts if n.startswith("xl/worksheets/sheet3"))
+    parts[sheet] = re.sub(rb'(<row\b[^>]*?) r="\d+"', rb"\1", parts[sheet])
+    assert b"<row r=" not in parts[sheet]
+    corpus.write_zip(path, parts)
+    closed = close_period(path, "2025-01-01")
+    reference = close_period(numbered, "2025-01-01")
+    assert (closed.archived_movements, closed.opening_rows) == (reference.archived_movements, reference.opening_rows)
+    rows = lambda p: [[c.value for c in r] for r in openpyxl.load_workbook(p)["Movements"].iter_rows()]  # noqa: E731
+    assert rows(path) == rows(numbered)

@@ -25,7 +25,7 @@ from ..contract.issues import CloseRefused
 from ..contract.schema import SHEET
 from ..contract.template import plain_value
 from .cells import clean_text, number_text
-from .package import REL_STYLES, REL_TABLE, Package
+from .package import REL_STYLES, REL_TABLE, Package, rels_name
 from .styles import StyleSheet
 from .read import is_toolkit_sheet
 from .workbook import Workbook, quoted
@@ -154,7 +154,7 @@ def pointers_into(pkg: Package, wb: Workbook, ledgers: dict[str, int]) -> list[s
                 for m in pattern.finditer(xml):
                     if moved(sheet.name, m.group(1).decode()):
                         found.append(f"{quoted(sheet.name)}!{m.group(1).decode().split()[0]} ({what})")
-            for rel in pkg.rels(sheet.part):
+            for rel in pkg.rels(sheet.part) if rels_name(sheet.part) in pkg else ():
                 if rel.type.endswith("/comments") and rel.target in pkg:
                     for m in _COMMENT.finditer(pkg.read(rel.target)):
                         if moved(sheet.name, m.group(1).decode()):

@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..contract.issues import NotAWorkbookError, WriteError, column_letter
 from .cells import _LEAP_BUG_END, EPOCH_1900, EPOCH_1904, clean_text, number_text
-from .package import NS_MAIN, REL_TABLE, Package, to_xml
+from .package import NS_MAIN, REL_TABLE, Package, rels_name, to_xml
 from .styles import StyleSheet
 from .workbook import Workbook
 from .write import FileState, save_atomically, source_and_target
@@ -85,6 +85,8 @@ def write_cells(path: str | os.PathLike, changes: Iterable, *, output: str | os.
 def _rename_table_columns(pkg: Package, sheet_part: str, cells: dict[bytes, object]) -> None:
     """Keep an Excel Table's column names in step with the header cells just changed: a table
     whose columns are named otherwise than its header cells is what Excel "repairs" on opening."""
+    if rels_name(sheet_part) not in pkg:  # no relationships, so no tables (and no rels part to make)
+        return
     for rel in pkg.rels(sheet_part).of_type(REL_TABLE):
         if rel.target not in pkg:
             continue
