@@ -12,6 +12,7 @@ import signal
 import subprocess
 import sys
 import zipfile
+import zlib
 from pathlib import Path
 
 import corpus
@@ -300,3 +301,72 @@ def test_close_period_reads_rows_written_without_numbers(tmp_path: Path) -> None
     assert (closed.archived_movements, closed.opening_rows) == (reference.archived_movements, reference.opening_rows)
     rows = lambda p: [[c.value for c in r] for r in openpyxl.load_workbook(p)["Movements"].iter_rows()]  # noqa: E731
     assert rows(path) == rows(numbered)
+
+
+# The caches' keys --------------------------------------------------------------------------------------
+def _same_crc(original: bytes, edited: bytes) -> bytes:
+    """`edited` (as long as `original`) with whitespace inside its tags swapped between a space and a
+    tab until its CRC-32 is the original's: an edit the zip directory cannot see."""
+    crc = lambda data: zlib.crc32(data)  # noqa: E731
+    zeros = crc(bytes(len(edited)))
+    spots = [m.start() for m in re.finditer(rb"(?<=[\w\"]) (?=[\w:]+=)", edited)][:96]
+    # Over messages of one length CRC-32 is affine: each swap flips a fixed set of its bits.
+    flips = []
+    for at in spots:
+        delta = bytearray(len(edited))
+        delta[at] = 0x20 ^ 0x09
+        flips.append((crc(bytes(delta)) ^ zeros, 1 << len(flips)))
+    want, basis = crc(original) ^ crc(edited), {}
+    for bits, chosen in flips:  # Gaussian elimination over GF(2), remembering which swaps make each row
+        for top in sorted(basis, reverse=True):
+            if bits >> top & 1:
+                bits, chosen = bits ^ basis[top][0], chosen ^ basis[top][1]
+        if bits:
+            basis[bits.bit_length() - 1] = (bits, chosen)
+    use = 0
+    for top in sorted(basis, reverse=True):
+        if want >> top & 1:
+            want, use = want ^ basis[top][0], use ^ basis[top][1]
+    assert want == 0, "not enough whitespace to steer the CRC"
+    out = bytearray(edited)
+    for k, at in enumerate(spots):
+        if use >> k & 1:
+            out[at] = 0x09
+    assert crc(bytes(out)) == crc(original) and len(out) == len(original)
+    return bytes(out)
+
+
+def test_an_edit_that_keeps_the_crc_and_size_is_not_hidden_by_the_cache(tmp_path: Path, monkeypatch) -> None:
+    from inv_sheets.io import cache
+    from inv_sheets.io.read import read_book
+
+    monkeypatch.setenv("INV_SHEETS_CACHE", "on")
+    monkeypatch.setattr(cache, "MIN_PART_BYTES", 0)  # cache every sheet, however small
+    parts = corpus.package_parts(corpus.store_sheets())
+    path = corpus.write_zip(tmp_path / "store.xlsx", parts)
+    assert read_book(path).tables["Movements"].data["qty"].tolist() == [10, 3, 5]
+
+    sheet = parts["xl/worksheets/sheet3.xml"]
+    edited = sheet.replace(b"<v>10</v>", b"<v>90</v>", 1)  # a past row's quantity, same length
+    parts["xl/worksheets/sheet3.xml"] = _same_crc(sheet, edited)
+    corpus.write_zip(path, parts)
+    with zipfile.ZipFile(path) as z:
+        info = z.getinfo("xl/worksheets/sheet3.xml")
+        assert (info.CRC, info.file_size) == (zlib.crc32(sheet), len(sheet))
+    assert read_book(path).tables["Movements"].data["qty"].tolist() == [90, 3, 5]
+
+
+def test_an_output_longer_than_a_sheet_ends_with_a_row_saying_how_many_more(tmp_path: Path, monkeypatch) -> None:
+    from inv_sheets.io import write
+
+    monkeypatch.setattr(write, "SHEET_BODY_ROWS", 4)  # a sheet of four rows under its header
+    bad = [[f"M{k}", "not a date", "receive", "NOPE", "x", None, "MAIN"] for k in range(4, 10)]
+    path = corpus.store(tmp_path / "store.xlsx", corpus.GOOD_MOVEMENTS + bad)
+    result = run("refresh", str(path), "-q", "--json")
+    assert result.exit_code == 1, result.output
+    total = len(json.loads(result.stdout)["issues"])
+    assert total > 4
+    issues = openpyxl.load_workbook(path)["Issues"]
+    rows = [[c.value for c in r] for r in issues.iter_rows(min_row=2)]
+    assert len(rows) == 4 and issues.tables[next(iter(issues.tables))].ref.endswith("5")
+    assert rows[-1][0].startswith(f"... and {total - 3:,} more rows") and "--json" in rows[-1][0]

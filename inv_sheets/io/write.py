@@ -242,9 +242,11 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
 SHEET_BODY_ROWS = 1_048_575  # a sheet's 1,048,576 rows under one header row
 
 
-def capped(data: SheetData, limit: int = SHEET_BODY_ROWS) -> SheetData:
-    """The sheet as it fits a worksheet: beyond `limit` rows, the first limit - 1 and a last row
-    saying how many more there are and where to see them all (Excel cannot open a longer sheet)."""
+def capped(data: SheetData, limit: int | None = None) -> SheetData:
+    """The sheet as it fits a worksheet: beyond `limit` rows (SHEET_BODY_ROWS), the first limit - 1
+    and a last row saying how many more there are and where to see them all (Excel cannot open a
+    longer sheet)."""
+    limit = limit or SHEET_BODY_ROWS
     rows = data.rows
     if len(rows) <= limit:
         return data
