@@ -370,3 +370,39 @@ def test_an_output_longer_than_a_sheet_ends_with_a_row_saying_how_many_more(tmp_
     rows = [[c.value for c in r] for r in issues.iter_rows(min_row=2)]
     assert len(rows) == 4 and issues.tables[next(iter(issues.tables))].ref.endswith("5")
     assert rows[-1][0].startswith(f"... and {total - 3:,} more rows") and "--json" in rows[-1][0]
+
+
+# Which sheets a refresh may overwrite ------------------------------------------------------------------
+def test_a_marker_pointing_at_the_ledger_never_makes_a_refresh_overwrite_it(tmp_path: Path) -> None:
+    parts = corpus.package_parts(corpus.store_sheets())
+    parts["xl/workbook.xml"] = parts["xl/workbook.xml"].replace(
+        b"</sheets>", b'</sheets><definedNames><definedName name="_invsheets_Issues" hidden="1">'
+        b"Movements!$A$1</definedName></definedNames>")
+    path = corpus.write_zip(tmp_path / "store.xlsx", parts)
+    with zipfile.ZipFile(path) as z:
+        ledger = z.read("xl/worksheets/sheet3.xml")
+    result = run("refresh", str(path), "-q")
+    assert result.exit_code in (0, 1), result.output
+    with zipfile.ZipFile(path) as z:
+        assert z.read("xl/worksheets/sheet3.xml") == ledger
+    book = openpyxl.load_workbook(path)
+    assert book["Movements"]["A1"].value == "Movement ID" and "Issues" in book.sheetnames
+
+
+def test_a_users_sheet_put_back_under_an_outputs_name_is_not_overwritten(tmp_path: Path) -> None:
+    path = corpus.store(tmp_path / "store.xlsx")
+    assert run("refresh", str(path), "-q").exit_code in (0, 1)
+    book = openpyxl.load_workbook(path)  # a script replaces the Stock sheet with the user's own
+    position = book.sheetnames.index("Stock")
+    del book["Stock"]
+    mine = book.create_sheet("Stock", position)
+    mine.append(["My stock notes"])
+    mine.append(["TEE-M", "count again on Friday"])
+    book.save(path)
+    assert "_invsheets_Stock" in openpyxl.load_workbook(path).defined_names  # the old marker is kept
+    result = run("refresh", str(path), "-q")
+    assert result.exit_code in (0, 1), result.output
+    book = openpyxl.load_workbook(path)
+    assert [[c.value for c in r] for r in book["Stock"].iter_rows()] == [["My stock notes", None],
+                                                                         ["TEE-M", "count again on Friday"]]
+    assert [n for n in book.sheetnames if n.startswith("Stock")] == ["Stock", "Stock (inv-sheets)"]
