@@ -149,6 +149,8 @@ def normalise(path: str, output: str | None, in_place: bool, force: bool, as_jso
     for change in result.changes:
         d = change.to_dict()
         click.echo(f"{d['sheet']}!{d['cell']}: {d['before']!r} -> {d['after']!r}")
+    for issue in result.issues:
+        click.echo(f"{issue.cell}: left as it is: {issue.message}")
     verb = "changed" if result.written else "would change"
     where = f" in {result.written}" if result.written else ""
     click.echo(f"{verb} {len(result.changes)} cells{where}")

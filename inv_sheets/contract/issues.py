@@ -42,6 +42,8 @@ _CODES = (
          "Items!F7: #DIV/0!"),
     Code("formula-without-value", WARNING, "A formula cell has no saved result (the file was saved by a program that does not calculate).",
          "Items!F9: =D9*E9 saved without its result"),
+    Code("formula-not-normalised", WARNING, "normalise would tidy this cell's value, but the cell holds a formula, which it never replaces.",
+         "Movements!E5: =2+3 as text; fix the formula or type the value"),
     # cell values
     Code("required-value", ERROR, "A required cell is empty.",
          "Movements!D12: SKU is empty"),

@@ -246,28 +246,33 @@ class Setting:
     type: str
     default: object
     help: str
+    most: int | None = None  # the largest value a day count may take: beyond it dates overflow
+
+
+MAX_SETTING_DAYS = 3660  # ten years of days: more is a typing slip, and far more overflows date arithmetic
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("as_of", DATE, None, "The day the figures are for; blank = today"),
-    Setting("demand_days", INTEGER, 90, "Days of sales history behind average demand"),
-    Setting("min_history_days", INTEGER, 30, "Less history than this is flagged as thin"),
+    Setting("demand_days", INTEGER, 90, "Days of sales history behind average demand", MAX_SETTING_DAYS),
+    Setting("min_history_days", INTEGER, 30, "Less history than this is flagged as thin", MAX_SETTING_DAYS),
     Setting("service_level", NUMBER, 0.95, "Chance of not running out during a lead time (0.5 to 0.999)"),
-    Setting("near_expiry_days", INTEGER, 30, "Batches expiring within this many days are flagged"),
+    Setting("near_expiry_days", INTEGER, 30, "Batches expiring within this many days are flagged", MAX_SETTING_DAYS),
     Setting("abc_a", NUMBER, 0.80, "Cumulative value share of class A"),
     Setting("abc_b", NUMBER, 0.95, "Cumulative value share of classes A and B"),
     # A monthly, B quarterly, C twice a year: a few counts a day that one person keeps up with
     # (docs/counts-and-kpis.md says where these come from and when to count more often).
-    Setting("count_every_days_a", INTEGER, 30, "Count class A SKUs every this many days"),
-    Setting("count_every_days_b", INTEGER, 90, "Count class B SKUs every this many days"),
-    Setting("count_every_days_c", INTEGER, 180, "Count class C SKUs every this many days"),
+    Setting("count_every_days_a", INTEGER, 30, "Count class A SKUs every this many days", MAX_SETTING_DAYS),
+    Setting("count_every_days_b", INTEGER, 90, "Count class B SKUs every this many days", MAX_SETTING_DAYS),
+    Setting("count_every_days_c", INTEGER, 180, "Count class C SKUs every this many days", MAX_SETTING_DAYS),
     Setting("count_tolerance_a", NUMBER, 0.01, "Allowed count variance for class A (share of book)"),
     Setting("count_tolerance_b", NUMBER, 0.03, "Allowed count variance for class B"),
     Setting("count_tolerance_c", NUMBER, 0.05, "Allowed count variance for class C"),
-    Setting("review_every_days_a", INTEGER, 7, "Review reorder of class A every this many days"),
-    Setting("review_every_days_b", INTEGER, 14, "Review reorder of class B every this many days"),
-    Setting("review_every_days_c", INTEGER, 30, "Review reorder of class C every this many days"),
-    Setting("max_order_days", INTEGER, 180, "A suggested order lasting longer than this many days of demand is flagged"),
+    Setting("review_every_days_a", INTEGER, 7, "Review reorder of class A every this many days", MAX_SETTING_DAYS),
+    Setting("review_every_days_b", INTEGER, 14, "Review reorder of class B every this many days", MAX_SETTING_DAYS),
+    Setting("review_every_days_c", INTEGER, 30, "Review reorder of class C every this many days", MAX_SETTING_DAYS),
+    Setting("max_order_days", INTEGER, 180, "A suggested order lasting longer than this many days of demand is flagged",
+            MAX_SETTING_DAYS),
     Setting("default_location", CODE, None, "Where receipts go and sales come from when a row leaves it blank"),
     Setting("returns_location", CODE, None, "The returns hold (default: the one location of kind returns_hold)"),
     Setting("damaged_location", CODE, None, "Where damaged goods go (default: the one location of kind damaged)"),

@@ -5,7 +5,8 @@ Ownership: each sheet the toolkit writes is marked by a hidden, workbook-scoped 
 a defined name pointing at its sheet when the user renames the sheet, and turns it into `#REF!` when
 the sheet is deleted, so the marker follows the sheet and never claims a sheet the user made: a
 user's own sheet called "Stock" carries no marker and is never overwritten. A marker whose sheet is
-gone is dropped and the output is written as a new sheet.
+gone is dropped and the output is written as a new sheet. A marker is not trusted alone: the sheet
+it points at must hold the output's table and never be an input sheet (`is_output_sheet`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .package import NS_MAIN, NS_R, REL_WORKSHEET, Package, insert_in_order, to_xml
+from ..contract.schema import OUTPUT, match_sheet
+from .package import NS_MAIN, NS_R, REL_TABLE, REL_WORKSHEET, Package, insert_in_order, rels_name, to_xml
 
 _M = f"{{{NS_MAIN}}}"
 MARKER_PREFIX = "_invsheets_"
@@ -159,16 +161,43 @@ class Workbook:
         return [] if names is None else list(names.iterfind(_M + "definedName"))
 
     def owned(self, output: str) -> Sheet | None:
-        """The sheet the output's marker points at, if it still exists."""
+        """The sheet the output's marker points at, if it still exists and its content says it is
+        that output (see `is_output_sheet`)."""
         for dn in self.defined_names():
             if dn.get("name") == marker_name(output) and dn.get("localSheetId") is None:
                 match = _MARKER_REF.match((dn.text or "").strip())
                 if match:
                     name = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
                     sheet = self.find(name)
-                    if sheet is not None:
+                    if sheet is not None and self.is_output_sheet(output, sheet):
                         return sheet
         return None
+
+    def is_output_sheet(self, output: str, sheet: Sheet) -> bool:
+        """Whether a marked sheet really holds the output: a marker alone can be wrong (a script
+        that put a user's sheet back under the old name keeps it; a hand-made one can point
+        anywhere). Never an input sheet of the contract; else the sheet's Excel table must carry at
+        least half of the output's declared column titles (half, so that a sheet written by an
+        older version, with fewer columns, is still recognised). The toolkit's hidden sheets,
+        which have no declared columns, are recognised by their "_inv" names."""
+        if match_sheet(sheet.name) is not None:
+            return False
+        declared = OUTPUT.get(output)
+        if declared is None:
+            return sheet.name.startswith("_inv")
+        titles = {c.title.casefold() for c in declared.columns}
+        return len(titles & self._table_columns(sheet)) * 2 >= len(titles)
+
+    def _table_columns(self, sheet: Sheet) -> set[str]:
+        """The column names (casefolded) of the Excel tables on a sheet."""
+        if rels_name(sheet.part) not in self.pkg:
+            return set()
+        names: set[str] = set()
+        for rel in self.pkg.rels(sheet.part).of_type(REL_TABLE):
+            if rel.target in self.pkg:
+                table = self.pkg.xml(rel.target)
+                names |= {c.get("name", "").casefold() for c in table.iter(_M + "tableColumn")}
+        return names
 
     def mark(self, output: str, sheet: str) -> None:
         """Point the output's marker at `sheet` (one marker per output)."""

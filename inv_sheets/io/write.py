@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Iterable
 from xml.sax.saxutils import unescape
 
+import pandas as pd
 from lxml import etree
 
 from ..contract.issues import (
@@ -142,6 +143,10 @@ def check_not_open(path: Path) -> None:
 
 def check_workbook(path: Path) -> None:
     """Raise unless `path` is an .xlsx/.xlsm package this writer can edit."""
+    if path.is_dir():
+        raise NotAWorkbookError(f"{path} is a folder, not a workbook file")
+    if path.exists() and not path.is_file():
+        raise NotAWorkbookError(f"{path} is not a regular file (a pipe or a device), not a workbook file")
     if not path.is_file():
         raise NotAWorkbookError(f"{path} does not exist")
     with open(path, "rb") as f:
@@ -189,6 +194,8 @@ def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[st
         check_not_open(target)
         if target.exists():  # replaced whole: it need not be a workbook (check_new_file asks first)
             check_replaceable(target)
+        elif not target.parent.is_dir():
+            raise WriteError(f"the folder {target.parent} does not exist: create it first, or write elsewhere")
         elif not os.access(target.parent, os.W_OK | os.X_OK):
             raise WorkbookLockedError(f"the folder {target.parent} is not writable")
     return source, target
@@ -252,7 +259,7 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
         written, visible, new_parts = [], [], []
         typed = _Typed(calamine_grid(source))
         for data in sheets:
-            sheet, parts = _put_sheet(pkg, book, styles, data, typed)
+            sheet, parts = _put_sheet(pkg, book, styles, capped(data), typed)
             written.append(sheet.name)
             if not data.hidden:
                 visible.append(sheet.name)
@@ -287,6 +294,26 @@ def _check_structure(book: Workbook, sheets: list[SheetData], source: Path) -> N
         raise WorkbookLockedError(
             f"{source.name} has a protected structure, and {', '.join(missing)} must be added as new sheets; "
             "unprotect it in Excel (Review > Protect Workbook), run again, then protect it again")
+
+
+SHEET_BODY_ROWS = 1_048_575  # a sheet's 1,048,576 rows under one header row
+
+
+def capped(data: SheetData, limit: int | None = None) -> SheetData:
+    """The sheet as it fits a worksheet: beyond `limit` rows (SHEET_BODY_ROWS), the first limit - 1
+    and a last row saying how many more there are and where to see them all (Excel cannot open a
+    longer sheet)."""
+    limit = limit or SHEET_BODY_ROWS
+    rows = data.rows
+    if len(rows) <= limit:
+        return data
+    first = data.columns[0].name
+    last = pd.DataFrame({first: [f"... and {len(rows) - limit + 1:,} more rows that a sheet cannot hold: "
+                                 "`inv-sheets validate --json` (or `refresh --json`) lists them all"]})
+    head = rows.iloc[:limit - 1]
+    head = head.astype({first: object}) if first in head.columns else head
+    kept = pd.concat([head, last], ignore_index=True)
+    return replace(data, rows=kept, formulas={})
 
 
 def _styles_part(pkg: Package, book: Workbook) -> str:
@@ -413,8 +440,11 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
                      check_parts: list[str]) -> tuple[int, Path | None]:
     """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated.
 
-    Returns the size written and the backup's path (None without one)."""
+    A symlinked target is written through to the file it points at (the link stays a link), and the
+    new file keeps the old one's mode, owner and extended attributes. Returns the size written and
+    the backup's path (None without one)."""
     tmp: Path | None = None
+    target = Path(os.path.realpath(target))
     try:
         _remove_stale_temps(target.parent)
         fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
@@ -426,6 +456,7 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
         _verify(tmp, check_parts, copied)
         keep_mode = target if target.exists() else source
         os.chmod(tmp, stat.S_IMODE(keep_mode.stat().st_mode))
+        _keep_owner_and_attributes(keep_mode, tmp)
         if expected is not None and FileState.of(source) != expected:
             raise WorkbookChangedError(f"{source.name} changed while it was being written; run again")
         kept = None
@@ -443,6 +474,28 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _keep_owner_and_attributes(old: Path, new: Path) -> None:
+    """Give the new file the old one's owner and extended attributes (a refresh run as root must
+    not leave the user a file they cannot save). What this process may not set is left as it is:
+    a user cannot give a file away, and some attributes (security labels) are the system's."""
+    st = old.stat()
+    if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.chown(new, st.st_uid, st.st_gid)
+        except OSError:
+            pass
+    if hasattr(os, "listxattr"):
+        try:
+            names = os.listxattr(old)
+        except OSError:
+            return  # a file system without extended attributes
+        for name in names:
+            try:
+                os.setxattr(new, name, os.getxattr(old, name))
+            except OSError:
+                pass
 
 
 TEMP_PREFIX = ".~invsheets-"

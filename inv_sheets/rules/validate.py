@@ -227,6 +227,9 @@ def _setting_value(setting, raw):
     if kind == INTEGER:
         if value != value or value % 1 or value < 0:
             return Bad(0, "bad-setting", "use a whole number of days.", raw)
+        if setting.most is not None and value > setting.most:
+            return Bad(0, "bad-setting", f"{value:g} days is more than the {setting.most:,} inv-sheets works "
+                       "with: use a whole number of days up to that.", raw)
         return int(value)
     if setting.key == "service_level" and not 0.5 <= value < 1:
         return Bad(0, "bad-setting", "use a share between 0.5 and 0.999, e.g. 0.95.", raw)
