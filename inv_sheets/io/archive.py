@@ -26,8 +26,8 @@ from ..contract.schema import SHEET
 from ..contract.template import plain_value
 from .cells import clean_text, number_text
 from .package import REL_STYLES, REL_TABLE, Package, rels_name
-from .styles import StyleSheet
 from .read import is_toolkit_sheet
+from .styles import StyleSheet
 from .workbook import Workbook, quoted
 from .write import FileState, check_writable, save_atomically
 

@@ -19,7 +19,6 @@ from ..contract.template import plain_value
 from ..features.counts import COUNT_LIST_COLUMNS, count_list
 from ..ledger.postings import Ledger
 
-
 SHEET_TITLE = "Count sheet"
 HEADER_ROW = 5
 TYPED_COLUMNS = ("Counted qty", "Note")  # where the counter writes

@@ -71,9 +71,9 @@ from .package import (
     compressed_bytes,
     rels_name,
 )
-from .typed import ORPHANS, Grid, calamine_grid, orphans_sheet, put_back, read_before, read_orphans, record
 from .render import DRAWING_RID, TABLE_RID, render
 from .styles import MINIMAL_STYLES, StyleSheet
+from .typed import ORPHANS, Grid, calamine_grid, orphans_sheet, put_back, read_before, read_orphans, record
 from .workbook import Sheet, Workbook, record_name, unique_sheet_name, unique_table_name
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
