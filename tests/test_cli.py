@@ -125,4 +125,4 @@ def test_refresh_into_a_missing_folder_is_refused_before_the_workbook_is_read(tm
     monkeypatch.setattr(read, "read_book", lambda *a, **k: pytest.fail("read before the destination was checked"))
     result = run("refresh", str(path), "-o", str(tmp_path / "missing" / "out.xlsx"))
     assert result.exit_code == 3, (result.output, result.exception)
-    assert "not writable" in result.stderr
+    assert "does not exist" in result.stderr
