@@ -314,3 +314,42 @@ def test_libreoffice_binds_the_button_to_the_macro(made, tmp_path):
         assert libreoffice_buttons(ods) == {START_SHEET: [("Refresh", macro)]}, writer
         with zipfile.ZipFile(ods) as zf:
             assert "Basic/VBAProject/InvSheets.xml" in zf.namelist(), writer
+
+
+@pytest.mark.slow
+def test_add_button_again_after_libreoffice_saved_the_workbook(made, tmp_path):
+    """LibreOffice rewrites the VBA project (adding `Option ClassModule` to class modules) and names
+    the button's macro its own way (`InvSheets.RefreshInventory`): neither is code or a button of
+    the user's, so add-button has nothing to add and nothing to refuse."""
+    exe = shutil.which("soffice") or shutil.which("libreoffice")
+    if exe is None:
+        pytest.skip("LibreOffice (soffice) is not installed")
+    source = Path(shutil.copy(made("openpyxl")[1], tmp_path / "store.xlsm"))
+    subprocess.run([exe, f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless", "--convert-to",
+                    "xlsm:Calc MS Excel 2007 VBA XML", "--outdir", str(tmp_path / "saved"), str(source)],
+                   capture_output=True, timeout=180)
+    saved = tmp_path / "saved" / "store.xlsm"
+    assert saved.exists(), "LibreOffice did not save the workbook"
+    assert members(saved)["xl/vbaProject.bin"] != button.vba_project()  # LibreOffice wrote its own project
+    assert button.foreign_code(members(saved)["xl/vbaProject.bin"]) == []
+    [found] = find_buttons(saved)
+    assert found.sheet == START_SHEET and button.runs_refresh(found.macro)
+    before = saved.read_bytes()
+    assert add_button(saved).added == ()
+    assert saved.read_bytes() == before
+
+
+def test_a_workbook_without_a_window_still_opens_on_the_users_sheet(tmp_path):
+    """No <bookViews>: Excel would open on the first tab, the new Start sheet, while the user's first
+    sheet is still marked selected (two tabs grouped). add-button gives it a window on the user's sheet."""
+    import re
+
+    from fidelity import rewrite_zip
+
+    source = by_xlsxwriter(tmp_path)
+    rewrite_zip(source, lambda m: m.update({"xl/workbook.xml": re.sub(
+        rb"<bookViews>.*?</bookViews>", b"", m["xl/workbook.xml"], flags=re.S)}))
+    assert b"bookViews" not in members(source)["xl/workbook.xml"]
+    result = add_button(source)
+    assert open_tab(members(result.path)) == "Items"  # the first tab before the Start sheet came
+    assert problems(result.path) == []

@@ -35,13 +35,12 @@ from ..io.write import FileState, save_atomically, source_and_target
 from . import vml
 from .resources.vba_project import MACRO_NAME, MODULE_NAME, PYTHON_COMMAND, RUNTIME_MODULE, Module, modules
 
-RUNTIME_MODULES = (RUNTIME_MODULE, "Dictionary")  # xlwings' standalone runtime: replaced whole on an upgrade
-
 CONF_SHEET = "xlwings.conf"
 START_SHEET = "Start"
 TEMPLATE_TITLE = "inv-sheets stock workbook"  # A1 of the template's Start sheet (contract/template.py)
 BUTTON_CAPTION = "Refresh"
 MACRO = f"[0]!{MACRO_NAME}"  # how a form button names a macro of its own workbook
+RUNTIME_MODULES = (RUNTIME_MODULE, "Dictionary")  # xlwings' standalone runtime: replaced whole on an upgrade
 
 REL_VBA_PROJECT = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 REL_VML_DRAWING = REL + "vmlDrawing"
@@ -158,6 +157,13 @@ def find_buttons(path: str | os.PathLike) -> list[Button]:
                 for b in _buttons_in(pkg, sheet.part)]
 
 
+def runs_refresh(macro: str) -> bool:
+    """Whether a button's macro is RefreshInventory, however the program that saved it spelled it:
+    `[0]!RefreshInventory` (Excel, inv-sheets), `InvSheets.RefreshInventory` (LibreOffice),
+    `'store.xlsm'!RefreshInventory`."""
+    return macro.rsplit("!", 1)[-1].rsplit(".", 1)[-1] == MACRO_NAME
+
+
 def foreign_code(project: bytes) -> list[str] | None:
     """The modules of an inv-sheets VBA project that hold code inv-sheets did not write ([] when
     none), or None when `project` is not an inv-sheets project at all (someone else's macros).
@@ -228,7 +234,7 @@ def _install(pkg: Package) -> tuple[str, list[str]]:
     if book.find(CONF_SHEET) is None:
         _add_conf_sheet(pkg, book, free.pop(0) if free else None)
         added.append(CONF_SHEET)
-    if not any(b.macro == MACRO for b in _buttons_in(pkg, start.part)):
+    if not any(runs_refresh(b.macro) for b in _buttons_in(pkg, start.part)):
         _add_button(pkg, start.part)
         added.append("button")
 
@@ -325,7 +331,12 @@ def _move_first(book: Workbook, sheet: Sheet) -> None:
     for dn in book.defined_names():
         if dn.get("localSheetId") is not None:
             dn.set("localSheetId", str(int(dn.get("localSheetId")) + 1))
-    for view in book.root.iterfind(f"{_M}bookViews/{_M}workbookView"):
+    views = book.root.findall(f"{_M}bookViews/{_M}workbookView")
+    if not views:  # without a window Excel would open the new first tab alongside the user's selected one
+        book_views = etree.Element(f"{_M}bookViews")
+        sheets.addprevious(book_views)  # its place in CT_Workbook: right before <sheets>
+        views = [etree.SubElement(book_views, f"{_M}workbookView")]
+    for view in views:
         view.set("activeTab", str(int(view.get("activeTab", "0")) + 1))
         if view.get("firstSheet") is not None:
             view.set("firstSheet", str(int(view.get("firstSheet", "0")) + 1))
@@ -431,5 +442,5 @@ def _free_id_block(pkg: Package) -> int:
     return block
 
 
-__all__ = ["add_button", "init_with_button", "find_buttons", "foreign_code", "vba_project", "Button",
+__all__ = ["add_button", "init_with_button", "find_buttons", "foreign_code", "runs_refresh", "vba_project", "Button",
            "ButtonResult", "CONF_SHEET", "START_SHEET", "MACRO", "MACRO_NAME"]

@@ -1,13 +1,15 @@
 """Build `vbaProject.bin`, the macros of a workbook with a Refresh button.
 
 The project is xlwings' own standalone VBA project (from the `quickstart_standalone.xlsm` that the
-xlwings package ships, BSD-3-Clause: see XLWINGS_LICENSE.txt beside this file) with one change:
+xlwings package ships, BSD-3-Clause: see XLWINGS_LICENSE.txt beside this file) with two changes:
 its sample module `Module1`, whose macro imports a Python module named after the workbook file
 (so a copy called `store (2).xlsm` stops working), is replaced by a module `InvSheets` whose macro
-`RefreshInventory` runs `inv_sheets.excel.refresh()` through xlwings' `RunPython`.
+`RefreshInventory` runs `inv_sheets.excel.refresh()` through xlwings' `RunPython`; and the message
+a Mac user gets when Excel cannot find xlwings' AppleScript names the xlwings release to install.
+`modules` reads any VBA project back, module by module (add-button checks a workbook's own with it).
 
 A VBA project is an OLE compound file (MS-CFB) whose module sources are compressed (MS-OVBA 2.4.1).
-The new module is written source-only (its offset in the `dir` stream is 0): the project's
+The two modules are written source-only (their offset in the `dir` stream is 0): the project's
 `_VBA_PROJECT` stream already carries version 0xFFFF, which tells the VBA editor to compile every
 module from its source when the workbook opens, exactly as for the `xlwings` module xlwings itself
 writes that way. Every other stream is copied byte for byte.
@@ -113,10 +115,14 @@ class Module:
     @property
     def code(self) -> tuple[str, ...]:
         """The lines that do something: no attributes, no blank lines, no `Option Explicit` (which
-        the VBA editor adds to every new module when "Require Variable Declaration" is on)."""
+        the VBA editor adds to every new module when "Require Variable Declaration" is on) and no
+        `Option ClassModule` (which LibreOffice adds to a class module when it saves the project)."""
         lines = (line.strip() for line in self.source.splitlines())
         return tuple(line for line in lines if line and not line.startswith("Attribute ")
-                     and line.casefold() != "option explicit")
+                     and line.casefold() not in _NOT_CODE)
+
+
+_NOT_CODE = ("option explicit", "option classmodule")
 
 
 def modules(project: bytes) -> list[Module]:
