@@ -280,7 +280,8 @@ def _install_project(pkg: Package, book: Workbook) -> list[str]:
 def _modules_differ(current: bytes, ours: bytes) -> bool:
     """Whether a project's modules say anything else than ours (Excel re-saving it changes bytes, not code)."""
     mine = {m.name: m.code for m in modules(ours)}
-    return any(mine.get(m.name, m.code) != m.code for m in modules(current))
+    theirs = {m.name: m.code for m in modules(current)}
+    return any(theirs.get(name) != code for name, code in mine.items())
 
 
 def _start_sheet(pkg: Package, book: Workbook) -> Sheet | None:
@@ -315,7 +316,8 @@ def _first_cell_text(pkg: Package, part: str) -> str | None:
 def _add_start_sheet(pkg: Package, book: Workbook, code_name: str | None) -> Sheet:
     """A Start sheet of inv-sheets' own, put first and marked as inv-sheets' (io/workbook.py)."""
     part = pkg.unused("xl/worksheets/sheet{}.xml")
-    pkg.write(part, _text_sheet_xml([(line,) for line in START_LINES], code_name, widths=(12,)), CT_WORKSHEET)
+    # default column widths: the button's anchor counts on 64-pixel columns
+    pkg.write(part, _text_sheet_xml([(line,) for line in START_LINES], code_name, widths=()), CT_WORKSHEET)
     sheet = book.add_sheet(unique_sheet_name(book, START_SHEET), part)
     _move_first(book, sheet)
     book.mark(START_SHEET, sheet.name)
@@ -362,13 +364,14 @@ def _text_sheet_xml(rows: list[tuple[object, ...]], code_name: str | None, width
     body = "".join(f'<row r="{r}">{"".join(cell(f"{col}{r}", v) for col, v in zip("AB", values))}</row>'
                    for r, values in enumerate(rows, 1) if values)
     cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1))
+    cols = f"<cols>{cols}</cols>" if cols else ""
     sheet_pr = f'<sheetPr codeName="{code_name}"/>' if code_name else ""
     last = "AB"[max(len(v) for v in rows) - 1]
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">{sheet_pr}'
         f'<dimension ref="A1:{last}{len(rows)}"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
-        f'<sheetFormatPr defaultRowHeight="15"/><cols>{cols}</cols><sheetData>{body}</sheetData>'
+        f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{body}</sheetData>'
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
     ).encode("utf-8")
 
