@@ -427,3 +427,28 @@ def test_a_project_from_another_xlwings_release_is_brought_up_to_date(made, tmp_
     # the same release, edited by hand, is not another release: refused
     edited = project_with(ours, sources={"xlwings": runtime.replace("End Sub", "    Beep\r\nEnd Sub", 1)})
     assert button.foreign_code(edited) == ["xlwings"]
+
+
+def test_the_guide_lists_every_message_the_button_shows():
+    """docs/excel-button.md quotes the messages as the code writes them, and the release it pins."""
+    import tomllib
+
+    from inv_sheets.excel import live
+
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "excel-button.md").read_text(encoding="utf-8").split())
+    runtime = vba_project.module_source(button.vba_project(), "xlwings")
+    for message in ("Could not find Interpreter!",
+                    "Your Conda version seems to be too old for the Conda settings. Use the Interpreter setting instead."):
+        assert message in runtime and message in guide
+    pin = next(d for d in tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "dependencies"] if d.startswith("xlwings"))
+    version = pin.split("==")[1]
+    assert f"xlwings-{version}.applescript" in guide and f"python3 -m pip install {pin}" in guide
+    assert "The Refresh button needs the helper script of xlwings" in runtime
+    assert f"The Refresh button needs the helper script of xlwings {version}" in guide
+    assert live.CLOUD_NOTE in guide and "ADD_WORKBOOK_TO_PYTHONPATH" in guide
+    for said_by_refresh in ("Rows with errors were left out of the figures; the Issues sheet lists each one at its cell, "
+                            "with how to fix it.", "The workbook could not be refreshed:", "The refresh failed unexpectedly"):
+        assert said_by_refresh in guide
+    assert "already has macros of its own" in guide and "its macros hold code inv-sheets did not write" in guide
+    assert "d4f940ab-401b-4efc-aadc-ad5f3c50688a" in guide and "py -m inv_sheets add-button" in guide
