@@ -14,11 +14,11 @@ closed, everything else in the file left as it was. `dry_run` plans without writ
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..contract.book import Book, Store
-from ..contract.issues import ERROR, ImportRefused, Issue, Report
+from ..contract.issues import ImportRefused, Issue, Report
 from ..contract.parse import canonical_code
 from ..contract.schema import SHEET, fold
 from . import amazon, countlist, csvmap, etsy, shopify, square, woocommerce
@@ -29,6 +29,7 @@ from .plan import REFUSED, Known, Plan, plan_counts, plan_lines
 FORMATS = {m.NAME: m for m in (shopify, etsy, woocommerce, amazon, square, countlist)}
 FORMAT_NAMES = (*FORMATS, csvmap.NAME)
 MAPS_SHEET = "Import Maps"
+CHECKED_AGAINST = ("Items", "Locations", "Channels", "Channel SKUs", "Counts", "Settings")
 
 
 @dataclass
@@ -91,7 +92,8 @@ def import_files(path: str | os.PathLike, files: list[str | os.PathLike], *, fmt
         raise ImportRefused(f"unknown format {fmt!r}; the formats are {', '.join(FORMAT_NAMES)}")
     state = None if dry_run else FileState.of(path)
     book = load(path)
-    store, _ = parse(book)
+    # Only the sheets a line is checked against are typed; the ledger's keys are read as they are.
+    store, _ = parse(replace(book, tables={k: t for k, t in book.tables.items() if k in CHECKED_AGAINST}))
     maps = stored_maps(book)
     new_map: dict[str, str] = {}
     if column_map:
