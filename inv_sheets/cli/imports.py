@@ -80,9 +80,12 @@ def render(result) -> str:
     if result.issues:
         out.append(render_issues(result.report()))
     n = len(result.movements), len(result.orders), len(result.counts), len(result.closes)
-    verb = "added" if result.written else "would add"
-    out.append(f"{verb} {n[0]} movements, {n[1]} open order lines, {n[2]} counts; "
-               f"{'closed' if result.written else 'would close'} {n[3]} order lines"
-               + ("" if result.written or not any(n) else " (dry run: nothing written)")
-               + ("; run `inv-sheets refresh` to update the figures" if result.written else ""))
+    if not any(n):
+        out.append("nothing new to add; the workbook is unchanged")
+    elif result.written:
+        out.append(f"added {n[0]} movements, {n[1]} open order lines, {n[2]} counts; closed {n[3]} order lines; "
+                   "run `inv-sheets refresh` to update the figures")
+    else:
+        out.append(f"would add {n[0]} movements, {n[1]} open order lines, {n[2]} counts; would close {n[3]} "
+                   "order lines (dry run: nothing written)")
     return "\n".join(out)
