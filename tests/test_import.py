@@ -324,3 +324,29 @@ def test_unknown_files_and_channels_are_refused_with_what_to_do(store, tmp_path)
         import_files(store, [odd])
     run = CliRunner().invoke(main, ["import", str(store), str(shopify_file(tmp_path / "o.csv")), "--channel", "ebay"])
     assert run.exit_code == 3 and "no channel 'ebay' on the Channels sheet" in run.stderr
+
+
+def test_an_old_shopify_export_resaved_in_excel(store, tmp_path):
+    """Fewer columns (no Lineitem fulfillment status), day-first dates from an Excel re-save, CRLF,
+    Windows-1252 text: the order's own Fulfillment Status decides, a partly fulfilled order stays open."""
+    header = ["Name", "Email", "Financial Status", "Fulfillment Status", "Currency", "Total", "Created at",
+              "Lineitem quantity", "Lineitem name", "Lineitem sku", "Notes"]
+    lines = [
+        ["#1010", "b@example.com", "paid", "fulfilled", "EUR", "9.00", "31/12/2023 22:36", "1", "Mug", "MUG", "Grüße"],
+        ["#1011", "c@example.com", "paid", "unfulfilled", "EUR", "19.00", "11/10/24 09:17", "1", "Organic tee - L", "", ""],
+        ["#1012", "d@example.com", "paid", "partial", "EUR", "28.00", "12/10/24 10:00", "1", "Mug", "MUG", ""],
+        ["#1012", "d@example.com", "", "", "", "", "12/10/24 10:00", "1", "Organic tee - M", "TEE-M", ""],
+    ]
+    text = "\r\n".join(",".join(row) for row in [header, *lines]) + "\r\n"
+    path = tmp_path / "orders_export_resaved.csv"
+    path.write_bytes(text.encode("cp1252"))
+
+    result = import_files(store, [path])
+    assert result.files[0].format == "shopify"
+    assert result.tally == {"new": 4, "already": 0, "changed": 0, "refused": 0, "nothing": 0}
+    sale = rows(store, "Movements").set_index("movement_id").loc["SHOPIFY:#1010:LINE1"]
+    assert (sale["sku"], sale["date"]) == ("MUG", pd.Timestamp("2023-12-31"))
+    orders = rows(store, "Orders").set_index(["order", "sku"])
+    assert orders.loc[("SHOPIFY:#1011", "TEE-L"), "date"] == pd.Timestamp("2024-10-11")
+    assert orders.loc[("SHOPIFY:#1012", "TEE-M"), "status"] == "open"
+    assert sum(i.code == "import-noted" and "partly fulfilled" in i.message for i in result.issues) == 2
