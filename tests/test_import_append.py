@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 import openpyxl
+import pytest
 import pandas as pd
 from importfiles import SHOPIFY_HEADER, export, store_workbook
 from office import sheets_as_csv
@@ -145,3 +146,48 @@ def test_a_count_list_laid_out_like_the_counts_sheet_reads_by_its_headers(tmp_pa
     assert result.tally["new"] == 1 and result.tally["refused"] == 1
     assert "did you mean" in next(i.message for i in result.issues if i.code == "import-unknown-sku")
     assert parse(load(store))[0]["Counts"].set_index("sku").loc["TEE-L", "counter"] == "Bo"
+
+
+def test_a_workbook_saved_elsewhere_while_importing_is_not_overwritten(tmp_path, monkeypatch):
+    import inv_sheets.imports as imports
+    from inv_sheets.contract.issues import WorkbookChangedError
+
+    store = store_workbook(tmp_path / "store.xlsx")
+    planned = imports.plan_lines
+
+    def saved_meanwhile(*args, **kwargs):  # the owner saves in Excel while the import plans
+        wb = openpyxl.load_workbook(store)
+        wb["Items"]["B2"] = "Organic tee (renamed)"
+        wb.save(store)
+        return planned(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "plan_lines", saved_meanwhile)
+    with pytest.raises(WorkbookChangedError):
+        import_files(store, [sales(tmp_path / "o.csv", 2)])
+    assert openpyxl.load_workbook(store)["Items"]["B2"].value == "Organic tee (renamed)"
+    assert not any(p.name.startswith(".~invsheets-") for p in tmp_path.iterdir())
+
+
+def test_an_empty_table_grows_and_a_table_with_a_totals_row_is_refused(tmp_path):
+    from openpyxl.worksheet.table import Table
+
+    from inv_sheets.contract.issues import WriteError
+
+    path = tmp_path / "book.xlsx"
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.title = "Orders"
+    ws.append(["Order", "SKU", "Qty"])
+    ws.add_table(Table(displayName="tblOrders", ref="A1:C2"))  # Excel's empty table: one blank row
+    wb.save(path)
+    append_rows(path, [NewRows("Orders", [{"A": "shopify:#1", "B": "MUG", "C": 1.0}] * 3)])
+    with zipfile.ZipFile(path) as z:
+        assert re.search(rb'ref="A1:C4"', z.read("xl/tables/table1.xml"))
+
+    wb = openpyxl.load_workbook(path)
+    wb["Orders"].tables["tblOrders"].totalsRowCount = 1
+    wb.save(path)
+    before = path.read_bytes()
+    with pytest.raises(WriteError, match="totals row"):
+        append_rows(path, [NewRows("Orders", [{"A": "shopify:#2", "B": "MUG", "C": 1.0}])])
+    assert path.read_bytes() == before
