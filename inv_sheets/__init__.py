@@ -19,12 +19,13 @@ from .contract.issues import (
                               WorkbookLockedError,
                               WriteError,
 )
+from .imports import import_files
 from .refresh import compute, refresh
 from .rules.normalise import normalise
 from .rules.validate import load, parse, validate
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "parse", "validate", "normalise", "compute", "refresh", "Issue", "Report", "CODES",
+__all__ = ["load", "parse", "validate", "normalise", "compute", "refresh", "import_files", "Issue", "Report", "CODES",
            "InvSheetsError", "NotAWorkbookError", "EncryptedWorkbookError", "WorkbookLockedError",
            "WorkbookChangedError", "WriteError", "__version__"]

@@ -1,7 +1,7 @@
 """Bring a shop's order exports and a filled count list into the workbook's input sheets.
 
-    from inv_sheets.imports import import_files
-    result = import_files("store.xlsx", ["orders_export.csv"])      # format told by its header
+    import inv_sheets
+    result = inv_sheets.import_files("store.xlsx", ["orders_export.csv"])   # format told by its header
     result.tally   # {"new": 12, "already": 0, "changed": 1, "refused": 2, "nothing": 1}
 
 One module per format says how its columns and statuses become `core.Line`s (shopify, etsy,
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 from ..contract.book import Book, Store
 from ..contract.issues import ImportRefused, Issue, Report
@@ -136,7 +135,7 @@ def import_files(path: str | os.PathLike, files: list[str | os.PathLike], *, fmt
             for line in lines:
                 sku = matcher.match(line)
                 if sku is None:
-                    issues.append(rows.finding("import-unknown-sku", line.row, _sku_header(rows), matcher.why_not(line),
+                    issues.append(rows.finding("import-unknown-sku", line.row, _sku_header(rows), matcher.why_not(line.sku, line.listing),
                                                line.sku or line.listing))
                     continue
                 if line.note:
@@ -238,22 +237,17 @@ def _channel(store: Store, book: Book, name: str) -> tuple[str, str | None]:
     return shown, canonical_code(first) if first else None
 
 
-def _checked_counts(lines: list, store: Store, rows: Rows, plan: Plan) -> list:
-    """Count lines whose SKU is on Items (by code); the others refused with a finding."""
-    from .core import Line
-    from .match import SkuMatcher
-
+def _checked_counts(lines: list[countlist.CountLine], store: Store, rows: Rows, plan: Plan) -> list[countlist.CountLine]:
+    """Count lines whose SKU is on Items (compared as codes are); the others refused with a finding."""
     matcher = SkuMatcher(store, None)
     out = []
     for line in lines:
-        probe = Line("", "", None, line.sku, "", line.counted_qty, "", line.row)
         sku = matcher.by_code.get(fold(line.sku)) if line.sku else None
         if sku is None:
-            plan.issues.append(rows.finding("import-unknown-sku", line.row, "SKU", matcher.why_not(probe), line.sku))
+            plan.issues.append(rows.finding("import-unknown-sku", line.row, "SKU", matcher.why_not(line.sku), line.sku))
             plan.tally[REFUSED] += 1
             continue
-        out.append(type(line)(line.date, canonical_code(line.location), sku, line.batch, line.counted_qty, line.counter,
-                              line.bin, line.row))
+        out.append(replace(line, location=canonical_code(line.location), sku=sku))
     return out
 
 

@@ -57,14 +57,14 @@ class SkuMatcher:
             return self.by_listing.get(listing_key(line.listing)) or self.by_name.get(listing_key(line.listing))
         return None
 
-    def why_not(self, line: Line) -> str:
+    def why_not(self, sku: str, listing: str = "") -> str:
         """What the finding for an unmatched line says: what it named, the nearest, and the fix."""
-        if line.sku:
-            near = difflib.get_close_matches(canonical_code(line.sku), self.skus, n=1, cutoff=0.6)
-            named = f"SKU '{line.sku}'" + (f" (listing '{line.listing}')" if line.listing else "")
+        if sku:
+            near = difflib.get_close_matches(canonical_code(sku), self.skus, n=1, cutoff=0.6)
+            named = f"SKU '{sku}'" + (f" (listing '{listing}')" if listing else "")
         else:
-            near = difflib.get_close_matches(line.listing, self.names, n=1, cutoff=0.6) if line.listing else []
-            named = f"listing '{line.listing}' (no SKU)" if line.listing else "a line with neither SKU nor listing name"
+            near = difflib.get_close_matches(listing, self.names, n=1, cutoff=0.6) if listing else []
+            named = f"listing '{listing}' (no SKU)" if listing else "a line with neither SKU nor listing name"
         hint = f" (did you mean '{near[0]}'?)" if near else ""
         return (f"{named} is not on Items or Channel SKUs{hint}; add it to Channel SKUs and import again. "
                 "The line is not imported.")
