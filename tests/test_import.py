@@ -350,3 +350,18 @@ def test_an_old_shopify_export_resaved_in_excel(store, tmp_path):
     assert orders.loc[("SHOPIFY:#1011", "TEE-L"), "date"] == pd.Timestamp("2024-10-11")
     assert orders.loc[("SHOPIFY:#1012", "TEE-M"), "status"] == "open"
     assert sum(i.code == "import-noted" and "partly fulfilled" in i.message for i in result.issues) == 2
+
+
+def test_an_overlapping_later_export_adds_only_what_is_new(store, tmp_path):
+    def report(name: str, orders: range) -> Path:
+        return export(tmp_path / name, AMAZON_HEADER, [
+            {"amazon-order-id": f"302-{n:07d}-0000000", "purchase-date": f"2024-03-{n:02d}T10:00:00+00:00",
+             "order-status": "Shipped", "item-status": "Shipped", "sku": "TEE-M", "quantity": "1", "currency": "EUR"}
+            for n in orders], delimiter="\t")
+
+    first_run = import_files(store, [report("march-1.txt", range(1, 6))])
+    second = import_files(store, [report("march-2.txt", range(4, 9))])
+    assert first_run.tally["new"] == 5 and (second.tally["new"], second.tally["already"]) == (3, 2)
+    moves = rows(store, "Movements")
+    ids = moves[moves["movement_id"].str.startswith("AMAZON:")]["movement_id"]
+    assert len(ids) == 8 and ids.is_unique
