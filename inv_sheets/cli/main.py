@@ -164,8 +164,9 @@ def _register() -> None:
     from .close import close_period
     from .counts import count_sheet
     from .export import export
+    from .imports import import_
 
-    for command in (count_sheet, export, add_button, close_period):
+    for command in (count_sheet, export, add_button, close_period, import_):
         main.add_command(command)
 
 

@@ -87,6 +87,15 @@ _CODES = (
          "Items!A4: 'TEE–L' with an en dash"),
     Code("unknown-reference", ERROR, "A value that is not on the sheet it refers to.",
          "Movements!D3: 'TEE-X' is not on Items (did you mean 'TEE-M'?)"),
+    # imported files (inv-sheets import): findings at the file's own cell
+    Code("import-unknown-sku", ERROR, "An imported order line names a SKU or listing that is not on Items or Channel SKUs; it is not imported.",
+         "orders.csv!R12: SKU 'TEE-XL' is not on Items or Channel SKUs (did you mean 'TEE-L'?)"),
+    Code("import-bad-line", ERROR, "An imported line whose date, quantity or status cannot be read; it is not imported.",
+         "orders.csv!P7: the date '03/04/21' reads two ways"),
+    Code("import-line-changed", WARNING, "A line already imported shows something else now; the workbook keeps what it has.",
+         "orders.csv!A9: shopify:#1003:line1 was imported as sold and is cancelled now"),
+    Code("import-noted", INFO, "An imported line whose export says less than the ledger needs (a refund without restock, a partly fulfilled order).",
+         "orders.csv!A4: refunded without restock: the sale stands"),
     Code("bad-setting", ERROR, "A setting whose value cannot be used.",
          "Settings!B4: service_level 1.5"),
     Code("unknown-setting", WARNING, "A setting the toolkit does not know.",
@@ -292,6 +301,10 @@ class WorkbookTooLargeError(InvSheetsError):
 
 class WriteError(InvSheetsError):
     """The new workbook could not be written; the original is untouched."""
+
+
+class ImportRefused(InvSheetsError):
+    """A file cannot be imported as it is (the message says why and what to do)."""
 
 
 class CloseRefused(InvSheetsError):

@@ -175,6 +175,20 @@ SHEETS: tuple[Sheet, ...] = (
         C("buffer_pct", NUMBER, min=0, max=1, aliases=("buffer %", "buffer percent", "reserve pct"), header="Buffer %"),
         C("locations", TEXT, aliases=("feeds from", "warehouses"), help="Locations that feed it, comma separated; blank = every sellable one"),
     ), "Where you sell, and how much to hold back on each.", aliases=("sales channels", "marketplaces"), key=("channel",)),
+    Sheet("Channel SKUs", (
+        C("channel", CODE, required=True, references="Channels.channel", aliases=("sales channel", "marketplace")),
+        C("channel_sku", CODE, aliases=("listing sku", "shop sku", "seller sku", "channel code"), header="Channel SKU",
+          help="The SKU the shop's export shows, when it differs from yours"),
+        C("listing", TEXT, aliases=("listing name", "title", "product title", "item name"),
+          help="The listing's exact name in the export (\"Title - Variant\"), for lines without a SKU"),
+        C("sku", CODE, required=True, references="Items.sku", header="SKU", aliases=("item sku", "your sku")),
+    ), "How a shop's order lines name your SKUs: read by `inv-sheets import`.", aliases=("sku map", "listing map", "channel sku map")),
+    Sheet("Import Maps", (
+        C("map", CODE, required=True, aliases=("import map", "format", "name")),
+        C("field", CHOICE, required=True, choices=("order", "line", "date", "sku", "listing", "qty", "status", "channel"),
+          aliases=("import field",)),
+        C("header", TEXT, required=True, aliases=("column", "csv column", "file column"), help="The column's header in the file"),
+    ), "Column maps for `inv-sheets import --from csv`, kept so the next import needs no flags.", aliases=("column maps",), key=("map", "field")),
     Sheet("Promotions", (
         C("name", TEXT, aliases=("promotion", "promo", "campaign")),
         C("start", DATE, required=True, aliases=("from", "start date", "begins")),
