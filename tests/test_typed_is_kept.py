@@ -200,6 +200,8 @@ def test_values_typed_into_computed_columns_are_kept_before_they_are_replaced(tm
     orphans = [[c.value for c in r] for r in openpyxl.load_workbook(book)["Orphaned Notes"].iter_rows()]
     assert orphans[1][:4] == ["Stock", "TEE-M / MAIN", "Unit cost", 99]
     assert "typed over the computed 'Unit cost'; the refresh wrote 4" in orphans[1][4]
+    listed = [[c.value for c in r] for r in openpyxl.load_workbook(book)["Issues"].iter_rows(max_col=6)]
+    assert ["Stock!I1", "Stock", 1, "I", "warning", "typed-over-output"] in listed  # on the Issues sheet too
 
 
 # Output sheets are never removed; new ones go after the last output sheet ------------------------------

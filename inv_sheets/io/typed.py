@@ -181,17 +181,28 @@ def new_row_keys(data: SheetData, date1904: bool) -> dict[tuple, int]:
     return out
 
 
-def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
-             kept_on: dt.date) -> tuple[bytes, list[dict], list[Issue]]:
-    """The rendered worksheet with the user's columns back at their rows' keys.
-
-    Returns the worksheet, the rows for Orphaned Notes (own values whose row is gone, and values
-    typed into computed columns that the refresh replaced) and the findings that say so.
-    """
+def lost(before: Before, data: SheetData, date1904: bool, kept_on: dt.date) -> tuple[list[dict], list[Issue]]:
+    """What cannot go back where it was: the rows for Orphaned Notes (own values whose row is gone,
+    values typed into computed columns that the refresh replaces) and the findings that say so."""
     rows = new_row_keys(data, date1904)
     orphans, findings = _typed_over(before, data, rows, date1904, kept_on)
+    for key, cells in before.rows.items():
+        if key in rows:
+            continue
+        for cell in cells:
+            title = str(before.own[cell.column].shown)
+            orphans.append(_orphan(before.sheet, key, title, cell.shown, "its row is gone", kept_on))
+            findings.append(Issue("orphaned-note", ORPHANS.name, None, None,
+                                  f"{cell.shown!r} in '{title}' on {before.sheet} belonged to {_show_key(key)}, "
+                                  "which is no longer there; it is kept here", value=_plain(cell.shown)))
+    return orphans, findings
+
+
+def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool) -> bytes:
+    """The rendered worksheet with the user's own columns back, each cell on its row's key."""
     if not before.own:
-        return worksheet, orphans, findings
+        return worksheet
+    rows = new_row_keys(data, date1904)
     width = len(data.columns)
     used = {_column_index(m.decode()) for m in _CELL_COLUMN.findall(_ROW.search(worksheet).group(2))}
     offsets = {c: c - before.width for c in before.own}
@@ -203,16 +214,10 @@ def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
                                                      for c, cell in before.own.items()]}
     for key, cells in before.rows.items():
         row = rows.get(key)
-        if row is None:
-            for cell in cells:
-                title = str(before.own[cell.column].shown)
-                orphans.append(_orphan(before.sheet, key, title, cell.shown, "its row is gone", kept_on))
-                findings.append(Issue("orphaned-note", ORPHANS.name, None, None,
-                                      f"{cell.shown!r} in '{title}' on {before.sheet} belonged to {_show_key(key)}, "
-                                      "which is no longer there; it is kept here", value=_plain(cell.shown)))
-            continue
-        origin = before.origin[key]
-        extra.setdefault(row, []).extend((place[c.column], _cell_xml(c, place[c.column], row, origin)) for c in cells)
+        if row is not None:
+            origin = before.origin[key]
+            extra.setdefault(row, []).extend((place[c.column], _cell_xml(c, place[c.column], row, origin))
+                                             for c in cells)
 
     def merge(match: re.Match) -> bytes:
         r = int(match.group(1))
@@ -227,7 +232,7 @@ def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
     dim = _DIMENSION.search(worksheet)
     if dim and _column_index(dim.group(1).decode()) < last:
         worksheet = worksheet[: dim.start(1)] + column_letter(last).encode() + worksheet[dim.end(1):]
-    return worksheet, orphans, findings
+    return worksheet
 
 
 def _typed_over(before: Before, data: SheetData, rows: dict[tuple, int], date1904: bool,
