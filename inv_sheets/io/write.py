@@ -8,7 +8,9 @@ formulas and names that point into it keep working. It edits only this allow-lis
     [Content_Types].xml, xl/workbook.xml and its rels, xl/styles.xml (append-only),
     docProps/app.xml, xl/calcChain.xml (removed), and the parts of its own output sheets.
 
-Every other member is copied with its compressed bytes unchanged and in its place; a guard
+What the user typed on an output sheet is read before it is replaced (typed.py): their own
+columns beside a table go back on their rows' keys, and values that cannot stay go to Orphaned
+Notes. Every other member is copied with its compressed bytes unchanged and in its place; a guard
 refuses to save if anything outside the list would change. VBA projects, buttons, pictures,
 pivot tables and everything the toolkit does not understand are carried through untouched.
 
