@@ -271,3 +271,32 @@ def test_a_structure_protected_workbook_is_refused_unless_every_sheet_exists(tmp
     assert again.exit_code in (0, 1), again.output
     assert openpyxl.load_workbook(refreshed).sheetnames == tabs
     assert b'lockStructure="1"' in members(refreshed)["xl/workbook.xml"]
+
+
+@pytest.mark.slow
+def test_own_columns_survive_a_libreoffice_save(tmp_path: Path) -> None:
+    """LibreOffice rewrites every part (shared strings, its own styles and names): the note still
+    comes back at its key."""
+    import subprocess
+
+    from office import TIMEOUT, soffice
+
+    book = _refreshed_store(tmp_path)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Stock"]
+    ws["M1"] = "Note"
+    ws.cell(next(r for r in range(2, 4) if ws.cell(r, 1).value == "TEE-L"), 13, "shelf 4")
+    items = wb["Items"]
+    items.insert_rows(2)  # a new first SKU moves TEE-L down
+    for col, value in enumerate(["AAA", "First", 1.0], 1):
+        items.cell(2, col, value)
+    wb.save(book)
+    out = tmp_path / "lo"
+    done = subprocess.run([soffice(), f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(book)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    resaved = out / "store.xlsx"
+    assert resaved.exists(), done.stdout + done.stderr
+    refresh(resaved, as_of=AS_OF)
+    stock = _stock_rows(resaved, 13)
+    assert list(stock)[0] == "AAA" and stock["TEE-L"][12] == "shelf 4" and stock["TEE-M"][12] is None
