@@ -92,15 +92,20 @@ def test_count_sheet_never_replaces_a_store_workbook(tmp_path: Path) -> None:
     assert other.read_bytes() == other_bytes
 
 
+@pytest.mark.parametrize("existing", ["workbook", "other file"])
 @pytest.mark.parametrize("command", ["refresh", "normalise"])
-def test_output_refuses_an_existing_file_unless_forced(tmp_path: Path, command: str) -> None:
+def test_output_refuses_an_existing_file_unless_forced(tmp_path: Path, command: str, existing: str) -> None:
     sheets = dict(STORE, Items=STORE["Items"] + [[" tee-s ", "Tee S", 4.0]])  # something to normalise
     book = make_workbook(tmp_path / "store.xlsx", sheets)
     out = tmp_path / "out.xlsx"
-    out.write_bytes(b"a file of the user's")
+    if existing == "workbook":
+        make_workbook(out, {"Budget": [["Month", "Amount"], ["May", 120]]})
+    else:
+        out.write_bytes(b"a file of the user's")
+    theirs = out.read_bytes()
     result = run(command, str(book), "-o", str(out))
     assert result.exit_code == 3 and "already exists" in result.stderr and "--force" in result.stderr
-    assert out.read_bytes() == b"a file of the user's"
+    assert out.read_bytes() == theirs
     forced = run(command, str(book), "-o", str(out), "--force")
     assert forced.exit_code in (0, 1), forced.output
     assert zipfile.is_zipfile(out)
