@@ -143,7 +143,9 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     del book, result
     empty = [empty_sheet(o.name, report.summary["as_of"]) for o in OUTPUTS if o.name not in keep]
     clock = time.perf_counter()
-    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, placeholders=empty)
+    found = report.issues
+    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, placeholders=empty,
+                           issues=lambda typed: issues_sheet(found + typed))
     timings["write"] = time.perf_counter() - clock
     report.summary.update({"output": os.fspath(written.path), "written": list(written.visible),
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})

@@ -92,15 +92,20 @@ def test_count_sheet_never_replaces_a_store_workbook(tmp_path: Path) -> None:
     assert other.read_bytes() == other_bytes
 
 
+@pytest.mark.parametrize("existing", ["workbook", "other file"])
 @pytest.mark.parametrize("command", ["refresh", "normalise"])
-def test_output_refuses_an_existing_file_unless_forced(tmp_path: Path, command: str) -> None:
+def test_output_refuses_an_existing_file_unless_forced(tmp_path: Path, command: str, existing: str) -> None:
     sheets = dict(STORE, Items=STORE["Items"] + [[" tee-s ", "Tee S", 4.0]])  # something to normalise
     book = make_workbook(tmp_path / "store.xlsx", sheets)
     out = tmp_path / "out.xlsx"
-    out.write_bytes(b"a file of the user's")
+    if existing == "workbook":
+        make_workbook(out, {"Budget": [["Month", "Amount"], ["May", 120]]})
+    else:
+        out.write_bytes(b"a file of the user's")
+    theirs = out.read_bytes()
     result = run(command, str(book), "-o", str(out))
     assert result.exit_code == 3 and "already exists" in result.stderr and "--force" in result.stderr
-    assert out.read_bytes() == b"a file of the user's"
+    assert out.read_bytes() == theirs
     forced = run(command, str(book), "-o", str(out), "--force")
     assert forced.exit_code in (0, 1), forced.output
     assert zipfile.is_zipfile(out)
@@ -200,6 +205,8 @@ def test_values_typed_into_computed_columns_are_kept_before_they_are_replaced(tm
     orphans = [[c.value for c in r] for r in openpyxl.load_workbook(book)["Orphaned Notes"].iter_rows()]
     assert orphans[1][:4] == ["Stock", "TEE-M / MAIN", "Unit cost", 99]
     assert "typed over the computed 'Unit cost'; the refresh wrote 4" in orphans[1][4]
+    listed = [[c.value for c in r] for r in openpyxl.load_workbook(book)["Issues"].iter_rows(max_col=6)]
+    assert ["Stock!I1", "Stock", 1, "I", "warning", "typed-over-output"] in listed  # on the Issues sheet too
 
 
 # Output sheets are never removed; new ones go after the last output sheet ------------------------------
@@ -269,3 +276,32 @@ def test_a_structure_protected_workbook_is_refused_unless_every_sheet_exists(tmp
     assert again.exit_code in (0, 1), again.output
     assert openpyxl.load_workbook(refreshed).sheetnames == tabs
     assert b'lockStructure="1"' in members(refreshed)["xl/workbook.xml"]
+
+
+@pytest.mark.slow
+def test_own_columns_survive_a_libreoffice_save(tmp_path: Path) -> None:
+    """LibreOffice rewrites every part (shared strings, its own styles and names): the note still
+    comes back at its key."""
+    import subprocess
+
+    from office import TIMEOUT, soffice
+
+    book = _refreshed_store(tmp_path)
+    wb = openpyxl.load_workbook(book)
+    ws = wb["Stock"]
+    ws["M1"] = "Note"
+    ws.cell(next(r for r in range(2, 4) if ws.cell(r, 1).value == "TEE-L"), 13, "shelf 4")
+    items = wb["Items"]
+    items.insert_rows(2)  # a new first SKU moves TEE-L down
+    for col, value in enumerate(["AAA", "First", 1.0], 1):
+        items.cell(2, col, value)
+    wb.save(book)
+    out = tmp_path / "lo"
+    done = subprocess.run([soffice(), f"-env:UserInstallation={(tmp_path / 'profile').as_uri()}", "--headless",
+                           "--convert-to", "xlsx:Calc MS Excel 2007 XML", "--outdir", str(out), str(book)],
+                          capture_output=True, text=True, timeout=TIMEOUT)
+    resaved = out / "store.xlsx"
+    assert resaved.exists(), done.stdout + done.stderr
+    refresh(resaved, as_of=AS_OF)
+    stock = _stock_rows(resaved, 13)
+    assert list(stock)[0] == "AAA" and stock["TEE-L"][12] == "shelf 4" and stock["TEE-M"][12] is None

@@ -93,8 +93,9 @@ def refresh(path: str, output: str | None, as_of: str | None, backup: bool, forc
             quiet: bool) -> None:
     """Recompute the output sheets and write them into the workbook.
 
-    Only the toolkit's own sheets (Stock, Reorder, Issues, ...) are added or replaced; everything
-    else in the file stays exactly as it was.
+    Only the toolkit's own sheets (Stock, Reorder, Issues, ...) are added or replaced, and your own
+    columns beside their tables are kept, each value on its row's key; everything else in the file
+    stays exactly as it was. An output sheet is never removed.
 
     \b
     Example:

@@ -144,15 +144,17 @@ _CODES = (
          "Items!L9: CHAIR's suggested order of 120 is 2400 days of demand at 0.05/day"),
     Code("count-variance", INFO, "A count differs from the book.",
          "Counts!E2: counted 16, the book said 17 (-1)"),
+    # changed since the last refresh: typed on the output sheets, or past ledger rows
+    Code("typed-over-output", WARNING,
+         "Values typed inside a computed column of an output sheet; the refresh replaced them (the old ones are on Orphaned Notes).",
+         "Reorder!R1: 1 value(s) in 'Suggested qty' were changed since the last refresh"),
+    Code("orphaned-note", WARNING,
+         "A value in your own column beside an output table whose row is gone; it is kept on Orphaned Notes.",
+         "'Orphaned Notes': 'called supplier 28/11' in 'Note' belonged to S1 / TEE-M"),
     Code("ledger-row-edited", WARNING, "A past movement row was changed since the last refresh.",
          "Movements!E40: qty was 5, now 50, since the last refresh"),
     Code("ledger-row-deleted", WARNING, "A past movement row was deleted since the last refresh.",
          "Movements!41:41: movement M-40 is gone since the last refresh"),
-    # what was typed on the output sheets
-    Code("typed-over-output", WARNING, "A value typed inside a computed column of an output sheet; the refresh replaced it (the old value is on Orphaned Notes).",
-         "Reorder!R7: 12 typed over Suggested qty, now 30"),
-    Code("orphaned-note", WARNING, "A value in your own column beside an output table whose row is gone; it is kept on Orphaned Notes.",
-         "'Purchase Plan'!J4: 'called supplier 28/11' for S1 / TEE-M, no longer in the plan"),
 )
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

@@ -1,17 +1,22 @@
-"""Your own columns beside an output table: read before a refresh replaces the sheet, put back after.
+"""What a person typed on an output sheet: kept through the refresh that replaces the sheet.
 
-A column with a header in row 1 to the right of an output's table belongs to the user (a note such
-as "called supplier 28/11" beside the Reorder table). Before the sheet is replaced, each of its
-cells is read with its row's key (KEYS: the SKU, SKU and location, the order line...); afterwards
-it goes back on the row that has the same key, wherever the refresh put that row. A value whose
-key is gone is never dropped: it goes to the Orphaned Notes sheet, with the key it had.
+Your own columns. A column with a header in row 1 to the right of an output's table belongs to the
+user (a note such as "called supplier 28/11" beside the Reorder table). Before the sheet is
+replaced, each of its cells is read with its row's key (KEYS: the SKU, SKU and location, the order
+line...); afterwards it goes back on the row that has the same key, wherever the refresh put that
+row. Cells keep their style and shared strings; a formula moves with its row, its relative
+references following as when Excel sorts. A value whose key is gone is never dropped: it goes to
+the Orphaned Notes sheet, with the key it had. The toolkit's own blocks are not user columns: a
+Term / Definition glossary is recognised by its two headers side by side, wherever it stands.
 
-The toolkit's own blocks are not user columns: a Term / Definition glossary is recognised by its
-two headers side by side, wherever it stands, so a glossary written by any version is left out.
+Values typed over computed cells. Each refresh leaves a record of what it wrote on each output
+sheet (record(): the CRC-32 of the sheet and one per column, kept in a hidden defined name). The
+next refresh reads a sheet only when it is no longer as written, and every old value of a changed
+column that differs from the new figure at its row's key goes to Orphaned Notes before it is
+replaced, with a finding. A figure that merely moved on since is kept too: the record tells which
+columns changed, not which cells.
 
-Cells keep their style; a formula moves with its row (its relative references follow, as when
-Excel sorts); text typed into a cell keeps its shared string. Only the worksheet part of the
-output sheet changes, as in any refresh.
+Only the worksheet part of the output sheet changes, as in any refresh.
 """
 
 from __future__ import annotations
@@ -176,17 +181,28 @@ def new_row_keys(data: SheetData, date1904: bool) -> dict[tuple, int]:
     return out
 
 
-def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
-             kept_on: dt.date) -> tuple[bytes, list[dict], list[Issue]]:
-    """The rendered worksheet with the user's columns back at their rows' keys.
-
-    Returns the worksheet, the rows for Orphaned Notes (own values whose row is gone, and values
-    typed into computed columns that the refresh replaced) and the findings that say so.
-    """
+def lost(before: Before, data: SheetData, date1904: bool, kept_on: dt.date) -> tuple[list[dict], list[Issue]]:
+    """What cannot go back where it was: the rows for Orphaned Notes (own values whose row is gone,
+    values typed into computed columns that the refresh replaces) and the findings that say so."""
     rows = new_row_keys(data, date1904)
     orphans, findings = _typed_over(before, data, rows, date1904, kept_on)
+    for key, cells in before.rows.items():
+        if key in rows:
+            continue
+        for cell in cells:
+            title = str(before.own[cell.column].shown)
+            orphans.append(_orphan(before.sheet, key, title, cell.shown, "its row is gone", kept_on))
+            findings.append(Issue("orphaned-note", ORPHANS.name, None, None,
+                                  f"{cell.shown!r} in '{title}' on {before.sheet} belonged to {_show_key(key)}, "
+                                  "which is no longer there; it is kept here", value=_plain(cell.shown)))
+    return orphans, findings
+
+
+def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool) -> bytes:
+    """The rendered worksheet with the user's own columns back, each cell on its row's key."""
     if not before.own:
-        return worksheet, orphans, findings
+        return worksheet
+    rows = new_row_keys(data, date1904)
     width = len(data.columns)
     used = {_column_index(m.decode()) for m in _CELL_COLUMN.findall(_ROW.search(worksheet).group(2))}
     offsets = {c: c - before.width for c in before.own}
@@ -198,16 +214,10 @@ def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
                                                      for c, cell in before.own.items()]}
     for key, cells in before.rows.items():
         row = rows.get(key)
-        if row is None:
-            for cell in cells:
-                title = str(before.own[cell.column].shown)
-                orphans.append(_orphan(before.sheet, key, title, cell.shown, "its row is gone", kept_on))
-                findings.append(Issue("orphaned-note", before.sheet, before.origin[key], column_letter(place[cell.column]),
-                                      f"{cell.shown!r} in '{title}' belonged to {_show_key(key)}, which is no longer "
-                                      "on the sheet; it is kept on Orphaned Notes", value=_plain(cell.shown)))
-            continue
-        origin = before.origin[key]
-        extra.setdefault(row, []).extend((place[c.column], _cell_xml(c, place[c.column], row, origin)) for c in cells)
+        if row is not None:
+            origin = before.origin[key]
+            extra.setdefault(row, []).extend((place[c.column], _cell_xml(c, place[c.column], row, origin))
+                                             for c in cells)
 
     def merge(match: re.Match) -> bytes:
         r = int(match.group(1))
@@ -222,7 +232,7 @@ def put_back(worksheet: bytes, before: Before, data: SheetData, date1904: bool,
     dim = _DIMENSION.search(worksheet)
     if dim and _column_index(dim.group(1).decode()) < last:
         worksheet = worksheet[: dim.start(1)] + column_letter(last).encode() + worksheet[dim.end(1):]
-    return worksheet, orphans, findings
+    return worksheet
 
 
 def _typed_over(before: Before, data: SheetData, rows: dict[tuple, int], date1904: bool,
@@ -347,7 +357,8 @@ def _cell_xml(cell: Cell, column: int, row: int, origin: int) -> bytes:
     ref = f"{column_letter(column)}{row}"
     attrs = f' r="{ref}"' + (f' s="{cell.style}"' if cell.style else "")
     if cell.kind == "inlineStr":
-        return f'<c{attrs} t="inlineStr"><is><t xml:space="preserve">{clean_text(cell.text or "")}</t></is></c>'.encode()
+        text = clean_text(cell.text or "")
+        return f'<c{attrs} t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'.encode()
     body = ""
     kind = cell.kind
     if cell.formula:

@@ -8,7 +8,9 @@ formulas and names that point into it keep working. It edits only this allow-lis
     [Content_Types].xml, xl/workbook.xml and its rels, xl/styles.xml (append-only),
     docProps/app.xml, xl/calcChain.xml (removed), and the parts of its own output sheets.
 
-Every other member is copied with its compressed bytes unchanged and in its place; a guard
+What the user typed on an output sheet is read before it is replaced (typed.py): their own
+columns beside a table go back on their rows' keys, and values that cannot stay go to Orphaned
+Notes. Every other member is copied with its compressed bytes unchanged and in its place; a guard
 refuses to save if anything outside the list would change. VBA projects, buttons, pictures,
 pivot tables and everything the toolkit does not understand are carried through untouched.
 
@@ -38,7 +40,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 from xml.sax.saxutils import unescape
 
 import pandas as pd
@@ -71,9 +73,20 @@ from .package import (
     compressed_bytes,
     rels_name,
 )
+from .typed import (
+    ORPHANS,
+    Before,
+    Grid,
+    calamine_grid,
+    lost,
+    orphans_sheet,
+    put_back,
+    read_before,
+    read_orphans,
+    record,
+)
 from .render import DRAWING_RID, TABLE_RID, render
 from .styles import MINIMAL_STYLES, StyleSheet
-from .typed import ORPHANS, Grid, calamine_grid, orphans_sheet, put_back, read_before, read_orphans, record
 from .workbook import Sheet, Workbook, record_name, unique_sheet_name, unique_table_name
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -224,7 +237,8 @@ def backup_path(path: Path) -> Path:
 
 def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, output: str | os.PathLike[str] | None = None,
                  backup: bool = False, expected: FileState | None = None,
-                 placeholders: Iterable[SheetData] = ()) -> WriteResult:
+                 placeholders: Iterable[SheetData] = (),
+                 issues: Callable[[list[Issue]], SheetData] | None = None) -> WriteResult:
     """Add or replace the toolkit's sheets in the workbook at `path` (or write the result to `output`).
 
     placeholders  sheets of outputs with nothing to show (headers and a line that says why): written
@@ -232,6 +246,8 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
                   into it, stays. An output sheet is never removed.
     expected      the file as it was read; if it changed since, WorkbookChangedError and nothing written.
     backup        copy the file about to be replaced beside it first, under a new name (backup_path).
+    issues        builds the Issues sheet with the findings the write adds (values typed on output
+                  sheets that moved to Orphaned Notes); it replaces the one in `sheets` when there are any.
 
     A new sheet goes right after the last output sheet (or at the end), never between the user's
     own. A workbook whose structure is protected is refused if a sheet would have to be added.
@@ -246,7 +262,26 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             existing = book.owned(data.name)
             if existing is not None:  # keeps the sheet as the user left it: hidden or not
                 sheets = [*sheets, replace(data, hidden=existing.element.get("state") in ("hidden", "veryHidden"))]
+        # What the user typed on the sheets about to be replaced is read first, so that the values
+        # that cannot stay where they were are on Orphaned Notes and the Issues sheet in this write.
+        grid = calamine_grid(source)
+        befores = {data.name: _read_before(pkg, book, data, grid) for data in sheets}
+        orphans, findings = [], []
+        for data in sheets:
+            if befores[data.name] is not None:
+                more, said = lost(befores[data.name], data, book.date1904, dt.date.today())
+                orphans += more
+                findings += said
+        if orphans:  # added to what the sheet already keeps; never cleared by the toolkit
+            existing = book.owned(ORPHANS.name)
+            kept = read_orphans(grid, existing.name, existing.part) if existing is not None else []
+            sheets = [*sheets, orphans_sheet(kept, orphans)]
+            befores[ORPHANS.name] = _read_before(pkg, book, sheets[-1], grid)
+        if findings and issues is not None:
+            fresh = issues(findings)
+            sheets = [fresh if data.name == fresh.name else data for data in sheets]
         _check_structure(book, sheets, source)
+
         allowed = {CONTENT_TYPES, book.part, rels_name(book.part), APP}
         styles_part = _styles_part(pkg, book)
         allowed.add(styles_part)
@@ -257,20 +292,11 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             allowed.add(rel.target)
 
         written, visible, new_parts = [], [], []
-        typed = _Typed(calamine_grid(source))
         for data in sheets:
-            sheet, parts = _put_sheet(pkg, book, styles, capped(data), typed)
+            sheet, parts = _put_sheet(pkg, book, styles, capped(data), befores.get(data.name))
             written.append(sheet.name)
             if not data.hidden:
                 visible.append(sheet.name)
-            new_parts.append(sheet.part)
-            allowed |= parts
-        if typed.orphans:  # added to what the sheet already keeps; never cleared by the toolkit
-            existing = book.owned(ORPHANS.name)
-            kept = read_orphans(typed.grid, existing.name, existing.part) if existing is not None else []
-            sheet, parts = _put_sheet(pkg, book, styles, orphans_sheet(kept, typed.orphans), typed)
-            written.append(sheet.name)
-            visible.append(sheet.name)
             new_parts.append(sheet.part)
             allowed |= parts
 
@@ -284,7 +310,7 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
         if stray:
             raise WriteError(f"refusing to save: the write would change parts it does not own: {sorted(stray)}")
         size, kept = save_atomically(pkg, source, target, expected, backup, new_parts)
-    return WriteResult(target, tuple(written), size, kept, tuple(visible), tuple(typed.findings))
+    return WriteResult(target, tuple(written), size, kept, tuple(visible), tuple(findings))
 
 
 def _check_structure(book: Workbook, sheets: list[SheetData], source: Path) -> None:
@@ -326,30 +352,29 @@ def _styles_part(pkg: Package, book: Workbook) -> str:
     return part
 
 
-@dataclass
-class _Typed:
-    """What the user typed on the output sheets that could not stay where it was."""
-
-    grid: Grid  # the values of the workbook's sheets as they were, read only if need be
-    orphans: list[dict] = field(default_factory=list)  # rows for Orphaned Notes
-    findings: list[Issue] = field(default_factory=list)
+def _read_before(pkg: Package, book: Workbook, data: SheetData, grid: Grid) -> Before | None:
+    """What the user typed on the output's sheet, if it has one (io.typed.read_before)."""
+    sheet = book.owned(data.name)
+    if sheet is None:
+        return None
+    table_part = _own_table(pkg, sheet.part)[0]
+    table_ref = pkg.xml(table_part).get("ref") if table_part else None
+    return read_before(pkg, sheet.part, sheet.name, data.output, table_ref,
+                       book.hidden_text(record_name(data.name)), grid, book.date1904)
 
 
 def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData,
-               typed: _Typed) -> tuple[Sheet, set[str]]:
+               before: Before | None) -> tuple[Sheet, set[str]]:
     """Write one output sheet (replacing its old self, the user's own columns beside its table
-    kept); returns it and every part it touched."""
+    put back); returns it and every part it touched."""
     touched: set[str] = set()
     sheet = book.owned(data.name)
-    code_name = table_part = table_name = before = None
+    code_name = table_part = table_name = None
     table_id = 0
     if sheet is not None:  # replace: keep sheetId, position, name, codeName, table name and id
         match = _CODE_NAME.search(pkg.head(sheet.part))
         code_name = unescape(match.group(1).decode("utf-8")) if match else None
         table_part, table_id, table_name = _own_table(pkg, sheet.part)
-        table_ref = pkg.xml(table_part).get("ref") if table_part else None
-        before = read_before(pkg, sheet.part, sheet.name, data.output, table_ref,
-                             book.hidden_text(record_name(data.name)), typed.grid, book.date1904)
         touched |= _drop_sheet_parts(pkg, sheet.part)
         book.drop_filter_database(sheet)
     else:
@@ -370,9 +395,7 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
     if not data.hidden:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there
         book.set_hidden_text(record_name(data.name), record(data, worksheet, book.date1904))
     if before is not None:
-        worksheet, orphans, findings = put_back(worksheet, before, data, book.date1904, dt.date.today())
-        typed.orphans += orphans
-        typed.findings += findings
+        worksheet = put_back(worksheet, before, data, book.date1904)
     pkg.write(part, worksheet, CT_WORKSHEET)
     if not table_part or table_part in pkg:
         table_part = pkg.unused("xl/tables/table{}.xml")
