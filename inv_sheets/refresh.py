@@ -94,8 +94,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     if fingerprints is not None:
         sheets.append(fingerprints)
     report = Report(book.path, issues)
-    report.summary = summary(store)
-    report.summary["rows"] = report.summary.pop("sheets")
+    report.summary = summary(store, rows="rows")
     return Result(store, ledger, sheets, report, timings, kept=() if fingerprints is not None else (SHEET_NAME,))
 
 

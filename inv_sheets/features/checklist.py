@@ -139,7 +139,7 @@ def _locations(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing
     if store.has("Locations") and len(store["Locations"]):
         listed = pd.Index(store["Locations"]["location"].dropna())
         return list(places.difference(listed))
-    return [f"no Locations sheet ({', '.join(map(str, places[:SHOWN]))})"]
+    return list(places)
 
 
 def _channel_buffers(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
@@ -181,7 +181,7 @@ STEPS: tuple[tuple[str, str, Step], ...] = (  # (step, what the missing things a
      _top_sellers_without_rop),
     ("Week 3: Safety stock on the fast movers", "fast movers without safety stock or lead time",
      _fast_movers_without_safety),
-    ("Week 4: Track stock by location", "locations", _locations),
+    ("Week 4: Track stock by location", "locations not on a Locations sheet", _locations),
     ("Week 4: Set channel buffers", "channels without a buffer", _channel_buffers),
     ("Week 4: List bundle components", "SKUs that look like bundles but have no components", _bundles_unlisted),
     ("Week 4: Hold returns for inspection", "", _returns_hold),

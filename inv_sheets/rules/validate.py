@@ -128,10 +128,11 @@ def check(book: Book, *, as_of=None) -> tuple[Store, Ledger, list[Issue]]:
     return store, ledger, unique(book.locate(issues + list(ledger.issues)))
 
 
-def summary(store: Store) -> dict:
-    """The as-of day, the rows of each sheet, and how many rows with errors the figures leave out."""
+def summary(store: Store, rows: str = "sheets") -> dict:
+    """The as-of day, the rows of each sheet (under `rows`), and how many rows with errors the
+    figures leave out (left_out, sheet -> rows; only when some are)."""
     gaps = left_out(store)
-    out = {"sheets": {name: len(store.tables[name]) for name in store.titles},
+    out = {rows: {name: len(store.tables[name]) for name in store.titles},
            "as_of": store.settings.as_of.date().isoformat()}
     if gaps:
         out["left_out"] = {store.titles[name]: len(rows) for name, rows in gaps.items()}

@@ -106,9 +106,10 @@ def reorder_findings(store: Store, ledger: Ledger) -> list[Issue]:
         days = "no demand at all" if math.isinf(r.order_days) else f"{n(round(r.order_days))} days of demand"
         sheet = "Items" if column != "max_stock" else r.manual_from
         row = int(item_row[r.sku]) if sheet == "Items" else int(r.manual_row)
+        where = f" at {r.location}" if isinstance(r.location, str) else ""
         out.append(Issue(
             "order-exceeds-demand", store.titles.get(sheet, sheet), row, store.letters.get(sheet, {}).get(column),
-            f"{r.sku}: the suggested order of {n(r.suggested_qty)} is {days} at {n(r.daily_demand)}/day, more than "
+            f"{r.sku}{where}: the suggested order of {n(r.suggested_qty)} is {days} at {n(r.daily_demand)}/day, more than "
             f"max_order_days ({r.max_order_days}) on Settings; {cause}.",
             value=r.suggested_qty, field=column))
     return out
