@@ -353,3 +353,23 @@ def test_a_workbook_without_a_window_still_opens_on_the_users_sheet(tmp_path):
     result = add_button(source)
     assert open_tab(members(result.path)) == "Items"  # the first tab before the Start sheet came
     assert problems(result.path) == []
+
+
+def test_a_file_refresh_keeps_the_start_sheet_first_and_the_outputs_after_the_users_sheets(tmp_path):
+    """The Start sheet's marker is not an output's: refresh puts its new sheets after the user's, and
+    the next add-button still finds the Start sheet."""
+    from workbooks import MINIMAL, make_workbook
+
+    from inv_sheets.refresh import refresh
+
+    source = make_workbook(tmp_path / "store.xlsx", MINIMAL)
+    user = [n for n, _ in sheets(members(source))]
+    result = add_button(source)
+    assert result.sheet == START_SHEET and "Start sheet" in result.added
+    report = refresh(result.path)
+    assert report.summary["written"]
+    names = [n for n, _ in sheets(members(result.path))]
+    assert names[:len(user) + 1] == [START_SHEET, *user]
+    assert set(report.summary["written"]) <= set(names[len(user) + 1:])
+    assert find_buttons(result.path) == [button.Button(START_SHEET, "Refresh", MACRO)]
+    assert add_button(result.path).added == ()

@@ -20,6 +20,7 @@ without Excel, so the message says how to import the module by hand.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass
 from importlib import resources
@@ -28,15 +29,17 @@ from pathlib import Path
 from lxml import etree
 
 from ..contract.issues import WriteError
+from ..contract.schema import match_sheet
 from ..io.package import CT, CT_WORKSHEET, NS_MAIN, NS_R, REL, Package, to_xml
 from ..io.read import open_package
-from ..io.workbook import Sheet, Workbook, unique_sheet_name
+from ..io.workbook import Sheet, Workbook, quoted, unique_sheet_name
 from ..io.write import FileState, save_atomically, source_and_target
 from . import vml
 from .resources.vba_project import MACRO_NAME, MODULE_NAME, PYTHON_COMMAND, RUNTIME_MODULE, Module, modules
 
 CONF_SHEET = "xlwings.conf"
 START_SHEET = "Start"
+START_MARKER = "_invbutton_Start"  # hidden defined name pointing at the Start sheet add-button made
 TEMPLATE_TITLE = "inv-sheets stock workbook"  # A1 of the template's Start sheet (contract/template.py)
 BUTTON_CAPTION = "Refresh"
 MACRO = f"[0]!{MACRO_NAME}"  # how a form button names a macro of its own workbook
@@ -286,13 +289,30 @@ def _modules_differ(current: bytes, ours: bytes) -> bool:
 
 def _start_sheet(pkg: Package, book: Workbook) -> Sheet | None:
     """inv-sheets' own Start sheet: the one add-button made (its marker name), or the template's."""
-    marked = book.owned(START_SHEET)
-    if marked is not None:
-        return marked
+    for dn in book.defined_names():
+        if dn.get("name") == START_MARKER and dn.get("localSheetId") is None:
+            ref = re.match(r"^(?:'((?:[^']|'')+)'|([^'!]+))!", (dn.text or "").strip())
+            marked = ref and book.find(ref.group(1).replace("''", "'") if ref.group(1) else ref.group(2))
+            if marked and marked.part and match_sheet(marked.name) is None:  # never one of the data sheets
+                return marked
     sheet = book.find(START_SHEET)
     if sheet is None or not sheet.part or _first_cell_text(pkg, sheet.part) != TEMPLATE_TITLE:
         return None
     return sheet
+
+
+def _mark_start(book: Workbook, sheet: Sheet) -> None:
+    """The hidden defined name that says which sheet add-button made. Not an output's marker
+    (io/workbook.py): refresh places new output sheets after the last marked one, and the Start
+    sheet is first."""
+    names = book.root.find(f"{_M}definedNames")
+    if names is None:
+        names = etree.Element(f"{_M}definedNames")
+        # its place in CT_Workbook: after <sheets>, <functionGroups> and <externalReferences>
+        before = [book.root.find(f"{_M}{n}") for n in ("externalReferences", "functionGroups", "sheets")]
+        next(el for el in before if el is not None).addnext(names)
+    dn = etree.SubElement(names, f"{_M}definedName", name=START_MARKER, hidden="1")
+    dn.text = f"{quoted(sheet.name)}!$A$1"
 
 
 def _first_cell_text(pkg: Package, part: str) -> str | None:
@@ -320,7 +340,7 @@ def _add_start_sheet(pkg: Package, book: Workbook, code_name: str | None) -> She
     pkg.write(part, _text_sheet_xml([(line,) for line in START_LINES], code_name, widths=()), CT_WORKSHEET)
     sheet = book.add_sheet(unique_sheet_name(book, START_SHEET), part)
     _move_first(book, sheet)
-    book.mark(START_SHEET, sheet.name)
+    _mark_start(book, sheet)
     return sheet
 
 

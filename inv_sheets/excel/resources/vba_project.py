@@ -298,7 +298,11 @@ def _token_split(position: int) -> tuple[int, int]:
 
 
 def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
+    """One chunk, each copy token the longest (then nearest) earlier match. Earlier positions are
+    indexed by their first three bytes, the shortest copy there is, so only real candidates are tried."""
     out = bytearray()
+    seen: dict[bytes, list[int]] = {}  # three bytes -> the chunk positions that start with them
+    indexed = start
     pos = start
     while pos < end:
         flag_at = len(out)
@@ -307,11 +311,14 @@ def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
         for bit in range(8):
             if pos >= end:
                 break
+            for i in range(indexed, pos):
+                seen.setdefault(data[i:i + 3], []).append(i)
+            indexed = pos
             length_mask, offset_shift = _token_split(pos - start)
             best_len, best_off = 0, 0
             max_len = min(length_mask + 3, end - pos)
-            for cand in range(pos - 1, start - 1, -1):
-                n = 0
+            for cand in reversed(seen.get(data[pos:pos + 3], []) if max_len >= 3 else []):
+                n = 3
                 while n < max_len and data[cand + n] == data[pos + n]:
                     n += 1
                 if n > best_len:
