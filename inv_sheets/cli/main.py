@@ -153,8 +153,9 @@ def _register() -> None:
     from .close import close_period
     from .counts import count_sheet
     from .export import export
+    from .push import push
 
-    for command in (count_sheet, export, add_button, close_period):
+    for command in (count_sheet, export, push, add_button, close_period):
         main.add_command(command)
 
 
