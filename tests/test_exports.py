@@ -474,6 +474,25 @@ def test_cli_refuses_errors_unless_forced(tmp_path):
     assert (tmp_path / "o" / "IMPORT-ORDER.txt").exists()
 
 
+def test_cli_inventree_first_round_and_server_failures(tmp_path, monkeypatch):
+    """Without a server the InvenTree export is the first round and says what waits; an unreachable
+    server is one line and exit 3; InvenTree's options on another target are a usage error."""
+    from inv_sheets.cli.main import main
+
+    monkeypatch.delenv("INVENTREE_API_HOST", raising=False)
+    monkeypatch.delenv("INVENTREE_API_TOKEN", raising=False)
+    book = _workbook(tmp_path / "store.xlsx")
+    first = CliRunner().invoke(main, ["export", str(book), "--to", "inventree", "-o", str(tmp_path / "r1")])
+    assert first.exit_code == 0, first.output
+    assert "wait for the ids InvenTree gives" in first.stderr and "stock_items" not in first.stdout
+    down = CliRunner().invoke(main, ["export", str(book), "--to", "inventree", "-o", str(tmp_path / "r2"),
+                                     "--url", "http://127.0.0.1:9", "--token", "x"])
+    assert down.exit_code == 3 and down.stderr.startswith("inv-sheets: cannot connect to InvenTree")
+    assert len(down.stderr.strip().splitlines()) == 1 and not (tmp_path / "r2").exists()
+    other = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--currency", "EUR", "-o", str(tmp_path / "o")])
+    assert other.exit_code == 2
+
+
 def test_cli_bad_version_is_usage_error(tmp_path):
     from inv_sheets.cli.main import main
 

@@ -8,7 +8,7 @@ import sys
 import click
 
 from ..contract.issues import Report
-from ..exports.inventree import KINDS
+from ..exports.inventree import KINDS, LABELS
 from ..exports.inventree_api import push_workbook
 from .kit import EXIT_OK, EXIT_PROBLEMS, fails_cleanly, render_issues
 
@@ -40,7 +40,7 @@ def push(path: str, target: str, url: str, token: str, currency: str | None, dry
         inv-sheets push store.xlsx --to inventree --url http://127.0.0.1:8000 --token inv-... --currency EUR
     """
     show = None if as_json or not sys.stderr.isatty() else \
-        (lambda kind, n, total: click.echo(f"\r  {kind.replace('_', ' ')}s {n}/{total}", err=True, nl=n == total))
+        (lambda kind, n, total: click.echo(f"\r  {LABELS[kind]} {n}/{total}", err=True, nl=n == total))
     result, errors = push_workbook(path, url, token, currency=currency, dry_run=dry_run, force=force, as_of=as_of,
                                    progress=show)
     if result is None:
@@ -56,7 +56,7 @@ def push(path: str, target: str, url: str, token: str, currency: str | None, dry
     else:
         verb = "would create" if dry_run else "created"
         for kind in KINDS:
-            click.echo(f"{kind.replace('_', ' ')}s: {verb} {result.created[kind]}, already there {result.existing[kind]}")
+            click.echo(f"{LABELS[kind]}: {verb} {result.created[kind]}, already there {result.existing[kind]}")
         click.echo(f"stock on the server against the workbook ({result.currency}): {c.matched} of {c.rows} "
                    f"SKU x location x batch match; units {c.units_server:g} on the server, {c.units_workbook:g} in the workbook")
         for m in c.mismatches[:20]:

@@ -53,6 +53,9 @@ KINDS: dict[str, tuple[str, str]] = {
     "stock_item": ("stock_items.csv", "Stock Item"),
 }
 
+LABELS = {"category": "categories", "location": "locations", "company": "companies", "part": "parts",
+          "supplier_part": "supplier parts", "bom_item": "BOM lines", "stock_item": "stock items"}
+
 HEADERS: dict[str, tuple[str, ...]] = {
     "category": ("name", "description"),
     "location": ("name", "description", "parent"),
@@ -205,7 +208,7 @@ def build(snap: Snapshot, files: Files, version: str | None, *, keys: Keys | Non
                "InvenTree accepts only physical units it knows (each, kg, m, ...): these parts have no unit; "
                "define the unit in InvenTree (Admin center > Part parameters > units) and set it on the parts")
     if waiting:
-        kinds = ", ".join(f"{n} {k.replace('_', ' ')}s" for k, n in pd.Series([r.kind for r in waiting]).value_counts(sort=False).items())
+        kinds = ", ".join(f"{n} {LABELS[k]}" for k, n in pd.Series([r.kind for r in waiting]).value_counts(sort=False).items())
         files.note(f"{len(waiting)} records wait for the ids InvenTree gives the records above ({kinds}). "
                    "Import these files, then run the same export again with --url and --token: it reads the "
                    "ids from InvenTree and writes the next files.")

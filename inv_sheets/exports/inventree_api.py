@@ -37,6 +37,9 @@ class ServerError(InvSheetsError):
     """The InvenTree server could not be reached, or refused a request."""
 
 
+TIMEOUT = 120  # seconds per request
+
+
 def connect(url: str, token: str | None):
     """An InvenTree client for url with an API token (raises ServerError when it cannot connect)."""
     try:
@@ -46,7 +49,9 @@ def connect(url: str, token: str | None):
     if not token:
         raise ServerError("an InvenTree API token is needed (--token, or INVENTREE_API_TOKEN)")
     try:
-        api = InvenTreeAPI(url, token=token, connect=False)
+        # a busy server may take long to save a batch; a request that timed out may still have
+        # created its record, which the next push then finds
+        api = InvenTreeAPI(url, token=token, connect=False, timeout=TIMEOUT)
         if not api.testServer():
             raise ServerError(f"cannot connect to InvenTree at {url}: no answer (check the URL and that it runs)")
         api.connect()
