@@ -64,4 +64,7 @@ def push(path: str, target: str, url: str, token: str, currency: str | None, dry
                        f"workbook {m['workbook']:g}, server {m['server']:g}")
         if len(c.mismatches) > 20:
             click.echo(f"  ... and {len(c.mismatches) - 20} more (use --json)")
-    sys.exit(EXIT_OK if c.ok or dry_run else EXIT_PROBLEMS)
+        if result.other_currency:
+            click.echo(f"{len(result.other_currency)} of the workbook's stock items on the server are not in "
+                       f"{result.currency} (ids {', '.join(map(str, result.other_currency[:10]))})")
+    sys.exit(EXIT_OK if result.ok or dry_run else EXIT_PROBLEMS)

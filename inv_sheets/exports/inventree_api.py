@@ -12,7 +12,9 @@ second push creates nothing, and a push that failed part-way finishes when run a
 
 The currency of costs is checked before any record is created: it must be one the server accepts
 (its CURRENCY_CODES setting, else its default currency), and it is written on every company and
-stock item, so nothing lands in the server's default by accident.
+stock item, so nothing lands in the server's default by accident. Afterwards every stock item of
+the workbook is read back; one in another currency (say, imported earlier from files in USD) is
+listed in `other_currency`.
 
 `compare` reads the server's stock back and sets it against the workbook's, SKU x location x batch:
 the end of every push, and the check after importing files.
@@ -29,7 +31,16 @@ from typing import Callable
 
 from ..contract.issues import InvSheetsError
 from .common import fmt_date, fmt_number
-from .inventree import KINDS, Keys, Record, part_key, plan, stock_key, template_key, unneutralise
+from .inventree import (
+    KINDS,
+    Keys,
+    Record,
+    part_key,
+    plan,
+    stock_key,
+    template_key,
+    unneutralise,
+)
 from .snapshot import EPS, Snapshot
 
 
@@ -149,11 +160,17 @@ class PushResult:
     dry_run: bool
     created: dict[str, int] = field(default_factory=dict)
     existing: dict[str, int] = field(default_factory=dict)
-    comparison: "Comparison | None" = None
+    other_currency: list[int] = field(default_factory=list)  # ids of the workbook's stock items not in currency
+    comparison: Comparison | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Everything matches: the stock, and the currency of every stock item."""
+        return bool(self.comparison and self.comparison.ok) and not self.other_currency
 
     def to_dict(self) -> dict:
         return {"url": self.url, "currency": self.currency, "dry_run": self.dry_run, "created": dict(self.created),
-                "existing": dict(self.existing),
+                "existing": dict(self.existing), "other_currency": list(self.other_currency), "ok": self.ok,
                 "comparison": self.comparison.to_dict() if self.comparison else None}
 
 
@@ -204,7 +221,9 @@ def push(snap: Snapshot, api, *, currency: str | None = None, dry_run: bool = Fa
             if progress:
                 progress(kind, n, len(todo))
     if not dry_run:
-        _check_currency(api, currency)
+        ours = {pk for (kind, _), pk in keys.items() if kind == "stock_item"}
+        result.other_currency = [s["pk"] for s in _get(api, ENDPOINTS["stock_item"]) if s["pk"] in ours
+                                 and s.get("purchase_price") is not None and s.get("purchase_price_currency") != currency]
     result.comparison = compare(snap, api)
     return result
 
@@ -219,19 +238,11 @@ def _create(api, r: Record, keys: Keys) -> int:
 
 
 def _api_value(value: object) -> object:
-    if isinstance(value, bool) or isinstance(value, str):
+    if isinstance(value, (bool, str)):
         return value
     if isinstance(value, (int, float)):
         return fmt_number(value)
     return fmt_date(value) if hasattr(value, "year") else value
-
-
-def _check_currency(api, currency: str) -> None:
-    wrong = [s["pk"] for s in _get(api, ENDPOINTS["stock_item"])
-             if s.get("purchase_price") is not None and s.get("purchase_price_currency") not in (currency, None, "")]
-    if wrong:
-        raise ServerError(f"{len(wrong)} stock items on the server are not in {currency}: check them in InvenTree "
-                          "(ids " + ", ".join(map(str, wrong[:10])) + ")")
 
 
 def compare(snap: Snapshot, api) -> Comparison:
@@ -265,9 +276,9 @@ def push_workbook(path, url: str, token: str | None, *, currency: str | None = N
     Returns (result, errors): a workbook with error findings is refused (result None, nothing sent)
     unless force, as for the file export.
     """
+    from ..contract.issues import ERROR
     from . import read_workbook
     from .snapshot import take
-    from ..contract.issues import ERROR
 
     store, ledger, issues = read_workbook(path, as_of)
     errors = [i for i in issues if i.severity == ERROR]
