@@ -110,7 +110,7 @@ def sums(rows, sku_col, loc_col, qty_col, cost_col=None, value_col=None):
 
 
 def test_odoo(store_and_ledger, tmp_path, expected):
-    result = run(store_and_ledger, tmp_path, "odoo", target_version="17")
+    result = run(store_and_ledger, tmp_path, "odoo", target_version="19")
     header, quants = read(file_named(result, "stock.quant.csv"))
     assert header == ["product_id", "location_id", "lot_id", "inventory_quantity"]
     # Odoo adds rows for one place rather than merging them: exactly one row per product, location, lot
@@ -120,7 +120,7 @@ def test_odoo(store_and_ledger, tmp_path, expected):
     _, variants = read(file_named(result, "product.product.csv"))
     cost = {t["default_code"]: t["standard_price"] for t in templates if t["default_code"]}
     cost.update({v["default_code"]: v["standard_price"] for v in variants})
-    assert {t["type"] for t in templates if t["name"]} == {"product"}  # Odoo 17: storable product
+    assert {t["type"] for t in templates if t["name"]} == {"consu"}  # Odoo 19: goods, is_storable
     rows = [{**q, "location": q["location_id"].split("/")[2], "cost": cost[q["product_id"]]} for q in quants]
     assert sums(rows, "product_id", "location", "inventory_quantity", "cost") == expected
     assert {v["import_attribute_values"] for v in variants} == {"Option 1:M,Option 2:Blue", "Option 1:L,Option 2:Blue"}
@@ -131,6 +131,33 @@ def test_odoo(store_and_ledger, tmp_path, expected):
     _, rules = read(file_named(result, "orderpoint.csv"))
     assert rules == [{"product_id": "TEE-M", "location_id": "WH/Stock/MAIN", "product_min_qty": "5",
                       "product_max_qty": "20", "qty_multiple": "6", "trigger": "auto"}]
+
+
+def test_odoo_before_19_has_no_variant_file(store_and_ledger, tmp_path):
+    """import_attribute_values exists from Odoo 19: an older version gets no product.product file,
+    and the variants' SKUs are reported as a loss instead of a column the import would reject."""
+    result = run(store_and_ledger, tmp_path, "odoo", target_version="17")
+    _, templates = read(file_named(result, "product.template.csv"))
+    assert {t["type"] for t in templates if t["name"]} == {"product"}  # Odoo 17: storable product
+    assert not [f for f in result.files if f.name.endswith("product.product.csv")]
+    assert any(x.what == "SKU, barcode and cost of each variant" and x.count == 2 for x in result.losses)
+
+
+def test_odoo_keys_neutralised_alike(tmp_path):
+    """A category or location whose name could start a formula is one key: the file that creates it
+    and every reference to it write it the same way."""
+    store = make_store(items=[{"sku": "MUG", "name": "Mug", "category": "@home mug", "unit_cost": 1.0}],
+                       locations=[{"location": "-B", "name": "Back", "kind": "stock"}],
+                       item_locations=[{"sku": "MUG", "location": "-B", "bin": "=1"}],
+                       movements=[mv("2026-01-02", "receive", "MUG", 3, to="-B")], settings={"as_of": "2026-01-31"})
+    result = export(store, build(store), "odoo", tmp_path)
+    cats = {c["name"] for c in read(file_named(result, "product.category.csv"))[1]}
+    [product] = read(file_named(result, "product.template.csv"))[1]
+    assert cats == {"'@home mug"} and product["categ_id"] == "All / '@home mug"
+    locations = read(file_named(result, "stock.location.csv"))[1]
+    paths = {f"{x['location_id']}/{x['name']}" for x in locations}
+    [quant] = read(file_named(result, "stock.quant.csv"))[1]
+    assert quant["location_id"] in paths and quant["location_id"] == "WH/Stock/'-B/'=1"
 
 
 def test_odoo_18_types(store_and_ledger, tmp_path):
@@ -208,19 +235,81 @@ def test_sortly(store_and_ledger, tmp_path, expected):
     assert sums(rows, "sku", "loc", "Quantity", value_col="Value") == expected
 
 
+def inventree_rounds(store, ledger, out: Path, **kw):
+    """Export to InvenTree round after round as a user does, the server handing out ids in an order
+    of its own (here: backwards), until the export says its files are the last.
+
+    Returns the results and the ids (natural key -> id). Every id a file refers to must be one the
+    server gave before that round: no file relies on ids being numbered in file order.
+    """
+    from inv_sheets.exports import inventree
+    from inv_sheets.exports.snapshot import take
+
+    records, keys, results = inventree.plan(take(store, ledger)), {}, []
+    ids = iter(range(5000, 0, -7))
+    for n in range(1, 10):
+        result = export(store, ledger, "inventree", out / f"round{n}", keys=dict(keys), **kw)
+        known = set(keys.values())
+        for f in result.files:
+            for row in read(Path(result.out_dir) / f.name)[1]:
+                refs = [row[c] for c in ("parent", "category", "default_location", "variant_of", "part", "sub_part",
+                                         "supplier", "location") if row.get(c)]
+                assert all(int(r) in known for r in refs), (f.name, row)
+        ready, waiting = inventree.pending(records, keys)
+        assert sum(f.rows for f in result.files) == len(ready)
+        for r in reversed(ready):
+            keys[r.ident] = next(ids)
+        results.append(result)
+        if not waiting:
+            return results, keys
+    raise AssertionError("the InvenTree export never finished")
+
+
+def inventree_stock(results, keys):
+    """The stock files of every round, with their ids read back as SKU and location code."""
+    name = {pk: k for k, pk in keys.items()}
+    rows = [x for r in results for f in r.files if f.name.endswith("stock_items.csv")
+            for x in read(Path(r.out_dir) / f.name)[1]]
+    return [{**x, "sku": name[int(x["part"])][1][1], "loc": name[int(x["location"])][1].split("/")[0]} for x in rows]
+
+
 def test_inventree(store_and_ledger, tmp_path, expected):
-    result = run(store_and_ledger, tmp_path, "inventree")
-    header, items = read(file_named(result, "stock_items.csv"))
-    assert header == ["part", "quantity", "location", "batch", "expiry_date", "purchase_price"]
-    _, ids = read(Path(result.out_dir) / "ID-MAP.csv")
-    part = {r["id"]: r["stands_for"] for r in ids if r["kind"] == "part"}
-    location = {r["id"]: r["stands_for"].split(" / ")[0] for r in ids if r["kind"] == "location"}
-    rows = [{**x, "sku": part[x["part"]], "loc": location[x["location"]]} for x in items]
-    assert sums(rows, "sku", "loc", "quantity", "purchase_price") == expected
-    _, parts = read(file_named(result, "03_parts.csv"))
+    store, ledger = store_and_ledger
+    results, keys = inventree_rounds(store, ledger, tmp_path)
+    first = [f.name for f in results[0].files]
+    assert first == ["01_part_categories.csv", "02_stock_locations.csv", "03_companies.csv"]
+    assert "wait for the ids" in (Path(results[0].out_dir) / IMPORT_ORDER).read_text()
+    header, _ = read(file_named(results[-1], "stock_items.csv"))
+    assert header == ["part", "location", "quantity", "batch", "expiry_date", "purchase_price"]
+    assert sums(inventree_stock(results, keys), "sku", "loc", "quantity", "purchase_price") == expected
+    parts = [p for r in results for f in r.files if f.name[3:] == "parts.csv"
+             for p in read(Path(r.out_dir) / f.name)[1]]
     by_ipn = {p["IPN"]: p for p in parts}
-    assert by_ipn["TEE-M"]["variant_of"] == by_ipn["TEE-L"]["variant_of"] == "1"  # the template part
-    assert any(loss.what == "supplier lead times" for loss in result.losses)
+    template = keys[("part", ("name", "Tee"))]
+    assert by_ipn["TEE-M"]["variant_of"] == by_ipn["TEE-L"]["variant_of"] == str(template)
+    # InvenTree rejects a blank number: the defaults are written instead
+    assert all(p["minimum_stock"] != "" and p["default_expiry"] != "" for p in parts)
+    assert any(loss.what == "supplier lead times" for loss in results[0].losses)
+
+
+def test_inventree_unknown_unit_is_blank_and_a_loss(tmp_path):
+    store = make_store(items=[{"sku": "KIT", "name": "Kit", "unit": "set", "unit_cost": 1.0},
+                              {"sku": "ROPE", "name": "Rope", "unit": "m", "unit_cost": 1.0}],
+                       movements=[mv("2026-01-02", "receive", "KIT", 1, to="MAIN")], settings={"as_of": "2026-01-31"})
+    results, _ = inventree_rounds(store, build(store), tmp_path)
+    parts = {p["IPN"]: p for r in results for f in r.files if f.name[3:] == "parts.csv"
+             for p in read(Path(r.out_dir) / f.name)[1]}
+    assert parts["KIT"]["units"] == "" and parts["ROPE"]["units"] == "m"
+    assert any(x.what == "units InvenTree does not know" and x.count == 1 for r in results for x in r.losses)
+
+
+def test_inventree_currency_is_written(store_and_ledger, tmp_path):
+    store, ledger = store_and_ledger
+    results, _ = inventree_rounds(store, ledger, tmp_path, currency="EUR")
+    stock = [x for r in results for f in r.files if f.name.endswith("stock_items.csv")
+             for x in read(Path(r.out_dir) / f.name)[1]]
+    companies = read(file_named(results[0], "companies.csv"))[1]
+    assert {x["purchase_price_currency"] for x in stock} == {c["currency"] for c in companies} == {"EUR"}
 
 
 def test_shopify_sellable_after_buffer(store_and_ledger, tmp_path):
@@ -309,8 +398,8 @@ def test_a_failed_export_leaves_no_half_written_folder(store_and_ledger, tmp_pat
 def test_negative_stock_is_a_loss_not_an_opening_balance(tmp_path):
     store = make_store(items=[{"sku": "A", "name": "A", "unit_cost": 1.0}],
                        movements=[mv("2026-01-02", "sale", "A", 2, frm="MAIN")], settings={"as_of": "2026-01-31"})
-    result = export(store, build(store), "inventree", tmp_path)
-    _, items = read(file_named(result, "stock_items.csv"))
+    result = export(store, build(store), "cin7", tmp_path)
+    _, items = read(file_named(result, "StockAdjustment.csv"))
     assert items == []
     assert any(x.what == "negative stock positions" and x.count == 1 for x in result.losses)
 
@@ -385,6 +474,25 @@ def test_cli_refuses_errors_unless_forced(tmp_path):
     assert (tmp_path / "o" / "IMPORT-ORDER.txt").exists()
 
 
+def test_cli_inventree_first_round_and_server_failures(tmp_path, monkeypatch):
+    """Without a server the InvenTree export is the first round and says what waits; an unreachable
+    server is one line and exit 3; InvenTree's options on another target are a usage error."""
+    from inv_sheets.cli.main import main
+
+    monkeypatch.delenv("INVENTREE_API_HOST", raising=False)
+    monkeypatch.delenv("INVENTREE_API_TOKEN", raising=False)
+    book = _workbook(tmp_path / "store.xlsx")
+    first = CliRunner().invoke(main, ["export", str(book), "--to", "inventree", "-o", str(tmp_path / "r1")])
+    assert first.exit_code == 0, first.output
+    assert "wait for the ids InvenTree gives" in first.stderr and "stock_items" not in first.stdout
+    down = CliRunner().invoke(main, ["export", str(book), "--to", "inventree", "-o", str(tmp_path / "r2"),
+                                     "--url", "http://127.0.0.1:9", "--token", "x"])
+    assert down.exit_code == 3 and down.stderr.startswith("inv-sheets: cannot connect to InvenTree")
+    assert len(down.stderr.strip().splitlines()) == 1 and not (tmp_path / "r2").exists()
+    other = CliRunner().invoke(main, ["export", str(book), "--to", "odoo", "--currency", "EUR", "-o", str(tmp_path / "o")])
+    assert other.exit_code == 2
+
+
 def test_cli_bad_version_is_usage_error(tmp_path):
     from inv_sheets.cli.main import main
 
@@ -426,12 +534,7 @@ def _stock_in_files(target: str, result, where: dict[str, str]):
                 for e in read(file_named(result, "Sortly_Import.csv"))[1]]
         return sums(rows, "sku", "loc", "Quantity", value_col="Value")
     if target == "inventree":
-        ids = read(Path(result.out_dir) / "ID-MAP.csv")[1]
-        part = {r["id"]: r["stands_for"] for r in ids if r["kind"] == "part"}
-        location = {r["id"]: r["stands_for"].split(" / ")[0] for r in ids if r["kind"] == "location"}
-        rows = [{**x, "sku": part[x["part"]], "loc": location[x["location"]]}
-                for x in read(file_named(result, "stock_items.csv"))[1]]
-        return sums(rows, "sku", "loc", "quantity", "purchase_price")
+        return sums(inventree_stock(*result), "sku", "loc", "quantity", "purchase_price")
     raise KeyError(target)
 
 
@@ -448,13 +551,18 @@ def test_demo_store_stock_survives_every_target(tmp_path, target):
     store, _ = parse(load(DEMO))
     ledger = build(store)
     # force: the export must carry the stock whatever the validator thinks of the demo's headers
-    result = export(store, ledger, target, tmp_path / target, force=True)
+    if target == "inventree":  # files come in rounds, each naming what the server already holds
+        results, keys = inventree_rounds(store, ledger, tmp_path / target, force=True)
+        result = results
+    else:  # Odoo 19: the variants' costs are in product.product (import_attribute_values)
+        result = export(store, ledger, target, tmp_path / target, force=True,
+                        target_version="19" if target == "odoo" else None)
     snap = take(store, ledger)
     where = {name: code for code, name in snap.locations["name"].items()}
-    units, value = _stock_in_files(target, result, where)
+    units, value = _stock_in_files(target, (result, keys) if target == "inventree" else result, where)
     s = snap.stock.groupby(["sku", "location"])[["qty", "value"]].sum()
     assert units == pytest.approx({k: v for k, v in s["qty"].items()})
     assert value == pytest.approx({k: round(v, 6) for k, v in s["value"].items()})
     assert float(snap.stock["qty"].sum()) == pytest.approx(float(ledger.stock["qty"].clip(lower=0).sum()))
-    lost = {x.what for x in result.losses}
+    lost = {x.what for x in (results[0] if target == "inventree" else result).losses}
     assert ("negative stock positions" in lost) == (len(snap.negative) > 0)

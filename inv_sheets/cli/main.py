@@ -166,8 +166,9 @@ def _register() -> None:
     from .counts import count_sheet
     from .export import export
     from .imports import import_
+    from .push import push
 
-    for command in (count_sheet, export, add_button, close_period, import_):
+    for command in (count_sheet, export, push, add_button, close_period, import_):
         main.add_command(command)
 
 

@@ -24,7 +24,7 @@ import re
 import secrets
 import shutil
 from pathlib import Path
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from ..contract.issues import ERROR, Issue
 from . import cin7, inflow, inventree, odoo, shopify, sortly, zoho
@@ -39,9 +39,12 @@ LOSSES = "LOSSES.md"
 
 
 def export(store, ledger, target: str, out_dir: str | os.PathLike, *, target_version: str | None = None,
-           issues: Sequence[Issue] = (), force: bool = False) -> ExportResult:
+           issues: Sequence[Issue] = (), force: bool = False, keys: Mapping | None = None,
+           currency: str | None = None) -> ExportResult:
     """Write the target's import files for a store into out_dir (created when missing).
 
+    keys and currency are for InvenTree only: the ids of the records already on the server
+    (inventree_api.server_keys) and the currency of costs (see inventree.py).
     Raises ValueError for an unknown target or version, or an out_dir that holds other files.
     Returns the result, refused (and nothing written) when `issues` hold errors and not force.
     """
@@ -53,6 +56,9 @@ def export(store, ledger, target: str, out_dir: str | os.PathLike, *, target_ver
         raise ValueError(f"{spec.title} version {version!r} is not supported; use one of {', '.join(spec.versions)}")
     if not spec.versions and target_version:
         raise ValueError(f"{spec.title} exports have no versions; leave out --target-version")
+    options = {k: v for k, v in (("keys", keys), ("currency", currency)) if v is not None}
+    if options and spec.name != "inventree":
+        raise ValueError(f"--url, --token and --currency are for InvenTree exports, not {spec.title}")
     out = Path(out_dir)
     result = ExportResult(spec.name, version, os.fspath(out))
     errors = [i for i in issues if i.severity == ERROR]
@@ -67,37 +73,49 @@ def export(store, ledger, target: str, out_dir: str | os.PathLike, *, target_ver
     try:
         snap = take(store, ledger)
         files = Files(stage, bom=spec.bom)
-        spec.build(snap, files, version)
+        spec.build(snap, files, version, **options)
         losses = _losses(spec, snap) + files.losses
-        files.text(IMPORT_ORDER, import_order(spec, version, snap, files.written))
+        files.text(IMPORT_ORDER, import_order(spec, version, snap, files.written, files.notes))
         files.text(LOSSES, loss_report(spec, version, snap, losses))
         _publish(stage, folder, earlier)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    result.files, result.losses = files.written, losses
+    result.files, result.losses, result.notes = files.written, losses, files.notes
     result.counts = {"files": len(files.written), "skus": len(snap.items), "stock_rows": len(snap.stock),
                      "units": round(float(snap.stock["qty"].sum()), 6),
                      "value": round(float(snap.stock["value"].sum()), 2), "losses": len(losses)}
     return result
 
 
-def export_workbook(path: str | os.PathLike, target: str, out_dir: str | os.PathLike | None = None, *,
-                    target_version: str | None = None, force: bool = False, as_of=None) -> ExportResult:
-    """Read, validate and post a workbook file, then `export` it (what `inv-sheets export` runs).
-
-    out_dir defaults to '<workbook name>-<target>' beside the workbook.
-    """
+def read_workbook(path: str | os.PathLike, as_of=None) -> tuple:
+    """Read, validate and post a workbook file: (store, ledger, findings)."""
     from ..ledger.postings import build
     from ..rules.validate import load, parse
 
-    book = load(path)
-    store, issues = parse(book, as_of=as_of)
+    store, issues = parse(load(path), as_of=as_of)
     ledger = build(store)
+    return store, ledger, [*issues, *ledger.issues]
+
+
+def export_workbook(path: str | os.PathLike, target: str, out_dir: str | os.PathLike | None = None, *,
+                    target_version: str | None = None, force: bool = False, as_of=None,
+                    url: str | None = None, token: str | None = None, currency: str | None = None) -> ExportResult:
+    """Read, validate and post a workbook file, then `export` it (what `inv-sheets export` runs).
+
+    out_dir defaults to '<workbook name>-<target>' beside the workbook. With url and token
+    (InvenTree), the files refer to the records already on that server by the ids it gave them.
+    """
+    store, ledger, issues = read_workbook(path, as_of)
+    keys = None
+    if url:
+        from .inventree_api import connect, server_keys
+
+        keys = server_keys(connect(url, token))
     if out_dir is None:
         p = Path(path)
         out_dir = p.with_name(f"{p.stem}-{target}")
     return export(store, ledger, target, out_dir, target_version=target_version,
-                  issues=[*issues, *ledger.issues], force=force)
+                  issues=issues, force=force, keys=keys, currency=currency)
 
 
 def _earlier_export(out: Path) -> set[str]:
@@ -137,7 +155,8 @@ def _losses(spec: Target, snap: Snapshot) -> list[Loss]:
     return [Loss(FACTS[fact], snap.facts[fact], why) for fact, why in lost.items() if snap.facts.get(fact)]
 
 
-def import_order(spec: Target, version: str | None, snap: Snapshot, written: list[ExportFile]) -> str:
+def import_order(spec: Target, version: str | None, snap: Snapshot, written: list[ExportFile],
+                 notes: Sequence[str] = ()) -> str:
     """IMPORT-ORDER.txt: the files in the order the target must import them."""
     head = f"{spec.title}{' ' + version if version else ''}: import these files in this order"
     lines = [head, "=" * len(head), "",
@@ -145,6 +164,7 @@ def import_order(spec: Target, version: str | None, snap: Snapshot, written: lis
              f"Step-by-step guide: {spec.docs}", ""]
     for n, f in enumerate(written, start=1):
         lines += [f"{n}. {f.name}  ({f.rows} rows)", f"   {f.purpose}", f"   Import in: {f.screen}", ""]
+    lines += [*notes, ""] if notes else []
     lines.append(f"Then read {LOSSES}: what the workbook holds that {spec.title} cannot.")
     return "\n".join(lines) + "\n"
 
@@ -162,4 +182,4 @@ def loss_report(spec: Target, version: str | None, snap: Snapshot, losses: list[
     return "\n".join(lines) + "\n"
 
 
-__all__ = ["TARGETS", "export", "export_workbook", "ExportResult", "ExportFile", "Loss", "IMPORT_ORDER", "LOSSES"]
+__all__ = ["TARGETS", "export", "export_workbook", "read_workbook", "ExportResult", "ExportFile", "Loss", "IMPORT_ORDER", "LOSSES"]

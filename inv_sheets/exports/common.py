@@ -120,12 +120,13 @@ class ExportResult:
     counts: dict[str, float] = field(default_factory=dict)
     refused: bool = False
     errors: list = field(default_factory=list)  # Issue values
+    notes: list[str] = field(default_factory=list)  # what to do after importing (also in IMPORT-ORDER.txt)
 
     def to_dict(self) -> dict:
         return {"target": self.target, "target_version": self.target_version, "out_dir": self.out_dir,
                 "refused": self.refused, "errors": [e.to_dict() for e in self.errors],
                 "files": [f.to_dict() for f in self.files], "losses": [x.to_dict() for x in self.losses],
-                "counts": dict(self.counts)}
+                "counts": dict(self.counts), "notes": list(self.notes)}
 
 
 def safe_path(out_dir: Path, name: str) -> Path:
@@ -147,6 +148,7 @@ class Files:
         self.bom = bom
         self.written: list[ExportFile] = []
         self.losses: list[Loss] = []
+        self.notes: list[str] = []  # what to do after importing these files (IMPORT-ORDER.txt)
 
     def csv(self, name: str, header: Sequence[str], rows: pd.DataFrame | Iterable[Sequence[object]], *,
             purpose: str, screen: str, numbered: bool = True, delimiter: str = ",") -> ExportFile:
@@ -179,6 +181,10 @@ class Files:
         """Write a plain text file (the import order, the loss report); not part of the import."""
         path = safe_path(self.out_dir, name)
         path.write_text(body, encoding="utf-8")
+
+    def note(self, text: str) -> None:
+        """Add a line for IMPORT-ORDER.txt: what to do once these files are imported."""
+        self.notes.append(text)
 
     def lose(self, what: str, count: int, why: str) -> None:
         """Record something this export cannot carry (only when there is something to lose)."""

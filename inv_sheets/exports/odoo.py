@@ -7,8 +7,14 @@ is type `consu` ("Goods") with `is_storable` set.
 
 Variants the Odoo way: one product.attribute per variant axis (named "Option 1", "Option 2", ...
 because the workbook's variant text holds values, not axis names), a product.template per product
-with its attribute lines (Odoo then generates the variants), and a product.product file that
-gives each generated variant its SKU, barcode and cost, found by `import_attribute_values`.
+with its attribute lines (Odoo then generates the variants), and from Odoo 19 a product.product
+file that gives each generated variant its SKU, barcode and cost, found by
+`import_attribute_values` (a field Odoo 19 added; 16 to 18 have no way to find a generated
+variant by its values in an import, so there the variants' SKUs are a loss to enter by hand).
+
+Names that are also keys (a category in `All / <name>`, a location in `WH/Stock/<code>/<bin>`, an
+attribute value in `Option 1:<value>`) are neutralised part by part exactly as their own file
+writes them (common.neutralise), so a name like "@home mug" stays the same key everywhere.
 
 Opening stock is a stock.quant import of `inventory_quantity` (the counted quantity, which SETS
 the quantity once "Apply" is pressed), one row per product, location and lot: Odoo does not merge
@@ -22,16 +28,17 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .common import Files, Target, fmt_date, fmt_number
+from .common import Files, Target, fmt_date, fmt_number, neutralise
 from .snapshot import Snapshot, display_names, split_variant, supplier_names, variant_groups
 
 ROOT = "WH/Stock"  # the default warehouse's stock location in a new Odoo database
+ATTRIBUTE_VALUES_FROM = 19  # product.product.import_attribute_values exists from this version
 
 
 def location_path(location: str, bin_: object = None) -> str:
     """The Odoo location a workbook location (and bin) becomes."""
-    path = f"{ROOT}/{location}"
-    return f"{path}/{bin_}" if isinstance(bin_, str) and bin_ else path
+    path = f"{ROOT}/{neutralise(location)}"
+    return f"{path}/{neutralise(bin_)}" if isinstance(bin_, str) and bin_ else path
 
 
 def templates(snap: Snapshot) -> pd.DataFrame:
@@ -99,7 +106,7 @@ def _products(snap: Snapshot, files: Files, tpl: pd.DataFrame, v: int, screen: s
                "expiration_time": first["shelf_life_days"] if expiry else None,
                "default_code": first["sku"] if single else None, "barcode": first["barcode"] if single else None,
                "list_price": its["price"].min(), "standard_price": first["unit_cost"] if single else None,
-               "categ_id": f"All / {first['category']}" if isinstance(first["category"], str) else None,
+               "categ_id": f"All / {neutralise(first['category'])}" if isinstance(first["category"], str) else None,
                "uom_id": _uom(first["unit"]), "sale_ok": 0 if (its["status"] == "discontinued").all() else 1,
                "purchase_ok": 1}
         priced += int(its["price"].nunique() > 1)
@@ -112,8 +119,13 @@ def _products(snap: Snapshot, files: Files, tpl: pd.DataFrame, v: int, screen: s
     files.lose("variant price differences", priced,
                "Odoo keeps one sales price per product template (the lowest is exported); add the differences "
                "as extra prices on the attribute values")
-    if len(variants):
-        vrows = [[t["template"], ",".join(f"Option {i + 1}:{x}" for i, x in enumerate(t["axis_values"])), sku,
+    if len(variants) and v < ATTRIBUTE_VALUES_FROM:
+        files.lose("SKU, barcode and cost of each variant", len(variants),
+                   f"Odoo {v} cannot find a generated variant by its attribute values in an import "
+                   f"(import_attribute_values exists from Odoo {ATTRIBUTE_VALUES_FROM}): enter them in "
+                   "Inventory > Products > Product Variants")
+    elif len(variants):
+        vrows = [[t["template"], ",".join(f"Option {i + 1}:{neutralise(x)}" for i, x in enumerate(t["axis_values"])), sku,
                   items.at[sku, "barcode"], items.at[sku, "unit_cost"]]
                  for sku, t in variants.iterrows()]
         files.csv("product.product.csv",
@@ -124,7 +136,7 @@ def _products(snap: Snapshot, files: Files, tpl: pd.DataFrame, v: int, screen: s
 
 def _attribute_lines(values: pd.Series) -> list[tuple[str, str]]:
     axes = max(len(x) for x in values)
-    return [(f"Option {i + 1}", ",".join(sorted({x[i] for x in values if len(x) > i}))) for i in range(axes)]
+    return [(f"Option {i + 1}", ",".join(sorted({neutralise(x[i]) for x in values if len(x) > i}))) for i in range(axes)]
 
 
 def _uom(unit: object) -> str:
