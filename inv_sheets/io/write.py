@@ -38,7 +38,7 @@ import tempfile
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
 from xml.sax.saxutils import unescape
