@@ -252,3 +252,37 @@ def test_a_synced_workbook_xlwings_cannot_find_is_refreshed_from_the_open_workbo
     assert shown[-1] == excel.summary_line(report) and shown[-1].endswith(excel.CLOUD_NOTE)
     assert "OneDrive/SharePoint file was not found" in shown[-1]
 
+
+
+def test_an_output_with_nothing_to_show_keeps_its_sheet_when_the_button_refreshes(demo, tmp_path, monkeypatch):
+    """As in a file refresh: the button never deletes an output sheet; it writes its headers and why it is empty."""
+    out = tmp_path / "refreshed.xlsx"
+    pipeline.refresh(demo, output=out)
+    compute = pipeline.compute
+
+    def nothing_to_order(*args, **kwargs):
+        result = compute(*args, **kwargs)
+        result.sheets[:] = [s for s in result.sheets if s.name != "Purchase Plan"]
+        return result
+
+    monkeypatch.setattr(pipeline, "compute", nothing_to_order)
+    book, sheets, report = run_button(out)
+    assert "sheetDelete" not in [a["func"] for a in book["actions"]]
+    assert "Purchase Plan" in report.summary["written"]
+    assert sheets["Purchase Plan"][1][0].startswith("Nothing to order as of ")
+    assert len([row for row in sheets["Purchase Plan"] if any(v not in (None, "") for v in row)]) == 2
+
+
+def test_a_marker_pointing_at_an_input_sheet_never_makes_the_button_overwrite_it(tmp_path):
+    from openpyxl import load_workbook
+    from openpyxl.workbook.defined_name import DefinedName
+    from workbooks import MINIMAL, make_workbook
+
+    path = make_workbook(tmp_path / "marked.xlsx", MINIMAL)
+    wb = load_workbook(path)
+    wb.defined_names["_invsheets_Issues"] = DefinedName("_invsheets_Issues", attr_text="Movements!$A$1", hidden=True)
+    wb.save(path)
+    before = apply_actions(book_json(path), [])["Movements"]
+    book, sheets, report = run_button(path)
+    assert "Movements" not in report.summary["written"] and "Issues" in report.summary["written"]
+    assert sheets["Movements"] == before

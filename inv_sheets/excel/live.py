@@ -83,16 +83,17 @@ def refresh(book: xw.Book | None = None) -> Report | None:
 
 def refresh_book(book: xw.Book, *, as_of: Any = None) -> Report:
     """Read the live workbook, compute, and write every output sheet back through xlwings."""
-    from ..refresh import compute
+    from ..refresh import compute, empty_sheet
 
     path = workbook_path(book)
     data = read_book(book, path=path or book.name)
     result = compute(data, as_of=as_of, seen=read_seen(book))
-    produced = {s.name for s in result.sheets}
-    written = [write_sheet(book, s) for s in result.sheets]
-    for output in OUTPUTS:
-        if output.name not in produced:
-            remove_output(book, output.name)
+    # As in a file refresh, an output sheet is never removed: one whose feature has nothing to
+    # show keeps its headers and a line that says why, so references into it stay valid.
+    produced = {s.name for s in result.sheets} | set(result.kept)
+    empty = [empty_sheet(o.name, result.report.summary["as_of"]) for o in OUTPUTS
+             if o.name not in produced and owned_sheet(book, o.name) is not None]
+    written = [write_sheet(book, s) for s in [*result.sheets, *empty]]
     report = result.report
     report.summary.update({"output": data.path, "written": written})
     if path is None:
@@ -309,8 +310,10 @@ def _table(sheet: xw.Sheet, data: SheetData, n_rows: int, n_cols: int) -> None:
 
 
 def owned_sheet(book: xw.Book, output: str) -> xw.Sheet | None:
-    """The sheet the output's marker name points at, if it still exists."""
-    from ..io.workbook import marker_name
+    """The sheet the output's marker name points at, if it still exists and really holds the
+    output (io.workbook.holds_output: never an input sheet, and its table carries the output's
+    columns)."""
+    from ..io.workbook import holds_output, marker_name
 
     wanted = marker_name(output).casefold()
     for name in book.names:
@@ -321,21 +324,20 @@ def owned_sheet(book: xw.Book, output: str) -> xw.Sheet | None:
         if target.startswith("'") and target.endswith("'"):
             target = target[1:-1].replace("''", "'")
         for sheet in book.sheets:
-            if sheet.name == target:
+            if sheet.name == target and holds_output(output, sheet.name, lambda: _table_columns(sheet)):
                 return sheet
     return None
 
 
-def remove_output(book: xw.Book, output: str) -> None:
-    """Delete an owned output sheet whose feature no longer applies, and its marker."""
-    from ..io.workbook import marker_name
-
-    sheet = owned_sheet(book, output)
-    if sheet is not None:
-        sheet.delete()
-    for name in list(book.names):
-        if name.name.casefold() == marker_name(output).casefold():
-            name.delete()
+def _table_columns(sheet: xw.Sheet) -> set[str]:
+    """The column names (casefolded) of the Excel tables on a live sheet."""
+    names: set[str] = set()
+    for table in sheet.tables:
+        header = table.header_row_range
+        values = header.value if header is not None else None
+        values = values if isinstance(values, list) else [values]
+        names |= {str(v).casefold() for v in values if v is not None}
+    return names
 
 
 def _mark(book: xw.Book, output: str, sheet_name: str) -> None:
@@ -393,4 +395,4 @@ def _screen_frozen(app: xw.App) -> Iterator[None]:
 
 
 __all__ = ["refresh", "refresh_book", "read_book", "write_sheet", "sheet_values", "notes_values",
-           "owned_sheet", "remove_output", "summary_line", "workbook_path"]
+           "owned_sheet", "summary_line", "workbook_path"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from lxml import etree
 
@@ -28,6 +29,20 @@ _BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection",
                "functionGroups", "externalReferences", "definedNames", "calcPr", "oleSize", "customWorkbookViews",
                "pivotCaches", "smartTagPr", "smartTagTypes", "webPublishing", "fileRecoveryPr", "webPublishObjects",
                "extLst"]
+
+
+def holds_output(output: str, sheet_name: str, table_columns: Callable[[], set[str]]) -> bool:
+    """Whether a sheet a marker points at really holds the output (Workbook.is_output_sheet says
+    why a marker alone is not enough). `table_columns` gives the casefolded column names of the
+    sheet's Excel tables; it is asked only when the sheet's name leaves the question open. The file
+    writer and the Refresh button (excel/live.py) both decide with this one rule."""
+    if match_sheet(sheet_name) is not None:
+        return False
+    declared = OUTPUT.get(output)
+    if declared is None:
+        return sheet_name.startswith("_inv")
+    titles = {c.title.casefold() for c in declared.columns}
+    return len(titles & table_columns()) * 2 >= len(titles)
 
 
 def marker_name(output: str) -> str:
@@ -180,13 +195,7 @@ class Workbook:
         least half of the output's declared column titles (half, so that a sheet written by an
         older version, with fewer columns, is still recognised). The toolkit's hidden sheets,
         which have no declared columns, are recognised by their "_inv" names."""
-        if match_sheet(sheet.name) is not None:
-            return False
-        declared = OUTPUT.get(output)
-        if declared is None:
-            return sheet.name.startswith("_inv")
-        titles = {c.title.casefold() for c in declared.columns}
-        return len(titles & self._table_columns(sheet)) * 2 >= len(titles)
+        return holds_output(output, sheet.name, lambda: self._table_columns(sheet))
 
     def _table_columns(self, sheet: Sheet) -> set[str]:
         """The column names (casefolded) of the Excel tables on a sheet."""
