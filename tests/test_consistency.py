@@ -21,7 +21,6 @@ from workbooks import make_workbook
 import inv_sheets
 from inv_sheets.cli.main import main
 from inv_sheets.features import checklist, counts, kpis, stock
-from inv_sheets.features.available import unit_costs
 from inv_sheets.features.channels.allocation import allocate
 from inv_sheets.features.replenish import demand
 from inv_sheets.features.replenish import reorder as replenish
@@ -331,7 +330,7 @@ def assert_one_set_of_numbers(store, ledger) -> int:
     plan, _ = replenish.purchase_plan(store, ledger, t)
     known = plan[plan["sku"].isin(rule.dropna().index)]
     assert np.allclose(known["unit_cost"], known["sku"].map(rule).astype(float)), "Purchase Plan cost"
-    assert unit_costs(store, ledger).dropna().to_dict() == pytest.approx(rule.dropna().to_dict())
+    assert counts.unit_costs(store, ledger).dropna().to_dict() == pytest.approx(rule.dropna().to_dict())
     return len(st)
 
 

@@ -47,13 +47,13 @@ WEEKS = [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 8), dt.datetime(2024, 1, 
 def stock(on_hand_a: float = 7.0) -> SheetData:
     rows = pd.DataFrame({
         "sku": ["A", "B", " C ", 'D&<>"\''], "name": ["Apple", "Banana", "Cherry", "Date"],
-        "location": ["MAIN"] * 4, "on_hand": [on_hand_a, 2.5, 0.0, -1.0], "reserved": [0, 1, 0, 0],
+        "location": ["MAIN"] * 4, "on_hand": [on_hand_a, 2.5, 0.0, -1.0], "reserved": [0, 1, 0, 0], "short": [0, 0, 0, 0],
         "available": [on_hand_a, 1.5, 0.0, -1.0], "unit_cost": [1.5, 0.25, 4.0, 2.0],
         "days_of_cover": [np.nan, np.inf, 3.25, 1234567.5], "status": ["ok", "low", "out", "negative"],
     })
     rows["value"] = rows["on_hand"] * rows["unit_cost"]
     return sheet("Stock", rows, fills={"status": {"low": "amber", "out": "red", "negative": "red", "ok": "green"}},
-                 formulas={"value": "=E{row}*I{row}"})
+                 formulas={"value": "=E{row}*J{row}"})
 
 
 def kpis() -> SheetData:
@@ -151,13 +151,13 @@ def test_structure_is_clean_after_each_write(workbook: Path) -> None:
 def test_readers_see_the_values(workbook: Path) -> None:
     write_sheets(workbook, outputs())
     rows = values(workbook, "Stock")
-    assert rows[0] == ["SKU", "Name", "Location", "Bin", "On hand", "Reserved", "Available", "On order", "Unit cost",
-                       "Value", "Days of cover", "Status"]
-    assert rows[1] == ["A", "Apple", "MAIN", None, 7, 0, 7, None, 1.5, "=E2*I2", None, "ok"]
+    assert rows[0] == ["SKU", "Name", "Location", "Bin", "On hand", "Reserved", "Short", "Available", "On order",
+                       "Unit cost", "Value", "Days of cover", "Status"]
+    assert rows[1] == ["A", "Apple", "MAIN", None, 7, 0, 0, 7, None, 1.5, "=E2*J2", None, "ok"]
     assert rows[3][0] == " C " and rows[4][0] == 'D&<>"\''
-    assert rows[2][10] is None and rows[4][10] == 1234567.5  # inf -> empty
+    assert rows[2][11] is None and rows[4][11] == 1234567.5  # inf -> empty
     cal = CalamineWorkbook.from_path(str(workbook)).get_sheet_by_name("Stock").to_python()
-    assert cal[1][:3] == ["A", "Apple", "MAIN"] and cal[1][9] == 10.5 and cal[2][9] == 0.625  # cached formula values
+    assert cal[1][:3] == ["A", "Apple", "MAIN"] and cal[1][10] == 10.5 and cal[2][10] == 0.625  # cached formula values
     kpi = values(workbook, "KPIs")
     assert [r[0] for r in kpi[1:4]] == WEEKS
     notes = len(kpis().columns) + 1  # two columns right of the table
@@ -176,7 +176,7 @@ def test_output_sheets_are_appended_unselected_and_hidden_when_asked(workbook: P
     assert wb.sheetnames == user_sheets + ["Stock", "KPIs", "Issues", "Purchase Plan"]
     assert wb["Purchase Plan"].sheet_state == "hidden"
     assert wb["Stock"].freeze_panes == "A2"
-    assert wb["Stock"].tables["tblStock"].ref == "A1:L5"
+    assert wb["Stock"].tables["tblStock"].ref == "A1:M5"
     for name in ("Stock", "KPIs", "Issues"):
         assert not wb[name].sheet_view.tabSelected
     assert b'fullCalcOnLoad="1"' in members(workbook)["xl/workbook.xml"]
@@ -469,12 +469,12 @@ def test_libreoffice_reads_the_outputs_and_recalculates_user_formulas(tmp_path: 
     book = build_xlsx(tmp_path / "store.xlsx")
     write_sheets(book, [stock(7.0), kpis()])
     cached = sheets_as_csv(book)
-    assert cached["Stock"][1][:7] == ["A", "Apple", "MAIN", "", "7", "0", "7"]
-    assert cached["Stock"][2][9] == "0.625" and cached["Stock"][4][0] == 'D&<>"\''
+    assert cached["Stock"][1][:8] == ["A", "Apple", "MAIN", "", "7", "0", "0", "7"]
+    assert cached["Stock"][2][10] == "0.625" and cached["Stock"][4][0] == 'D&<>"\''
     assert cached["KPIs"][1][:4] == ["2024-01-01", "90%", "", "1.5"]  # LibreOffice keeps % in raw mode
     recalculated = sheets_as_csv(book, recalc=True)
     assert recalculated["Summary"][4][1] == "7"  # =SUMIFS(Stock!E:E, Stock!A:A, "A") over the new sheet
-    assert recalculated["Stock"][1][9] == "10.5"
+    assert recalculated["Stock"][1][10] == "10.5"
     write_sheets(book, [stock(9.0), kpis()])
     assert sheets_as_csv(book, recalc=True)["Summary"][4][1] == "9"
 
