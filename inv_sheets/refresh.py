@@ -57,6 +57,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     as the file that holds them (integrity.LastRefresh, read only if need be). Past rows edited or
     deleted since are reported, and the new fingerprints go in a hidden sheet.
     """
+    from .features import summary
     from .integrity import SHEET_NAME, LastRefresh, ledger_check, raw_movement_ids
     from .ledger.postings import build
     from .rules.validate import parse
@@ -89,6 +90,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
         sheets.extend(feature(store, ledger))
     lap("features")
     sheets.append(issues_sheet(issues))
+    sheets = summary.around(sheets, issues, store)
     if fingerprints is not None:
         sheets.append(fingerprints)
     report = Report(book.path, issues)

@@ -266,6 +266,7 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
         table_id = max(tables, default=0) + 1
     rendered = render(data, sheet_name=name, table_id=table_id, table_name=table_name, style=styles.xf,
                       date1904=book.date1904, code_name=code_name)
+    book.set_print_names(sheet, rendered.print_area)
 
     pkg.write(part, rendered.worksheet, CT_WORKSHEET)
     if not table_part or table_part in pkg:
