@@ -20,7 +20,7 @@ is deterministic: the same SheetData and styles give byte-identical parts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain, repeat
 from typing import Callable
 
@@ -56,6 +56,8 @@ DEFINITIONS_LINK = "Definitions"  # the text of the link right of the header
 WRAP_WIDTH = 50.0  # characters of a wrapped column
 PORTRAIT_WIDTH = 95.0  # characters of column width that fit a portrait page; wider prints landscape
 MAX_PAGE_BREAKS = 1026  # Excel's limit of manual page breaks on a sheet
+LINE_HEIGHT = 15.0  # points of one line of text: the default row height
+NUMBERS = (OUT_INT, OUT_NUM, OUT_DEC, OUT_MONEY, OUT_PCT)  # right-aligned kinds
 
 # Relationship ids inside the parts this module writes (their rels parts are written fresh).
 TABLE_RID, DRAWING_RID = "rId1", "rId2"
@@ -113,7 +115,9 @@ def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, 
         dim_col = column_letter(len(columns) + 2)
 
     # The rows as one join over (row open, cells..., row close) tuples: no per-row string building.
-    opens = [f'<row r="{r}">' for r in row_numbers]
+    lines = _lines(frame, columns, widths)
+    opens = [f'<row r="{r}">' if n < 2 else f'<row r="{r}" ht="{n * LINE_HEIGHT:g}" customHeight="1">'
+             for r, n in zip(row_numbers, lines)]
 
     sheet_data = "".join(chain.from_iterable(zip(opens, *body, repeat("</row>", n_rows))))
 
@@ -202,10 +206,11 @@ def _column_cells(letter: str, col: OutColumn, encoded: Column, data: SheetData,
     link = col.kind == OUT_LINK
     classes, raw = encoded.classes, encoded.texts
     kinds = set(classes)
-    base = CellStyle(num_fmt=number_format(col, whole), link=link, wrap=col.wrap)
+    top = any(c.wrap for c in data.columns)
+    base = CellStyle(num_fmt=number_format(col, whole), link=link, wrap=col.wrap, top=top, indent=col.kind in NUMBERS)
     xf_base = str(style(base))
-    xf_date = str(style(CellStyle(num_fmt=DATE_FORMAT))) if col.kind != OUT_DATE else xf_base
-    fill_xf = {str(value): str(style(CellStyle(num_fmt=base.num_fmt, fill=colour, link=link, wrap=col.wrap)))
+    xf_date = str(style(CellStyle(num_fmt=DATE_FORMAT, top=top))) if col.kind != OUT_DATE else xf_base
+    fill_xf = {str(value): str(style(replace(base, fill=colour)))
                for value, colour in sorted(data.fills.get(col.name, {}).items())}
     formula = data.formulas.get(col.name)
     formula = clean_text(formula[1:] if formula.startswith("=") else formula) if formula else None
@@ -246,6 +251,22 @@ def _column_cells(letter: str, col: OutColumn, encoded: Column, data: SheetData,
     return cells
 
 
+def _lines(frame: pd.DataFrame, columns: tuple[OutColumn, ...], widths: list[float]) -> list[int]:
+    """Lines of text each row needs for its wrapped columns (1 without any): the row's height.
+
+    Written out because readers do not all fit a row to wrapped text on opening (LibreOffice keeps
+    the default height, and the lines overlap the next row).
+    """
+    lines = np.ones(len(frame), dtype=np.int64)
+    for col, width in zip(columns, widths):
+        if col.wrap and len(frame):
+            lengths = frame[col.name].astype(object).where(frame[col.name].notna(), "").map(str).str.len().to_numpy()
+            # A proportional font fits some 1.3 characters of text per digit width; breaking at
+            # spaces loses a little of that.
+            lines = np.maximum(lines, np.ceil(lengths / (width * 1.2)).astype(np.int64))
+    return lines.tolist()
+
+
 def _numbers(series: pd.Series) -> np.ndarray | None:
     """The finite values of a numeric column (None for a column of text, dates or mixed values)."""
     if not pd.api.types.is_numeric_dtype(series.dtype) or pd.api.types.is_bool_dtype(series.dtype):
@@ -269,8 +290,8 @@ def _width(kind: str, encoded: Column, numbers: np.ndarray | None) -> float:
     if not encoded.texts:
         return 0.0
     if numbers is not None:
-        digits = len(str(int(np.abs(numbers).max()))) if numbers.size else 0
-        longest = digits + (digits - 1) // 3 + 1 + (3 if kind in (OUT_NUM, OUT_DEC, OUT_MONEY, OUT_PCT) else 0)
+        digits = len(str(int(np.abs(numbers).max()))) if numbers.size else 0  # +2: a sign and the indent
+        longest = digits + (digits - 1) // 3 + 2 + (3 if kind in (OUT_NUM, OUT_DEC, OUT_MONEY, OUT_PCT) else 0)
     else:
         longest = max(map(len, encoded.texts))
     if kind == OUT_DATE or "d" in encoded.classes:
