@@ -249,8 +249,8 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("store_name", TEXT, None, "The store's name, printed at the top of every output sheet's pages"),
     Setting("as_of", DATE, None, "The day the figures are for; blank = today"),
+    Setting("store_name", TEXT, None, "The store's name, printed at the top of every output sheet's pages"),
     Setting("demand_days", INTEGER, 90, "Days of sales history behind average demand"),
     Setting("min_history_days", INTEGER, 30, "Less history than this is flagged as thin"),
     Setting("service_level", NUMBER, 0.95, "Chance of not running out during a lead time (0.5 to 0.999)"),
