@@ -28,9 +28,11 @@ from inv_sheets.io.write import write_sheets
 from inv_sheets.refresh import compute
 
 DEMO = Path(__file__).resolve().parent.parent / "samples" / "demo-store.xlsx"
-# What the demo's computed sheets print in (LibreOffice 7.4, its default paper). The count is
-# stated, not measured each time: a change to the print setup that adds pages must change it here.
-OUTPUT_PAGES = 37
+# What the demo's computed sheets print in, and the whole printed workbook with the blank store's
+# Start and input sheets (LibreOffice 7.4, its default Letter paper). The counts are stated, not
+# measured each time: a change that adds pages must change them here.
+OUTPUT_PAGES = 63
+WORKBOOK_PAGES = 76
 PICK_LIST_PAGES = 3  # one page per location the demo picks from
 
 
@@ -78,8 +80,10 @@ def test_the_printed_demo_has_a_bounded_page_count(printed, demo_sheets):
     counts = {name: len(pages) for name, pages in printed.items()}
     outputs = {s.name for s in visible(demo_sheets)}
     assert sum(counts[name] for name in outputs) == OUTPUT_PAGES, counts
+    assert sum(counts.values()) == WORKBOOK_PAGES, counts
     assert counts[SUMMARY] == 1
-    assert counts["Reorder"] <= 2
+    assert counts["Reorder"] <= 3
+    assert counts["Start"] == 1  # each label on the page of its description
 
 
 @pytest.mark.slow
@@ -92,6 +96,18 @@ def test_the_pick_list_prints_a_page_per_location(printed, demo_sheets):
         assert all(sku in body for sku in rows["sku"]), f"page of {location} misses its lines"
         others = set(pick["location"]) - {location}
         assert not any(re.search(rf"^\s*{o}\s", body, re.M) for o in others), f"{location}'s page holds another location"
+
+
+@pytest.mark.slow
+def test_the_count_plan_prints_a_page_per_day_and_location(printed, demo_sheets):
+    plan = next(s for s in demo_sheets if s.name == "Count Plan").frame()
+    keys = plan["due"].dt.strftime("%Y-%m-%d") + " " + plan["location"]
+    runs = (keys != keys.shift()).sum()  # a day's never-counted lines come first, so a location may recur
+    pages = printed["Count Plan"]
+    assert len(pages) == runs
+    for page in pages:
+        body = page.text.split("Counted", 1)[1]
+        assert len(set(re.findall(r"^\s*(\d{4}-\d\d-\d\d)\s+([A-Z]+)\s", body, re.M))) == 1
 
 
 # Without printing ---------------------------------------------------------------------------------

@@ -303,15 +303,15 @@ class Output:
     """An output sheet the toolkit owns and replaces on every refresh.
 
     Columns are declared in reading order: what the sheet decides first, the figures behind it
-    after. `page_break_on` names a column whose every new value starts a new printed page (a pick
-    list per location, a purchase order per supplier).
+    after. `page_break_on` names the columns whose every new value starts a new printed page (a pick
+    list per location, a purchase order per supplier, a count plan per day and location).
     """
 
     name: str
     columns: tuple[OutColumn, ...]
     help: str
     table: str = field(default="")  # Excel table name; stable so user formulas can name it
-    page_break_on: str = ""
+    page_break_on: tuple[str, ...] = ()
 
     @property
     def table_name(self) -> str:
@@ -351,7 +351,7 @@ OUTPUTS: tuple[Output, ...] = (
         O("supplier"), O("sku", header="SKU"), O("name"), O("qty", OUT_NUM, "Qty"), O("unit_cost", OUT_MONEY, "Unit cost"),
         O("line_value", OUT_MONEY, "Line value"), O("order_value", OUT_MONEY, "Order value"),
         O("min_order_value", OUT_MONEY, "Min order value"), O("meets_min_order", OUT_BOOL, "Meets min order"),
-    ), "Suggested orders grouped into one draft PO per supplier.", page_break_on="supplier"),
+    ), "Suggested orders grouped into one draft PO per supplier.", page_break_on=("supplier",)),
     Output("Variance", (
         O("date", OUT_DATE), O("location"), O("sku", header="SKU"), O("book_qty", OUT_NUM, "Book qty"),
         O("counted_qty", OUT_NUM, "Counted qty"), O("variance_qty", OUT_NUM, "Variance qty"),
@@ -365,7 +365,7 @@ OUTPUTS: tuple[Output, ...] = (
         O("due", OUT_DATE), O("location"), O("bin"), O("sku", header="SKU"), O("name"), O("abc", header="ABC"),
         O("last_counted", OUT_DATE, "Last counted"), O("every_days", OUT_INT, "Every (days)"),
         O("counted", header="Counted", help="empty: tick it or write the count on the printed plan"),
-    ), "Which SKU-locations to count, and when.", page_break_on="due"),
+    ), "Which SKU-locations to count, and when.", page_break_on=("due", "location")),
     Output("Expiry", (
         O("sku", header="SKU"), O("batch"), O("location"), O("expiry", OUT_DATE), O("qty", OUT_NUM, "Qty"),
         O("days_left", OUT_INT, "Days left"), O("flag", help="expired or near"),
@@ -383,7 +383,7 @@ OUTPUTS: tuple[Output, ...] = (
     Output("Pick List", (
         O("location"), O("bin"), O("sku", header="SKU"), O("name"), O("variant"), O("batch"), O("qty", OUT_NUM, "Qty"),
         O("picked", header="Picked", help="empty: tick it on the printed list"), O("order"),
-    ), "What to pick at each location, in bin order.", page_break_on="location"),
+    ), "What to pick at each location, in bin order.", page_break_on=("location",)),
     Output("Returns", (
         O("view", help="the block a row is in: reasons, reasons by SKU, return rate or in the hold (filter on it)"),
         O("reason"), O("units", OUT_NUM), O("share", OUT_PCT), O("sku", header="SKU"), O("location"),

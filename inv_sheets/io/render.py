@@ -10,7 +10,7 @@ below the table.
 Every sheet is set up to print: one page wide (landscape when the table is wider than a portrait
 page), the header row repeated on every page, the print area on the table alone, the sheet name,
 store and as-of day at the top and page numbers at the bottom. A sheet declared with
-`page_break_on` starts a new page at each new value of that column (a pick list per location).
+`page_break_on` starts a new page at each new value of those columns (a pick list per location).
 
 Values are written as inline strings and numbers, never through sharedStrings.xml (which would make
 the whole workbook's string table ours to rewrite). Formulas carry their cached value so readers
@@ -179,13 +179,15 @@ def _header_text(text: str) -> str:
     return clean_text(text.replace("&", "&&"))
 
 
-def _page_breaks(frame: pd.DataFrame, column: str) -> str:
-    """A manual page break before each row whose `column` differs from the row above."""
-    if not column or column not in frame or len(frame) < 2:
+def _page_breaks(frame: pd.DataFrame, columns: tuple[str, ...]) -> str:
+    """A manual page break before each row where one of `columns` differs from the row above."""
+    columns = tuple(c for c in columns if c in frame)
+    if not columns or len(frame) < 2:
         return ""
-    values = frame[column].astype(object).where(frame[column].notna(), "").astype(str).to_numpy()
+    keys = frame[list(columns)].astype(object).where(frame[list(columns)].notna(), "").astype(str)
+    changed = (keys != keys.shift()).any(axis=1).to_numpy()
     # Row i of the frame is Excel row i + 2; a break "after row r" puts row r + 1 on a new page.
-    after = [i + 1 for i in range(1, len(values)) if values[i] != values[i - 1]]
+    after = [i + 1 for i in range(1, len(frame)) if changed[i]]
     if not after or len(after) > MAX_PAGE_BREAKS:
         return ""
     brks = "".join(f'<brk id="{r}" max="16383" man="1"/>' for r in after)
