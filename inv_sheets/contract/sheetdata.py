@@ -37,7 +37,7 @@ class SheetData:
               how a status column is coloured at a glance.
     notes     (term, definition) pairs that explain the sheet, e.g. KPI definitions: they go to the
               one Definitions sheet, so the table prints alone.
-    chart     a line chart placed beside the table.
+    chart     a line chart placed below the table.
     page_header  the printed page's header besides the sheet name: the store and the as-of day.
     definitions  where this sheet's block of the Definitions sheet starts ('Definitions'!A12),
               linked from the sheet's header line; empty when it has none.
