@@ -200,3 +200,22 @@ def test_a_store_name_heads_every_page(tmp_path):
     })
     sheets = compute(read_book(path)).sheets
     assert {s.page_header for s in sheets if not s.hidden} == {"Corner & Co · as of 2026-03-31"}
+
+
+def test_a_long_why_wraps_in_a_row_tall_enough_and_numbers_keep_clear_of_the_next_column(tmp_path):
+    path = tmp_path / "store.xlsx"
+    build_workbook(path)
+    why = "position 2 is at or below reorder point 2; order 10 = up to max stock 8 - 2 = 6, rounded up " * 3
+    rows = pd.DataFrame({"sku": ["A", "B"], "flag": ["reorder", "ok"], "suggested_qty": [10.0, 0.0],
+                         "supplier": ["SUP-TEX", "SUP-TEX"], "why": [why, "fine"]})
+    write_sheets(path, [sheet("Reorder", rows)])
+    ws = openpyxl.load_workbook(path)["Reorder"]
+    at = {c.value: c.column_letter for c in ws[1]}
+    cell = ws[f"{at['Why']}2"]
+    assert cell.alignment.wrap_text and ws.column_dimensions[at["Why"]].width <= 50
+    lines = ws.row_dimensions[2].height / 15
+    assert len(why) / (50 * 1.3) < lines <= len(why) / 40 + 1  # about as many lines as the text takes
+    assert ws.row_dimensions[3].height is None  # a short why keeps the default height
+    qty = ws[f"{at['Suggested qty']}2"]
+    assert (qty.alignment.horizontal, qty.alignment.indent) == ("right", 1)
+    assert ws[f"{at['Flag']}2"].alignment.vertical == "top"  # beside a tall cell, at its top
