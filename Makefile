@@ -22,11 +22,12 @@ demo: $(STAMP)
 
 ## test: the whole test suite
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
-## bench: time each refresh phase against a bare fast read (benchmarks/)
+## bench: time each refresh phase against a bare fast read, and an import's append against copying the sheet (benchmarks/)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/append_bench.py
 
 ## pictures: docs/img/*.png, the printed demo's Summary, Reorder and Pick List (LibreOffice, poppler-utils)
 pictures: $(STAMP)

@@ -8,23 +8,15 @@ back into the same file, leaving everything else in it as it was.
     >>> report = inv_sheets.refresh("store.xlsx")
 """
 
-from .contract.issues import (
-                              CODES,
-                              EncryptedWorkbookError,
-                              InvSheetsError,
-                              Issue,
-                              NotAWorkbookError,
-                              Report,
-                              WorkbookChangedError,
-                              WorkbookLockedError,
-                              WriteError,
-)
-from .refresh import compute, refresh
+from .contract.issues import (CODES, EncryptedWorkbookError, InvSheetsError, Issue, NotAWorkbookError, Report,
+                              WorkbookChangedError, WorkbookLockedError, WriteError)
+from .imports import import_files
+from .refresh import compute, refresh, validate
 from .rules.normalise import normalise
-from .rules.validate import load, parse, validate
+from .rules.validate import load, parse
 
 __version__ = "0.1.0"
 
-__all__ = ["load", "parse", "validate", "normalise", "compute", "refresh", "Issue", "Report", "CODES",
+__all__ = ["load", "parse", "validate", "normalise", "compute", "refresh", "import_files", "Issue", "Report", "CODES",
            "InvSheetsError", "NotAWorkbookError", "EncryptedWorkbookError", "WorkbookLockedError",
            "WorkbookChangedError", "WriteError", "__version__"]

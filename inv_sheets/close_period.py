@@ -158,17 +158,19 @@ def close_period(path: str | os.PathLike, before: object, *, archive: str | os.P
     Raises CloseRefused (nothing written) when the period cannot be closed, InvSheetsError when the
     workbook cannot be read or written.
     """
+    from .contract.parse import parse_day
     from .io.read import read_book
     from .ledger.postings import build
     from .rules.validate import parse
 
     source = Path(path)
-    cut = pd.Timestamp(before).normalize()
+    book = read_book(source)
+    store, issues = parse(book, as_of=as_of)
+    # The cut is read as a cell is: ISO, else only as Settings date_order makes it one day.
+    cut = parse_day(before, store.settings.date_order, name="--before")
     target = Path(archive) if archive else source.with_name(f"{source.stem} archive {cut:%Y-%m-%d}.xlsx")
     if target.exists():
         raise CloseRefused(f"{target}: already exists; name another archive with --archive")
-    book = read_book(source)
-    store, issues = parse(book, as_of=as_of)
     _check(book, store, issues, cut)
     closing = plan(store, build(store), cut)
     from .io.archive import rewrite_live, write_archive

@@ -195,16 +195,16 @@ def _check_inputs(book: Book, store: Store) -> str | None:
 
 
 def _fingerprint_part(path: str | os.PathLike) -> str | None:
-    """The fingerprint sheet's part in the file at `path` as "name CRC size", or None without one."""
+    """The fingerprint sheet's part in the file at `path` as "name digest", or None without one."""
     from .io.read import workbook_info
 
     try:
         with zipfile.ZipFile(path) as zf:
             part = dict(workbook_info(zf)[0]).get(SHEET_NAME)
             info = zf.getinfo(part) if part else None
+            return f"{info.filename} {cache.part_digest(zf, info)}" if info else None
     except (OSError, KeyError, zipfile.BadZipFile, InvSheetsError):
         return None
-    return f"{info.filename} {info.CRC:08x} {info.file_size}" if info else None
 
 
 def ledger_sheet(seen: pd.DataFrame) -> SheetData:

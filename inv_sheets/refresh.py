@@ -7,6 +7,7 @@ end up here, so they cannot disagree.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import os
 import time
@@ -17,7 +18,7 @@ import pandas as pd
 
 from .contract.book import Book, Store
 from .contract.issues import INFO, Issue, Report
-from .contract.schema import OUTPUTS
+from .contract.schema import OUTPUT, OUTPUTS
 from .contract.sheetdata import SheetData, sheet
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     from .features import summary
     from .integrity import SHEET_NAME, LastRefresh, ledger_check, raw_movement_ids
     from .ledger.postings import build
-    from .rules.validate import parse
+    from .rules.validate import left_out, parse, summary, unique
 
     timings: dict[str, float] = {}
     clock = time.perf_counter()
@@ -83,25 +84,30 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
         tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
     del seen  # a million remembered fingerprints: not needed by the ledger or the features
     ledger = build(store)
-    issues = _unique(book.locate(issues + list(ledger.issues) + tampered))
+    issues = unique(book.locate(issues + list(ledger.issues) + tampered) + findings(store, ledger))
     lap("ledger")
     sheets: list[SheetData] = []
     for feature in features(issues):
         sheets.extend(feature(store, ledger))
+    sheets = with_left_out(sheets, store, left_out(store))
     lap("features")
     sheets.append(issues_sheet(issues))
     sheets = summary.around(sheets, issues, store)
     if fingerprints is not None:
         sheets.append(fingerprints)
     report = Report(book.path, issues)
-    report.summary = {"as_of": store.settings.as_of.date().isoformat(),
-                      "rows": {name: len(store.tables[name]) for name in store.titles}}
+    report.summary = summary(store, rows="rows")
     return Result(store, ledger, sheets, report, timings, kept=() if fingerprints is not None else (SHEET_NAME,))
 
 
 def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None, as_of=None,
-            backup: bool = False, progress: Progress | None = None) -> Report:
+            backup: bool = False, force: bool = False, progress: Progress | None = None) -> Report:
     """Recompute the output sheets and write them into the workbook (or into `output`).
+
+    An existing `output` is replaced only with `force` (WouldOverwriteError otherwise). With
+    `backup`, the workbook as it was is copied beside it first; summary["backup"] names the copy.
+    An output sheet whose feature has nothing to show keeps its headers and gets one line that says
+    why (empty_sheet), so references into it stay valid.
 
     A workbook refreshed in place is left alone when every part of it is as the last refresh left
     it and the same as-of day is asked on the same day (cache.refresh_key): that refresh's report
@@ -112,12 +118,14 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     from .integrity import LastRefresh
     from .io import cache
     from .io.read import read_book
-    from .io.write import FileState, source_and_target, write_sheets
+    from .io.write import FileState, check_new_file, source_and_target, write_sheets
 
     path = os.fspath(path)
     started = time.perf_counter()
-    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     in_place = output is None or os.path.abspath(output) == os.path.abspath(path)
+    if not in_place:
+        check_new_file(path, output, force=force)
+    source_and_target(path, output)  # refuse an unwritable workbook or destination before any work
     key = cache.refresh_key(path, as_of) if in_place and not backup else None
     done = cache.load_refresh(path, key) if key else None
     if done is not None:
@@ -134,17 +142,43 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     sheets, report, timings = result.sheets, result.report, {"read": read_seconds, **result.timings}
     keep = {s.name for s in sheets} | set(result.kept)
     del book, result
-    stale = [o.name for o in OUTPUTS if o.name not in keep]
+    empty = [empty_sheet(o.name, report.summary["as_of"]) for o in OUTPUTS if o.name not in keep]
     clock = time.perf_counter()
-    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, remove=stale)
+    found = report.issues
+    written = write_sheets(path, sheets, output=output, backup=backup, expected=state, placeholders=empty,
+                           issues=lambda typed: issues_sheet(found + typed))
     timings["write"] = time.perf_counter() - clock
-    visible = [name for name, data in zip(written.sheets, sheets) if not data.hidden]
-    report.summary.update({"output": os.fspath(written.path), "written": visible,
+    report.summary.update({"output": os.fspath(written.path), "written": list(written.visible),
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
+    if written.backup is not None:
+        report.summary["backup"] = os.fspath(written.backup)
+    report.issues.extend(written.findings)
     last.remember(written.path)
     if in_place and (after := cache.refresh_key(written.path, as_of)):
         cache.save_refresh(written.path, after, report)
     return report
+
+
+# Why an output sheet has nothing to show, in words that fit "... as of <day>."
+NOTHING_TO_SHOW = {
+    "Stock": "no stock to show", "Reorder": "nothing to plan", "Purchase Plan": "nothing to order",
+    "Variance": "no counts to compare with the book", "Count Plan": "nothing due for counting",
+    "Expiry": "no batch with an expiry on hand", "Bundle Stock": "no bundles to assemble",
+    "Channel Stock": "no sales channels to publish to", "Allocation": "no open order lines to allocate",
+    "Pick List": "nothing to pick", "Returns": "no returns", "KPIs": "no week to measure yet",
+}
+
+
+def empty_sheet(output: str, as_of: str) -> SheetData:
+    """An output sheet with nothing to show: its headers and one line that says why.
+
+    Written instead of removing the sheet, so formulas and defined names that point into it keep
+    pointing at a real sheet.
+    """
+    declared = OUTPUT[output]
+    why = NOTHING_TO_SHOW.get(output, "nothing to show")
+    line = f"{why[0].upper()}{why[1:]} as of {as_of}."
+    return SheetData(declared, pd.DataFrame({declared.columns[0].name: [line]}))
 
 
 def issues_sheet(issues: list[Issue]) -> SheetData:
@@ -162,13 +196,35 @@ def issues_sheet(issues: list[Issue]) -> SheetData:
     return sheet("Issues", rows, fills={"severity": {"error": "red", "warning": "amber", INFO: "grey"}})
 
 
-def _unique(issues: list[Issue]) -> list[Issue]:
-    """One finding per code and cell (two steps may notice the same thing)."""
-    seen: set[tuple] = set()
-    out = []
-    for i in issues:
-        key = (i.code, i.sheet, i.row, i.column)
-        if key not in seen:
-            seen.add(key)
-            out.append(i)
-    return out
+def findings(store: Store, ledger) -> list[Issue]:
+    """What the figures find about the values behind them (a hand-set reorder point below the
+    lead-time demand, an order that lasts years): reported by refresh and validate alike."""
+    from .features.replenish.reorder import reorder_findings
+
+    return reorder_findings(store, ledger)
+
+
+def validate(source: str | os.PathLike | Book, *, as_of=None, progress: Progress | None = None) -> Report:
+    """Every finding a refresh would report (cells, sheets, ledger, the figures' findings, past
+    rows edited since the last refresh), without computing a sheet or writing anything."""
+    from .integrity import LastRefresh
+    from .rules.validate import check, load, summary, unique
+
+    book = source if isinstance(source, Book) else load(source, progress=progress)
+    store, ledger, issues = check(book, as_of=as_of)
+    tampered = LastRefresh(book.path).check(book, store)[0] if book.path and os.path.exists(book.path) else []
+    report = Report(book.path, unique(issues + book.locate(tampered) + findings(store, ledger)))
+    report.summary = summary(store)
+    return report
+
+
+def with_left_out(sheets: list[SheetData], store: Store, gaps: dict[str, list[int]]) -> list[SheetData]:
+    """Each computed sheet with a note saying how many rows with errors its figures leave out and
+    where they are listed, so a figure is never short without a word."""
+    if not gaps:
+        return sheets
+    total = sum(len(rows) for rows in gaps.values())
+    where = ", ".join(f"{store.titles.get(name, name)} {len(rows)}" for name, rows in gaps.items())
+    note = ("Left out", f"{total} row{'s' if total != 1 else ''} with errors ({where}) {'are' if total != 1 else 'is'} "
+            "not in these figures: the Issues sheet lists each error at its cell; fix them and refresh.")
+    return [s if s.hidden else dataclasses.replace(s, notes=(note, *s.notes)) for s in sheets]

@@ -125,12 +125,34 @@ def test_the_button_runs_the_macro_that_runs_inv_sheets(made):
 def test_the_vba_project_is_xlwings_runtime_plus_one_module():
     ours, theirs = button.vba_project(), vba_project.xlwings_project()
     assert vba_project.module_names(ours) == ["ThisWorkbook", "Sheet1", "InvSheets", "Sheet2", "xlwings", "Dictionary"]
-    for module in ("xlwings", "Dictionary", "ThisWorkbook", "Sheet1", "Sheet2"):
+    for module in ("Dictionary", "ThisWorkbook", "Sheet1", "Sheet2"):
         assert vba_project.module_source(ours, module) == vba_project.module_source(theirs, module)
+    # xlwings' runtime, but for the one line that tells a Mac user what to run
+    runtime, original = vba_project.module_source(ours, "xlwings"), vba_project.module_source(theirs, "xlwings")
+    assert runtime == original.replace(vba_project.MAC_SETUP_ORIGINAL, vba_project.MAC_SETUP_MESSAGE) != original
     project = olefile.OleFileIO(ours).openstream("PROJECT").read().decode("cp1252")
     assert "Module=InvSheets\r\n" in project and "Module1" not in project
     # version 0xFFFF in _VBA_PROJECT: Excel compiles every module from its source on open
     assert olefile.OleFileIO(ours).openstream("VBA/_VBA_PROJECT").read()[2:4] == b"\xff\xff"
+
+
+def test_xlwings_is_pinned_to_the_release_whose_runtime_the_workbook_carries():
+    """On a Mac, the runtime runs `xlwings-<its version>.applescript`, and `xlwings runpython install`
+    installs the script of the xlwings pip installed: the two agree only when they are one release."""
+    import tomllib
+
+    import xlwings
+
+    runtime = vba_project.module_source(button.vba_project(), "xlwings")
+    version = re.search(r'Const XLWINGS_VERSION As String = "([^"]+)"', runtime).group(1)
+    assert re.search(r"^'Version: (\S+)", runtime, re.M).group(1) == version
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text(encoding="utf-8"))
+    assert f"xlwings=={version}" in pyproject["project"]["dependencies"]
+    assert xlwings.__version__ == version
+    # the message a Mac user sees names that release and both commands
+    message = vba_project.MAC_SETUP_MESSAGE
+    assert '"python3 -m pip install xlwings==" & XLWINGS_VERSION' in message and "xlwings runpython install" in message
+    assert message in runtime
 
 
 def test_the_shipped_project_is_what_the_builder_makes():
@@ -151,6 +173,10 @@ def test_the_conf_sheet_is_where_xlwings_looks(made):
     assert keys[:2] == ["Interpreter_Win", "Interpreter_Mac"]
     assert rows[len(CONF_ROWS)][0] == ""  # xlwings reads A1 down to the first blank cell
     assert [r[1] for r in rows[6:9]] == [False, False, False]
+    # xlwings must not map the workbook's OneDrive/SharePoint address to a folder before the refresh runs
+    assert rows[keys.index("ADD_WORKBOOK_TO_PYTHONPATH")][1] is False
+    runtime = vba_project.module_source(button.vba_project(), "xlwings")
+    assert 'GetConfig("ADD_WORKBOOK_TO_PYTHONPATH", "true")' in runtime  # the key it reads, upper-cased
     assert list(sheet_parts(made))[-1] == CONF_SHEET  # appended: sheet indexes of the rest unchanged
 
 
@@ -194,21 +220,26 @@ def test_add_button_twice_changes_nothing(made, tmp_path):
     assert copy.read_bytes() == made.read_bytes()
 
 
-def test_a_button_joins_the_notes_already_on_the_sheet(tmp_path):
+def test_a_button_joins_the_notes_already_on_the_start_sheet(tmp_path):
+    """openpyxl declares VML namespaces on each element: the button's drawing must stay well-formed."""
     import openpyxl
     from openpyxl.comments import Comment
 
-    wb = openpyxl.Workbook()
-    ws = wb.active
-    ws.title = "Items"
-    ws["A1"] = "SKU"
-    ws["A1"].comment = Comment("Your code for one thing", "inv-sheets")
+    from inv_sheets.contract.template import build_workbook
+
+    build_workbook(tmp_path / "store.xlsx")
+    wb = openpyxl.load_workbook(tmp_path / "store.xlsx")
+    wb["Start"]["A1"].comment = Comment("Our shop's stock", "me")
     wb.save(tmp_path / "notes.xlsx")
     result = add_button(tmp_path / "notes.xlsx")
-    assert result.sheet == "Items"
+    assert result.sheet == "Start" and "Start sheet" not in result.added
     vml = [v for n, v in members(result.path).items() if n.endswith(".vml")]
-    assert len(vml) == 1 and b'ObjectType="Note"' in vml[0] and b'ObjectType="Button"' in vml[0]
-    assert find_buttons(result.path) == [button.Button("Items", "Refresh", MACRO)]
+    start_vml = [v for v in vml if b"Button" in v]
+    assert len(start_vml) == 1
+    root = etree.fromstring(start_vml[0])  # raises on an undeclared prefix
+    types = [e.get("ObjectType") for e in root.iter("{urn:schemas-microsoft-com:office:excel}ClientData")]
+    assert types == ["Note", "Button"]
+    assert find_buttons(result.path) == [button.Button("Start", "Refresh", MACRO)]
     assert structural_problems(result.path) == []
 
 
@@ -302,14 +333,122 @@ def test_compound_files_read_back(streams):
     assert {"/".join(p): ole.openstream(p).read() for p in ole.listdir()} == streams
 
 
-def test_an_older_inv_sheets_project_is_brought_up_to_date(made, tmp_path, monkeypatch):
-    copy = tmp_path / "old.xlsm"
-    shutil.copy(made, copy)
-    newer = vba_project.write_compound_file({**{"/".join(p): olefile.OleFileIO(button.vba_project()).openstream(p).read()
-                                                for p in olefile.OleFileIO(button.vba_project()).listdir()},
-                                             "VBA/_extra": b"x"})
-    monkeypatch.setattr(button, "vba_project", lambda: newer)
+# Running add-button again on a workbook Excel has saved --------------------------------------------------
+def project_with(base: bytes, *, sources: dict[str, str] | None = None, added: dict[str, tuple[str, str]] | None = None) -> bytes:
+    """`base` with some modules' source replaced, and modules added (name -> (a module whose kind it
+    takes, its source)), laid out as the VBA editor stores a project: the dir stream lists each module."""
+    ole = olefile.OleFileIO(base)
+    streams = {"/".join(p): ole.openstream(p).read() for p in ole.listdir()}
+    records = vba_project._records(vba_project.decompress(streams["VBA/dir"]))
+    for name, (like, source) in (added or {}).items():
+        start = next(i for i, (rid, v) in enumerate(records) if rid == 0x19 and v == like.encode())
+        end = next(i for i in range(start, len(records)) if records[i][0] == 0x2B) + 1
+        copy = [(rid, name.encode() if rid in (0x19, 0x1A) else name.encode("utf-16-le") if rid in (0x47, 0x32)
+                 else v) for rid, v in records[start:end]]
+        done = next(i for i, (rid, _) in enumerate(records) if rid == 0x10)  # the dir stream's terminator
+        records[done:done] = copy
+        count = next(i for i, (rid, _) in enumerate(records) if rid == 0x0F)  # PROJECTMODULES
+        records[count] = (0x0F, (int.from_bytes(records[count][1], "little") + 1).to_bytes(2, "little"))
+        sources = {**(sources or {}), name: source}
+    directory = vba_project._join(records)
+    for name, source in (sources or {}).items():
+        streams[f"VBA/{name}"] = vba_project.compress(source.encode("cp1252"))
+        directory = vba_project._source_only(directory, name)
+    streams["VBA/dir"] = vba_project.compress(directory)
+    return vba_project.write_compound_file(streams)
+
+
+def with_project(made: Path, folder: Path, project: bytes) -> Path:
+    from fidelity import rewrite_zip
+
+    copy = Path(shutil.copy(made, folder / "saved.xlsm"))
+    rewrite_zip(copy, lambda m: m.update({"xl/vbaProject.bin": project}))
+    return copy
+
+
+SHEET_MODULE = ('Attribute VB_Name = "{}"\r\nAttribute VB_Base = "0{{00020820-0000-0000-C000-000000000046}}"\r\n'
+                "Attribute VB_GlobalNameSpace = False\r\nAttribute VB_Creatable = False\r\n"
+                "Attribute VB_PredeclaredId = True\r\nAttribute VB_Exposed = True\r\nAttribute VB_TemplateDerived = False\r\n"
+                "Attribute VB_Customizable = True\r\n")
+
+
+def test_the_project_helper_writes_what_the_reader_reads():
+    project = project_with(button.vba_project(), added={"Module7": ("InvSheets", "Sub Mine()\r\nEnd Sub\r\n")})
+    found = {m.name: m for m in vba_project.modules(project)}
+    assert list(found)[-1] == "Module7" and found["Module7"].code == ("Sub Mine()", "End Sub")
+    assert not found["Module7"].document and found["Sheet2"].document
+
+
+def test_empty_sheet_modules_excel_adds_are_not_code(made, tmp_path):
+    """Excel gives every sheet a module when it saves; with "Require Variable Declaration" on, each
+    holds `Option Explicit`. Neither is code of the user's: add-button has nothing to do."""
+    saved = project_with(button.vba_project(), added={
+        "Sheet3": ("Sheet2", SHEET_MODULE.format("Sheet3") + "Option Explicit\r\n"),
+        "Sheet4": ("Sheet2", SHEET_MODULE.format("Sheet4"))})
+    assert button.foreign_code(saved) == []
+    copy = with_project(made, tmp_path, saved)
+    before = copy.read_bytes()
+    assert add_button(copy).added == ()
+    assert copy.read_bytes() == before
+
+
+@pytest.mark.parametrize("edit, culprit", [
+    ({"added": {"Module1": ("InvSheets", 'Sub Report()\r\n    MsgBox "mine"\r\nEnd Sub\r\n')}}, "Module1"),
+    ({"sources": {"Sheet2": SHEET_MODULE.format("Sheet2") + "Private Sub Worksheet_Change(ByVal Target As Range)\r\n"
+                            "    Beep\r\nEnd Sub\r\n"}}, "Sheet2"),
+    ({"sources": {"InvSheets": vba_project.MODULE_SOURCE.replace("End Sub", '    MsgBox "done"\r\nEnd Sub')}}, "InvSheets"),
+], ids=["a module of their own", "code in a sheet module", "an edited macro"])
+def test_code_inv_sheets_did_not_write_is_refused_in_one_line(made, tmp_path, edit, culprit):
+    saved = project_with(button.vba_project(), **edit)
+    assert button.foreign_code(saved) == [culprit]
+    copy = with_project(made, tmp_path, saved)
+    before = copy.read_bytes()
+    with pytest.raises(WriteError, match=rf"code inv-sheets did not write \(module {culprit}\)") as refused:
+        add_button(copy)
+    assert "\n" not in str(refused.value)
+    assert copy.read_bytes() == before
+    from inv_sheets.cli.main import main
+
+    result = CliRunner().invoke(main, ["add-button", str(copy)])
+    assert result.exit_code == 3 and "Traceback" not in result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and culprit in result.stderr
+
+
+def test_a_project_from_another_xlwings_release_is_brought_up_to_date(made, tmp_path):
+    ours = button.vba_project()
+    runtime = vba_project.module_source(ours, "xlwings")
+    older = project_with(ours, sources={"xlwings": runtime.replace('"0.37.8"', '"0.36.0"').replace("0.37.8", "0.36.0")})
+    assert button.foreign_code(older) == []
+    copy = with_project(made, tmp_path, older)
     result = add_button(copy)
     assert result.added == ("updated macros",)
-    assert members(copy)["xl/vbaProject.bin"] == newer
+    assert members(copy)["xl/vbaProject.bin"] == ours
     assert structural_problems(copy) == []
+    # the same release, edited by hand, is not another release: refused
+    edited = project_with(ours, sources={"xlwings": runtime.replace("End Sub", "    Beep\r\nEnd Sub", 1)})
+    assert button.foreign_code(edited) == ["xlwings"]
+
+
+def test_the_guide_lists_every_message_the_button_shows():
+    """docs/excel-button.md quotes the messages as the code writes them, and the release it pins."""
+    import tomllib
+
+    from inv_sheets.excel import live
+
+    guide = " ".join((Path(__file__).parents[1] / "docs" / "excel-button.md").read_text(encoding="utf-8").split())
+    runtime = vba_project.module_source(button.vba_project(), "xlwings")
+    for message in ("Could not find Interpreter!",
+                    "Your Conda version seems to be too old for the Conda settings. Use the Interpreter setting instead."):
+        assert message in runtime and message in guide
+    pin = next(d for d in tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"][
+        "dependencies"] if d.startswith("xlwings"))
+    version = pin.split("==")[1]
+    assert f"xlwings-{version}.applescript" in guide and f"python3 -m pip install {pin}" in guide
+    assert "The Refresh button needs the helper script of xlwings" in runtime
+    assert f"The Refresh button needs the helper script of xlwings {version}" in guide
+    assert live.CLOUD_NOTE in guide and "ADD_WORKBOOK_TO_PYTHONPATH" in guide
+    for said_by_refresh in ("Rows with errors were left out of the figures; the Issues sheet lists each one at its cell, "
+                            "with how to fix it.", "The workbook could not be refreshed:", "The refresh failed unexpectedly"):
+        assert said_by_refresh in guide
+    assert "already has macros of its own" in guide and "its macros hold code inv-sheets did not write" in guide
+    assert "d4f940ab-401b-4efc-aadc-ad5f3c50688a" in guide and "py -m inv_sheets add-button" in guide

@@ -27,7 +27,7 @@ def messy_store():
                    mv("2026-03-24", "sale", "A", 2, frm="MAIN", channel="SHOP"),
                    mv("2026-03-25", "return", "A", 1, to="MAIN", reason="size")],
         channels=[{"channel": "WEB", "buffer_units": 2}, {"channel": "SHOP"}],
-        settings={"as_of": AS_OF})
+        settings={"as_of": AS_OF, "count_every_days_a": 7, "count_every_days_b": 7, "count_every_days_c": 7})
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +47,13 @@ def test_every_step_of_the_guide_is_listed(messy):
 
 
 @pytest.mark.parametrize("step, missing", [
-    ("Standardise SKUs", "1 SKUs: C X"),
+    ("Standardise SKUs", "1 SKU: C X"),
     ("duplicate", "2 SKUs: B, B2"),
     ("bin", "2 SKU-locations: A at MAIN, B at SHOP"),
     ("adjust stock", "no adjusters on the Settings sheet"),
-    ("cycle count", "2 SKU-locations overdue or never counted: A at MAIN, B at SHOP"),
-    ("lead times", "1 suppliers: S1"),
-    ("channel buffers", "1 channels without a buffer: SHOP"),
+    ("cycle count", "2 SKU-locations overdue for a count: A at MAIN, B at SHOP"),
+    ("lead times", "1 supplier: S1"),
+    ("channel buffers", "1 channel without a buffer: SHOP"),
     ("bundle components", "C X"),
     ("returns", "1 return went straight to MAIN (first on Movements row 6)"),
 ])
@@ -65,7 +65,7 @@ def test_a_step_to_do_says_what_is_missing(messy, step, missing):
 
 def test_variants_written_two_ways_are_named(messy):
     r = row(messy, "variants")
-    assert r["status"] == "to do" and r["missing"] == "1 SKUs: A"  # "M / Blue" beside two "Large-Red"
+    assert r["status"] == "to do" and r["missing"] == "1 SKU: A"  # "M / Blue" beside two "Large-Red"
 
 
 def test_a_store_with_one_location_does_not_need_location_tracking():

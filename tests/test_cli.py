@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from workbooks import MINIMAL, make_workbook
 
 from inv_sheets.cli.main import main
-from inv_sheets.rules.validate import validate
+from inv_sheets import validate
 
 
 def run(*args):
@@ -39,14 +39,44 @@ def test_strict_fails_on_warnings(tmp_path):
     assert run("validate", str(path), "--strict").exit_code == 1
 
 
+@pytest.mark.parametrize("as_of", ["notadate", "", "NaT", "nan", "  "])
 @pytest.mark.parametrize("command", ["validate", "refresh"])
-def test_as_of_that_is_not_a_date_is_one_line_exit_3(tmp_path, command):
+def test_as_of_that_is_not_a_date_is_a_usage_error(tmp_path, command, as_of):
     path = make_workbook(tmp_path / "s.xlsx", MINIMAL)
     before = path.read_bytes()
-    result = run(command, str(path), "--as-of", "notadate")
-    assert result.exit_code == 3, (result.output, result.exception)
+    result = run(command, str(path), "--as-of", as_of)
+    assert result.exit_code == 2, (result.output, result.exception)
     assert "not a date" in result.stderr and "Traceback" not in result.output
     assert path.read_bytes() == before
+
+
+def _dated_store(tmp_path, date_order):
+    sheets = {**MINIMAL, "Movements": MINIMAL["Movements"] + [["M1", "2026-11-01", "receive", "TEE-M", 5, None, "MAIN"]]}
+    if date_order:
+        sheets["Settings"] = [["Key", "Value"], ["date_order", date_order]]
+    return make_workbook(tmp_path / f"{date_order or 'blank'}.xlsx", sheets)
+
+
+def test_a_day_option_follows_the_rule_cells_follow(tmp_path):
+    """11/12/2026 in a cell is refused as ambiguous unless date_order says; the options too."""
+    blank = _dated_store(tmp_path, None)
+    result = run("validate", str(blank), "--as-of", "11/12/2026", "--json")
+    assert result.exit_code == 2 and "11 Dec or 12 Nov" in result.stderr, result.output
+    assert run("validate", str(blank), "--as-of", "2026-12-11").exit_code == 0  # ISO always
+    assert run("validate", str(blank), "--as-of", "13/12/2026", "--json").exit_code == 0  # only one reading
+    dmy = _dated_store(tmp_path, "DMY")
+    result = run("validate", str(dmy), "--as-of", "11/12/2026", "--json")
+    assert result.exit_code == 0 and json.loads(result.stdout)["summary"]["as_of"] == "2026-12-11"
+    mdy = _dated_store(tmp_path, "MDY")
+    assert json.loads(run("validate", str(mdy), "--as-of", "11/12/2026", "--json").stdout)["summary"]["as_of"] == "2026-11-12"
+    sheet = run("count-sheet", str(blank), "--location", "MAIN", "--as-of", "2026-11-05", "--date", "11/12/2026")
+    assert sheet.exit_code == 2 and "11 Dec or 12 Nov" in sheet.stderr
+    sheet = run("count-sheet", str(dmy), "--location", "MAIN", "--as-of", "2026-11-05", "--date", "11/12/2026",
+                "-o", str(tmp_path / "list.xlsx"))
+    assert sheet.exit_code == 0 and "on 2026-12-11" in sheet.stdout
+    closing = run("close-period", str(blank), "--before", "11/02/2026", "--as-of", "2026-12-01")
+    assert closing.exit_code == 2 and "11 Feb or 02 Nov" in closing.stderr
+    assert not list(tmp_path.glob("*archive*"))
 
 
 def _bad_files(tmp_path):
@@ -95,4 +125,4 @@ def test_refresh_into_a_missing_folder_is_refused_before_the_workbook_is_read(tm
     monkeypatch.setattr(read, "read_book", lambda *a, **k: pytest.fail("read before the destination was checked"))
     result = run("refresh", str(path), "-o", str(tmp_path / "missing" / "out.xlsx"))
     assert result.exit_code == 3, (result.output, result.exception)
-    assert "not writable" in result.stderr
+    assert "does not exist" in result.stderr

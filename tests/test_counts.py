@@ -30,9 +30,13 @@ def count(date: str, sku: str, qty: float, location: str = "MAIN", **more) -> di
     return {"date": date, "location": location, "sku": sku, "counted_qty": qty, **more}
 
 
-def store_with(movements, counts_rows=(), **kw):
+def store_with(movements, counts_rows=(), settings=None, **kw):
     kw.setdefault("items", items("A", "B", "C", unit_cost=2.5))
-    return make_store(movements=list(movements), counts=list(counts_rows), settings={"as_of": AS_OF}, **kw)
+    return make_store(movements=list(movements), counts=list(counts_rows), settings={"as_of": AS_OF, **(settings or {})},
+                      **kw)
+
+
+DAILY_A = {"count_every_days_a": 1}  # the guide's "count top sellers daily", for a store with the hands for it
 
 
 ALL_A = pd.Series({"A": "A", "B": "A", "C": "A"})
@@ -161,8 +165,9 @@ def test_cadence_by_class_from_the_last_count():
     store = store_with([mv("2026-03-01", "receive", s, 10, to="MAIN") for s in "ABC"],
                        [count("2026-03-30", "A", 10), count("2026-03-30", "B", 10), count("2026-03-20", "C", 10)])
     s = counts.count_schedule(store, build(store), pd.Series({"A": "A", "B": "B", "C": "C"})).set_index("sku")
-    assert s["every_days"].to_dict() == {"A": 1, "B": 7, "C": 30}
-    assert s["slot"].to_dict() == {"A": 0, "B": 6, "C": 19}  # 30 Mar + 1, + 7; 20 Mar + 30 = 19 Apr
+    # The defaults: A monthly, B quarterly, C twice a year.
+    assert s["every_days"].to_dict() == {"A": 30, "B": 90, "C": 180}
+    assert s["slot"].to_dict() == {"A": 29, "B": 89, "C": 169}  # 30 Mar + 30 = 29 Apr, + 90; 20 Mar + 180
 
 
 def test_plan_lists_each_days_counts_never_counted_first_then_by_location_and_bin():
@@ -170,7 +175,7 @@ def test_plan_lists_each_days_counts_never_counted_first_then_by_location_and_bi
                        [count("2026-03-30", "C", 10)],
                        item_locations=[{"sku": "A", "location": "MAIN", "bin": "Z-9"},
                                        {"sku": "B", "location": "MAIN", "bin": "A-1"},
-                                       {"sku": "C", "location": "MAIN", "bin": "B-1"}])
+                                       {"sku": "C", "location": "MAIN", "bin": "B-1"}], settings=DAILY_A)
     plan = counts.count_plan(store, build(store), ALL_A, days=2)
     assert plan["due"].dt.strftime("%d").tolist() == ["31", "31", "31", "01", "01", "01"]
     assert plan["sku"].tolist() == ["B", "A", "C", "B", "A", "C"]  # never counted first, then by bin
@@ -204,7 +209,7 @@ def plan_store():
                       item_locations=[{"sku": "A", "location": "MAIN", "bin": "C-3"},
                                       {"sku": "B", "location": "MAIN", "bin": "A-1"}],
                       locations=[{"location": "MAIN", "name": "Back room", "kind": "stock"},
-                                 {"location": "SHOP", "kind": "stock"}])
+                                 {"location": "SHOP", "kind": "stock"}], settings=DAILY_A)
 
 
 def test_count_list_is_the_days_due_skus_at_one_location_sorted_by_bin():
@@ -236,7 +241,7 @@ def test_count_sheet_is_print_ready(blind):
     headers = [c.value for c in ws[5] if c.value]
     assert ("Book qty" in headers) is not blind
     assert "Counted qty" in headers
-    assert [ws.cell(r, 2).value for r in (6, 7, 8)] == ["B", "A", "C"]
+    assert [ws.cell(r, headers.index("SKU") + 1).value for r in (6, 7, 8)] == ["B", "A", "C"]
     counted = headers.index("Counted qty") + 1
     assert all(ws.cell(r, counted).value is None for r in (6, 7, 8))
     assert ws.page_setup.orientation == "landscape"
@@ -255,7 +260,8 @@ def test_count_sheet_command_writes_the_list(tmp_path):
     result = CliRunner().invoke(main, ["count-sheet", str(book), "--location", "main", "--blind", "-o", str(out)])
     assert result.exit_code == 0, result.output
     assert "1 lines to count at MAIN on 2026-03-31" in result.output
-    assert [c.value for c in read_sheet(out.read_bytes())[5] if c.value][:2] == ["Bin", "SKU"]
+    assert [c.value for c in read_sheet(out.read_bytes())[5] if c.value][:7] == [
+        "Date", "Location", "SKU", "Batch", "Counted qty", "Counter", "Bin"]  # the Counts sheet's own
     default = CliRunner().invoke(main, ["count-sheet", str(book), "--location", "MAIN"])
     assert default.exit_code == 0 and (tmp_path / "count-MAIN-2026-03-31.xlsx").exists()
     bad = CliRunner().invoke(main, ["count-sheet", str(book), "--location", "NOPE"])

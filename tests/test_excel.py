@@ -209,3 +209,43 @@ def test_summary_line_counts_findings(demo):
     assert line.startswith(f"inv-sheets: refreshed {len(report.summary['written'])} sheets as of ")
     assert f"{c['error']} errors, {c['warning']} warnings" in line
 
+
+
+@pytest.fixture(scope="module")
+def small_store(tmp_path_factory) -> Path:
+    from workbooks import MINIMAL, make_workbook
+
+    return make_workbook(tmp_path_factory.mktemp("synced") / "store.xlsx", MINIMAL)
+
+
+@pytest.fixture(scope="module")
+def on_disk(small_store) -> dict[str, list[list]]:
+    """The sheets the button leaves in a small store when it is an ordinary file on a local disk."""
+    return run_button(small_store)[1]
+
+
+@pytest.mark.parametrize("url", ["https://d.docs.live.net/1a2b3c4d5e6f/Documents/store.xlsx",
+                                 "https://contoso.sharepoint.com/sites/shop/Shared Documents/store.xlsx"],
+                         ids=["OneDrive", "SharePoint"])
+def test_a_synced_workbook_xlwings_cannot_find_is_refreshed_from_the_open_workbook(small_store, on_disk, monkeypatch, url):
+    """Excel names a workbook synced by OneDrive or SharePoint by its https:// address; xlwings' Book.fullname
+    then maps it to a local file with its own code, which raises when the sync folder is unknown."""
+    from xlwings.pro import _xlremote
+    from xlwings.utils import fullname_url_to_local_path
+
+    for var in ("OneDrive", "OneDriveConsumer", "OneDriveCommercial"):
+        monkeypatch.delenv(var, raising=False)
+    with pytest.raises(Exception):  # noqa: B017 - xlwings' own error (or, for SharePoint here, its bug)
+        fullname_url_to_local_path(url=url)
+    monkeypatch.setattr(_xlremote.Book, "fullname", property(lambda self: fullname_url_to_local_path(url=url)))
+    shown: list = []
+    monkeypatch.setattr(_xlremote.App, "status_bar", property(lambda self: None, lambda self, text: shown.append(text)),
+                        raising=False)
+
+    actions, sheets, report = run_button(small_store)
+    assert report is not None and report.summary["file_not_found"] and report.summary["output"] == "store.xlsx"
+    assert not any(a["func"] == "alert" for a in actions["actions"])
+    assert sheets == on_disk  # the same sheets as for a workbook on a local disk
+    assert shown[-1] == excel.summary_line(report) and shown[-1].endswith(excel.CLOUD_NOTE)
+    assert "OneDrive/SharePoint file was not found" in shown[-1]
+

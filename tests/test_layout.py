@@ -8,6 +8,7 @@ The rules (docs/architecture.md):
     rules/      contract/, ledger/, rules/, and io/ for its two file entry points (validate, normalise)
     io/         contract/, io/ (and features/ for the count list it lays out)
     exports/    contract/, ledger/, rules/, exports/
+    imports/    contract/, io/ (the append writer), rules/ (reading the workbook), imports/
     cli/        anything; the only place click is imported
     excel/      anything but cli/; the only place xlwings is imported
 
@@ -37,6 +38,7 @@ ALLOWED = {
     "rules": {"contract", "ledger", "rules", "io"},
     "io": {"contract", "io", "features", "ledger"},
     "exports": {"contract", "ledger", "rules", "exports"},
+    "imports": {"contract", "io", "rules", "imports"},
     "excel": {"contract", "io", "excel", "integrity", "refresh", "features", "ledger", "rules"},
 }
 

@@ -70,7 +70,8 @@ def _outputs(path: Path) -> dict[str, pd.DataFrame]:
 @pytest.mark.parametrize("name, base", [
     ("Movements 2025", "Movements"), ("Movements (2)", "Movements"), ("Ledger 2024 part 1", "Movements"),
     ("movements_2026", "Movements"), ("Movements archive", None), ("Movements", None), ("Items 2025", None),
-    ("Stock 2025", None),
+    ("Stock 2025", None), ("Movements 2024 summary", None), ("Movements Q1 2025", "Movements"),
+    ("Movements 2025-01", "Movements"), ("Movements " + "1" * 25 + "x", None),
 ])
 def test_which_sheets_continue_the_ledger(name, base):
     assert continuation_of(name) == base

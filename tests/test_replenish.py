@@ -136,7 +136,7 @@ def test_position_is_available_plus_on_order():
     r = table_of(store).loc["A"]
     assert (r.on_hand, r.reserved, r.on_order, r.available, r.position) == (42, 2, 100, 40, 140)
     assert r.flag == "ok"
-    assert r.why.startswith("position 140 (on hand 42 - reserved 2 + on order 100) is above reorder point 100")
+    assert r.why.startswith("position 140 (available 40 + on order 100) is above reorder point 100")
 
 
 def test_at_the_order_up_to_level_nothing_is_ordered():
@@ -238,7 +238,7 @@ LIVE_REORDER = Output("Reorder", (
     O("sku"), O("location"), O("supplier"), O("daily_demand", OUT_NUM), O("demand_sd", OUT_NUM),
     O("lead_time_days", OUT_NUM), O("lead_time_sd", OUT_NUM), O("safety_stock", OUT_NUM),
     O("reorder_point", OUT_NUM), O("review_days", OUT_INT), O("max_stock", OUT_NUM), O("order_up_to", OUT_NUM),
-    O("available", OUT_NUM), O("on_order", OUT_NUM), O("position", OUT_NUM), O("case_pack", OUT_INT),
+    O("available", OUT_NUM), O("on_order", OUT_NUM), O("short", OUT_NUM), O("position", OUT_NUM), O("case_pack", OUT_INT),
     O("min_order_qty", OUT_NUM), O("suggested_qty", OUT_NUM), O("flag"), O("why"), O("abc"), O("next_review"),
 ), "What to reorder now, how much, and why.")
 

@@ -49,22 +49,25 @@ def test_stock_rows_with_reservations_where_the_allocation_ships_them():
     assert out["Stock"].fills["status"]["negative"] == "red"
 
 
-def test_a_reservation_beyond_stock_stays_on_the_first_sellable_row():
+def test_an_order_beyond_stock_is_reserved_where_it_ships_and_the_rest_shown_short():
     out = sheets([mv("2026-01-01", "receive", "A", 2, to="MAIN")], orders=[{"order": "SO1", "sku": "A", "qty": 5}])
     r = rows(out["Stock"])
-    assert (r[("A", "MAIN")]["reserved"], r[("A", "MAIN")]["available"]) == (5, 0)
+    main = r[("A", "MAIN")]
+    # The Allocation ships 2 from MAIN and marks 3 short: reserved is what ships, short is apart.
+    assert (main["reserved"], main["short"], main["available"]) == (2, 3, 0)
 
 
 def test_on_order_once_per_sku_days_of_cover_and_statuses():
     moves = [mv("2026-01-01", "receive", "A", 20, to="MAIN"), mv("2026-01-01", "receive", "A", 5, to="SHOP"),
              mv("2026-01-03", "sale", "A", 5, frm="MAIN"), mv("2026-01-02", "sale", "B", 1)]
     out = sheets(moves, purchases=[{"po": "P1", "supplier": "S", "sku": "A", "qty": 12, "status": "open"}],
-                 item_locations=[{"sku": "A", "location": "SHOP", "reorder_point": 5}])
+                 item_locations=[{"sku": "A", "location": "SHOP", "reorder_point": 6}])
     r = rows(out["Stock"])
     main, shop, b = r[("A", "MAIN")], r[("A", "SHOP")], r[("B", "MAIN")]
     assert (main["on_order"], shop["on_order"]) == (12, 0)
-    # 5 sold from MAIN over the 10 days since the first movement: 0.5 a day; 15 available.
+    # 5 sold from MAIN over the 10 days it had stock: 0.5 a day; 15 available.
     assert main["days_of_cover"] == 30 and pd.isna(shop["days_of_cover"])
+    # SHOP's own rule: 5 available is below its reorder point 6, and the Reorder sheet orders 1.
     assert (main["status"], shop["status"], b["status"]) == ("ok", "low", "negative")
     assert b["value"] == -2.5
 

@@ -37,7 +37,7 @@ def test_clean_workbook_has_no_findings(tmp_path):
         ["M1", D, "receive", "TEE-M", 10, None, "MAIN"],
         ["M2", D, "sale", "TEE-M", 2, "MAIN", None],
         ["M3", D, "return", "TEE-M", 1, None, "HOLD", "too small"],
-        ["M4", D, "adjust", "TEE-L", -1, None, "MAIN", "count fix", "ann"],
+        ["M4", D, "adjust", "TEE-L", 1, None, "MAIN", "count fix", "ann"],  # -1 would take the book below 0
         ["M5", D, "receive", "JAM-1", 5, None, "MAIN", None, None, "B1", dt.date(2026, 9, 1)],
     ])
     assert validate(path).issues == []

@@ -9,7 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
@@ -35,6 +34,7 @@ from inv_sheets.io.cells import encode
 from inv_sheets.io.render import render
 from inv_sheets.io.styles import MINIMAL_STYLES, StyleSheet
 from inv_sheets.io.write import FileState, check_writable, write_sheets
+from inv_sheets.refresh import empty_sheet
 
 ALLOWED = {"[Content_Types].xml", "xl/workbook.xml", "xl/_rels/workbook.xml.rels", "xl/styles.xml",
            "docProps/app.xml", "xl/calcChain.xml"}
@@ -144,7 +144,7 @@ def test_structure_is_clean_after_each_write(workbook: Path) -> None:
     assert problems(workbook) == []
     write_sheets(workbook, outputs())
     assert problems(workbook) == []
-    write_sheets(workbook, [stock(9.0), issues()], remove=["KPIs"])
+    write_sheets(workbook, [stock(9.0), issues()], placeholders=[empty_sheet("KPIs", "2026-12-07")])
     assert problems(workbook) == []
 
 
@@ -216,11 +216,12 @@ def test_a_users_own_stock_sheet_is_never_overwritten(tmp_path: Path) -> None:
     mine = sheet_part(book, "Stock")
     before = members(book)[mine]
     assert write_sheets(book, [stock()]).sheets == ("Stock (inv-sheets)",)
-    assert write_sheets(book, [stock(3.0)], remove=["KPIs"]).sheets == ("Stock (inv-sheets)",)
+    assert write_sheets(book, [stock(3.0)], placeholders=[empty_sheet("KPIs", "2026-12-07")]).sheets == (
+        "Stock (inv-sheets)",)  # no KPIs sheet to keep: none is made
     assert members(book)[mine] == before
     assert values(book, "Stock (inv-sheets)")[1][4] == 3
-    write_sheets(book, [], remove=["Stock"])  # removes our sheet, never the user's
-    assert openpyxl.load_workbook(book).sheetnames[-1] == "Stock"
+    write_sheets(book, [], placeholders=[empty_sheet("Stock", "2026-12-07")])  # our sheet, never the user's
+    assert values(book, "Stock (inv-sheets)")[1][0] == "No stock to show as of 2026-12-07."
     assert members(book)[mine] == before
     assert problems(book) == []
 
@@ -238,15 +239,22 @@ def test_an_owned_sheet_renamed_by_the_user_is_followed(tmp_path: Path) -> None:
     assert values(book, "My stock")[1][4] == 5
 
 
-def test_remove_drops_the_sheet_and_its_parts(workbook: Path) -> None:
+def test_an_output_with_nothing_to_show_keeps_its_sheet_and_drops_only_its_chart(workbook: Path) -> None:
     write_sheets(workbook, outputs())
     before = set(members(workbook))
-    write_sheets(workbook, [stock()], remove=["KPIs", "Issues", "Purchase Plan"])
+    tabs = openpyxl.load_workbook(workbook, keep_vba=True).sheetnames
+    empty = [empty_sheet(name, "2026-12-07") for name in ("KPIs", "Issues", "Purchase Plan")]
+    write_sheets(workbook, [stock()], placeholders=empty)
     names = set(members(workbook))
     assert not any(n.startswith(("xl/charts/", "xl/drawings/drawing2")) and n not in before for n in names)
-    assert "KPIs" not in openpyxl.load_workbook(workbook, keep_vba=True).sheetnames
-    assert len([n for n in names if n.startswith("xl/tables/")]) == len([n for n in before if n.startswith("xl/tables/")]) - 3
-    assert b"_invsheets_KPIs" not in members(workbook)["xl/workbook.xml"]
+    book = openpyxl.load_workbook(workbook, keep_vba=True)
+    assert book.sheetnames == tabs
+    assert values(workbook, "KPIs")[1][0] == "No week to measure yet as of 2026-12-07."
+    assert values(workbook, "Purchase Plan")[:2] == [
+        [c.title for c in plan().columns], ["Nothing to order as of 2026-12-07."] + [None] * 7]
+    assert book["Purchase Plan"].sheet_state == "hidden"  # as it was
+    assert len([n for n in names if n.startswith("xl/tables/")]) == len([n for n in before if n.startswith("xl/tables/")])
+    assert b"_invsheets_KPIs" in members(workbook)["xl/workbook.xml"]
     assert problems(workbook) == []
 
 
@@ -360,9 +368,11 @@ def test_output_elsewhere_and_backup(tmp_path: Path) -> None:
     result = write_sheets(book, outputs(), output=tmp_path / "copy.xlsx")
     assert book.read_bytes() == original and result.path == tmp_path / "copy.xlsx"
     assert result.bytes == (tmp_path / "copy.xlsx").stat().st_size
-    write_sheets(book, outputs(), backup=True)
-    assert (tmp_path / "store.bak.xlsx").read_bytes() == original
+    first = write_sheets(book, outputs(), backup=True).backup
+    assert first.read_bytes() == original and first.name.startswith("store.bak-") and first.suffix == ".xlsx"
     assert book.read_bytes() != original
+    second = write_sheets(book, [stock(1.0)], backup=True).backup
+    assert second != first and first.read_bytes() == original  # a later backup never replaces an earlier one
 
 
 @pytest.mark.parametrize("make, error", [
@@ -435,8 +445,9 @@ def test_a_date_column_is_encoded_as_its_values_one_by_one() -> None:
     assert (got.classes, got.texts) == (["s", "d", "d"], ["1903-12-31", "0", "1.75"])
 
 
-def test_rendering_is_deterministic_and_fast() -> None:
-    n = 200_000
+def test_rendering_is_deterministic() -> None:
+    """The same sheet renders to the same bytes (its speed is measured in benchmarks/, not here)."""
+    n = 20_000
     rng = np.random.default_rng(7)
     rows = pd.DataFrame({
         "sku": [f"SKU-{i:06d}" for i in range(n)], "name": [f"Item {i} & co" for i in range(n)],
@@ -446,12 +457,9 @@ def test_rendering_is_deterministic_and_fast() -> None:
         "value": rng.random(n) * 1000, "days_of_cover": rng.random(n) * 90, "status": rng.choice(["ok", "low"], n)})
     data = sheet("Stock", rows, fills={"status": {"low": "amber"}})
     styles = StyleSheet(MINIMAL_STYLES)
-    start = time.perf_counter()
     first = render(data, sheet_name="Stock", table_id=1, table_name="tblStock", style=styles.xf)
-    elapsed = time.perf_counter() - start
     again = render(data, sheet_name="Stock", table_id=1, table_name="tblStock", style=styles.xf)
     assert first == again
-    assert elapsed < 15, f"rendering 200k rows took {elapsed:.1f}s"  # ~2s on a laptop; generous for CI
 
 
 # An independent engine -------------------------------------------------------------------------------

@@ -20,12 +20,14 @@ def add_button(path: str, output: str | None) -> None:
     """Add a Refresh button that runs inv-sheets from inside Excel.
 
     The workbook gets xlwings' VBA runtime with a RefreshInventory macro, an xlwings.conf sheet
-    (which Python to use) and a button on the Start sheet (else the first sheet). A .xlsx is
-    copied to a new .xlsm beside it; a .xlsm is updated in place. Nothing else in the file changes.
+    (which Python to use) and a Start sheet of its own, first, with the button (a workbook made
+    from the template has one already). A .xlsx is copied to a new .xlsm beside it; a .xlsm is
+    updated in place. None of your sheets changes.
 
     \b
     Example:
         inv-sheets add-button store.xlsx
+        py -m inv_sheets add-button store.xlsx   (Windows, when inv-sheets is not on the PATH)
     """
     from ..excel.button import add_button as run
 

@@ -10,7 +10,7 @@ import sys
 
 import click
 
-from .kit import EXIT_PROBLEMS, EXIT_USAGE, fails_cleanly
+from .kit import EXIT_PROBLEMS, fails_cleanly
 
 
 @click.command("close-period")
@@ -32,18 +32,11 @@ def close_period(path: str, before: str, archive_path: str | None, as_of: str | 
     Example:
         inv-sheets close-period store.xlsx --before 2026-01-01
     """
-    import pandas as pd
-
     from ..close_period import close_period as close
     from ..contract.issues import CloseRefused
 
-    try:
-        cut = pd.Timestamp(before)
-    except (ValueError, TypeError):
-        click.echo(f"inv-sheets: --before {before!r} is not a date (use YYYY-MM-DD)", err=True)
-        sys.exit(EXIT_USAGE)
-    try:
-        result = close(path, cut, archive=archive_path, as_of=as_of)
+    try:  # the day is read with the workbook's date_order, as its cells are (a bad one: exit 2)
+        result = close(path, before, archive=archive_path, as_of=as_of)
     except CloseRefused as exc:
         click.echo(f"inv-sheets: cannot close the period: {exc}", err=True)
         sys.exit(EXIT_PROBLEMS)

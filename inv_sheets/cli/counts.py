@@ -23,16 +23,19 @@ from .kit import EXIT_USAGE, fails_cleanly
 @click.option("--output", "-o", type=click.Path(dir_okay=False),
               help="Where to write the list (default: count-<location>-<day>.xlsx beside the workbook).")
 @click.option("--as-of", help="The day the figures are for (default: Settings as_of, else today).")
+@click.option("--force", is_flag=True, help="Replace the file even if it is not an untouched count list.")
 @fails_cleanly
-def count_sheet(path: str, location: str, day: str | None, blind: bool, output: str | None, as_of: str | None) -> None:
+def count_sheet(path: str, location: str, day: str | None, blind: bool, output: str | None, as_of: str | None,
+                force: bool) -> None:
     """Write a printable count list for one location, sorted by bin, with an empty Counted column.
+
+    An earlier list is replaced only while nothing is typed on it; the store workbook never is.
 
     \b
     Example:
         inv-sheets count-sheet store.xlsx --location MAIN --blind
     """
-    import pandas as pd
-
+    from ..contract.parse import parse_day
     from ..io.count_list import write_count_sheet
     from ..ledger.postings import build
     from ..rules.validate import load, parse
@@ -40,12 +43,12 @@ def count_sheet(path: str, location: str, day: str | None, blind: bool, output: 
     store, _ = parse(load(path), as_of=as_of)
     ledger = build(store)
     code = location.strip().upper()
+    when = ledger.as_of if day is None else parse_day(day, store.settings.date_order, name="--date")
     try:
-        when = ledger.as_of if day is None else pd.Timestamp(day).normalize()
         # The code comes from the workbook's Locations: only letters, digits, '-' and '_' reach a file name.
         safe = re.sub(r"[^\w-]+", "_", code, flags=re.ASCII).strip("_") or "location"
         target = Path(output) if output else Path(path).with_name(f"count-{safe}-{when:%Y-%m-%d}.xlsx")
-        lines = write_count_sheet(store, ledger, code, target, date=when, blind=blind)
+        lines = write_count_sheet(store, ledger, code, target, date=when, blind=blind, source=path, force=force)
     except ValueError as exc:  # an unknown location or day: the user's options, not the data
         click.echo(f"inv-sheets: {exc}", err=True)
         sys.exit(EXIT_USAGE)

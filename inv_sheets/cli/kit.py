@@ -7,22 +7,46 @@ cli_button) can use it without importing the command group that registers them.
 from __future__ import annotations
 
 import functools
+import signal
 import sys
+import threading
 
 import click
 
-from ..contract.issues import InvSheetsError, Report
+from ..contract.issues import BadDateOption, InvSheetsError, Report
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # as a shell reports them
+
+
+class Terminated(BaseException):
+    """SIGTERM, raised where the process is, so a write in progress removes its temp file on the way out."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated()
 
 
 def fails_cleanly(func):
-    """Turn 'could not run' into one line on stderr and exit 3, never a traceback."""
+    """Turn 'could not run' into one line on stderr and exit 3 (a day option that is not one day:
+    exit 2), never a traceback; Ctrl-C and SIGTERM into one line and 130 or 143 (a write in progress
+    is abandoned before it replaces the file)."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
             return func(*args, **kwargs)
+        except BadDateOption as exc:
+            click.echo(f"inv-sheets: {exc}", err=True)
+            sys.exit(EXIT_USAGE)
+        except KeyboardInterrupt:
+            click.echo("inv-sheets: interrupted, the workbook is unchanged", err=True)
+            sys.exit(EXIT_INTERRUPTED)
+        except Terminated:
+            click.echo("inv-sheets: stopped (SIGTERM), the workbook is unchanged", err=True)
+            sys.exit(EXIT_TERMINATED)
         except InvSheetsError as exc:
             click.echo(f"inv-sheets: {exc}", err=True)
             sys.exit(EXIT_CANNOT_RUN)
@@ -32,6 +56,9 @@ def fails_cleanly(func):
         except OSError as exc:
             click.echo(f"inv-sheets: {exc.filename or ''}: {exc.strerror or exc}".replace(": :", ":"), err=True)
             sys.exit(EXIT_CANNOT_RUN)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
 
     return wrapper
 
@@ -60,6 +87,16 @@ def render_issues(report: Report, limit: int | None = None, *, notes: bool = Tru
     c = report.counts()
     lines.append(f"{report.path}: {c['error']} errors, {c['warning']} warnings, {c['info']} notes")
     return "\n".join(lines)
+
+
+def left_out_line(report: Report) -> str:
+    """'' or a line saying how many rows with errors the figures leave out, sheet by sheet."""
+    gaps = report.summary.get("left_out")
+    if not gaps:
+        return ""
+    total = sum(gaps.values())
+    where = ", ".join(f"{sheet} {n}" for sheet, n in gaps.items())
+    return f"\nleft out of every figure: {total} row{'s' if total != 1 else ''} with errors ({where})"
 
 
 def exit_code(report: Report, strict: bool = False) -> int:

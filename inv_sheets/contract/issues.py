@@ -42,6 +42,8 @@ _CODES = (
          "Items!F7: #DIV/0!"),
     Code("formula-without-value", WARNING, "A formula cell has no saved result (the file was saved by a program that does not calculate).",
          "Items!F9: =D9*E9 saved without its result"),
+    Code("formula-not-normalised", WARNING, "normalise would tidy this cell's value, but the cell holds a formula, which it never replaces.",
+         "Movements!E5: =2+3 as text; fix the formula or type the value"),
     # cell values
     Code("required-value", ERROR, "A required cell is empty.",
          "Movements!D12: SKU is empty"),
@@ -85,6 +87,15 @@ _CODES = (
          "Items!A4: 'TEE–L' with an en dash"),
     Code("unknown-reference", ERROR, "A value that is not on the sheet it refers to.",
          "Movements!D3: 'TEE-X' is not on Items (did you mean 'TEE-M'?)"),
+    # imported files (inv-sheets import): findings at the file's own cell
+    Code("import-unknown-sku", ERROR, "An imported order line names a SKU or listing that is not on Items or Channel SKUs; it is not imported.",
+         "orders.csv!R12: SKU 'TEE-XL' is not on Items or Channel SKUs (did you mean 'TEE-L'?)"),
+    Code("import-bad-line", ERROR, "An imported line whose date, quantity or status cannot be read; it is not imported.",
+         "orders.csv!P7: the date '03/04/21' reads two ways"),
+    Code("import-line-changed", WARNING, "A line already imported shows something else now; the workbook keeps what it has.",
+         "orders.csv!A9: shopify:#1003:line1 was imported as sold and is cancelled now"),
+    Code("import-noted", INFO, "An imported line whose export says less than the ledger needs (a refund without restock, a partly fulfilled order).",
+         "orders.csv!A4: refunded without restock: the sale stands"),
     Code("bad-setting", ERROR, "A setting whose value cannot be used.",
          "Settings!B4: service_level 1.5"),
     Code("unknown-setting", WARNING, "A setting the toolkit does not know.",
@@ -125,8 +136,21 @@ _CODES = (
          "Orders!E29: open orders hold 34 but 17 is on hand"),
     Code("over-received", WARNING, "A PO line received more than was ordered.",
          "Purchases!D7: PO-12 received 60 of 50"),
+    Code("reorder-point-below-lead-demand", WARNING,
+         "A hand-set reorder point is below the demand expected during the lead time: it leaves no safety stock.",
+         "Items!H4: CHAIR's reorder point 5 is 12 below the 17 expected to sell during the 14-day lead time"),
+    Code("order-exceeds-demand", WARNING,
+         "A suggested order lasts longer than Settings max_order_days of demand (a minimum order, case pack or max stock buys years).",
+         "Items!L9: CHAIR's suggested order of 120 is 2400 days of demand at 0.05/day"),
     Code("count-variance", INFO, "A count differs from the book.",
          "Counts!E2: counted 16, the book said 17 (-1)"),
+    # changed since the last refresh: typed on the output sheets, or past ledger rows
+    Code("typed-over-output", WARNING,
+         "Values typed inside a computed column of an output sheet; the refresh replaced them (the old ones are on Orphaned Notes).",
+         "Reorder!R1: 1 value(s) in 'Suggested qty' were changed since the last refresh"),
+    Code("orphaned-note", WARNING,
+         "A value in your own column beside an output table whose row is gone; it is kept on Orphaned Notes.",
+         "'Orphaned Notes': 'called supplier 28/11' in 'Note' belonged to S1 / TEE-M"),
     Code("ledger-row-edited", WARNING, "A past movement row was changed since the last refresh.",
          "Movements!E40: qty was 5, now 50, since the last refresh"),
     Code("ledger-row-deleted", WARNING, "A past movement row was deleted since the last refresh.",
@@ -249,6 +273,10 @@ class InvSheetsError(Exception):
     """The workbook could not be processed."""
 
 
+class BadDateOption(InvSheetsError):
+    """A day given as an option (--as-of, --date, --before) cannot be read as one day; the CLI exits 2."""
+
+
 class NotAWorkbookError(InvSheetsError):
     """The file is not an .xlsx/.xlsm workbook (or is damaged)."""
 
@@ -265,12 +293,20 @@ class WorkbookChangedError(InvSheetsError):
     """The workbook changed on disk while it was being processed."""
 
 
+class WouldOverwriteError(InvSheetsError):
+    """A command would replace a file it did not make for the same purpose (use --force)."""
+
+
 class WorkbookTooLargeError(InvSheetsError):
     """A part of the workbook inflates beyond the size limit."""
 
 
 class WriteError(InvSheetsError):
     """The new workbook could not be written; the original is untouched."""
+
+
+class ImportRefused(InvSheetsError):
+    """A file cannot be imported as it is (the message says why and what to do)."""
 
 
 class CloseRefused(InvSheetsError):

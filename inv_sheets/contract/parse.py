@@ -38,7 +38,8 @@ SPACE_RUN = "[" + "".join(f"\\x{ord(c):02x}" if ord(c) < 0x80 else c for c in _S
 _UNIT_RE = re.compile(r"^\s*([-+]?\d+(?:[.,]\d+)?)\s*(pcs?|pieces?|units?|ea|each|x|stk|pc\.|pcs\.)\s*$", re.I)
 _NUMBER_RE = re.compile(r"^\s*[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?\s*$")
 _ISO_RE = re.compile(r"^\s*(\d{4})-(\d{1,2})-(\d{1,2})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?)?\s*$")
-_SLASH_RE = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})\s*$")
+# A time after the day does not say which number is the month: 02/01/2025 14:30 is as ambiguous as 02/01/2025.
+_SLASH_RE = re.compile(r"^\s*(\d{1,4})[/.\-](\d{1,2})[/.\-](\d{1,4})(?:[ T]+(\d{1,2}):(\d{2})(?::(\d{2}))?)?\s*$")
 TRUE_WORDS = {"yes", "y", "true", "1", "x", "ja", "oui", "si"}
 FALSE_WORDS = {"no", "n", "false", "0", "nein", "non"}
 COUNT_UNITS = "pcs, units, ea, each, x"
@@ -186,7 +187,7 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
     plain[np.flatnonzero(plain)[~inside]] = False  # out of range: their finding comes below
     for row, v in present[~plain].items():
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)) and not isinstance(v, bool):
-            stamp = pd.Timestamp(v)
+            stamp = pd.Timestamp(v).tz_localize(None)  # a zone-aware one (no reader makes them) at its wall time
             if FIRST_DATE <= stamp < LAST_DATE:
                 found[row] = stamp
             else:
@@ -233,20 +234,21 @@ def parse_text_date(text: str, date_order: str | None) -> tuple[pd.Timestamp | N
         except ValueError:
             return None, ("not-a-date", f"'{text}' is not a real date: check the day and month.")
     if m := _SLASH_RE.match(text):
-        a, b, c = (int(g) for g in m.groups())
+        a, b, c = (int(g) for g in m.groups()[:3])
+        time = tuple(int(g) if g else 0 for g in m.groups()[3:])
         if len(m.group(1)) == 4:  # 2026/03/04 is year-month-day everywhere
-            return _make(a, b, c, text)
+            return _make(a, b, c, text, time)
         year = c + 2000 if c < 100 else c
         if a > 12 and b <= 12:
-            return _make(year, b, a, text)
+            return _make(year, b, a, text, time)
         if b > 12 and a <= 12:
-            return _make(year, a, b, text)
+            return _make(year, a, b, text, time)
         if a == b:
-            return _make(year, a, b, text)
+            return _make(year, a, b, text, time)
         if date_order == "DMY":
-            return _make(year, b, a, text)
+            return _make(year, b, a, text, time)
         if date_order == "MDY":
-            return _make(year, a, b, text)
+            return _make(year, a, b, text, time)
         return None, ("ambiguous-date", f"'{text}' reads as {a:02d} {_month(b)} or {b:02d} {_month(a)}: type it as "
                       f"{year}-{b:02d}-{a:02d} or set Settings date_order to DMY or MDY.")
     try:
@@ -255,16 +257,39 @@ def parse_text_date(text: str, date_order: str | None) -> tuple[pd.Timestamp | N
         return None, ("not-a-date", f"'{text}' is not a date: type it as a date such as 2026-03-31.")
     if re.fullmatch(r"\D*\d{1,2}\D+\d{1,2}\D*", text) or stamp is pd.NaT:
         return None, ("not-a-date", f"'{text}' has no year: type it as a full date such as 2026-03-31.")
+    if stamp.tzinfo is not None:  # a store's dates are its own local days: a zone would need converting
+        return None, ("not-a-date", f"'{text}' carries a time zone, which inv-sheets does not convert: type the "
+                      f"store's own date and time without it, such as {stamp.strftime('%Y-%m-%d %H:%M')}.")
     return stamp, ("", "")
+
+
+def parse_day(value: object, date_order: str | None, *, name: str = "the date") -> pd.Timestamp:
+    """A day asked for by a person (a command-line option, an argument): the same rule as a cell.
+
+    ISO (2026-12-11) always; 11/12/2026 only when Settings date_order or the numbers themselves
+    say which is the day; a date or Timestamp as it is. Raises BadDateOption with both readings
+    for an ambiguous one, and for a blank, 'NaT' or anything that is not a real day.
+    """
+    from .issues import BadDateOption
+
+    if isinstance(value, (dt.date, pd.Timestamp)) and not pd.isna(value):
+        return pd.Timestamp(value).normalize()
+    text = "" if value is None or (isinstance(value, float) and math.isnan(value)) else str(value).strip()
+    if not text or text.casefold() in ("nat", "nan", "none", "null"):
+        raise BadDateOption(f"{name} {value!r} is not a date: use YYYY-MM-DD")
+    stamp, (_, message) = parse_text_date(text, date_order)
+    if stamp is None or pd.isna(stamp) or not FIRST_DATE <= stamp < LAST_DATE:
+        raise BadDateOption(f"{name}: {message or repr(text) + ' is not a date a store means: use YYYY-MM-DD.'}")
+    return stamp.normalize()
 
 
 def _month(m: int) -> str:
     return ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")[m - 1] if 1 <= m <= 12 else str(m)
 
 
-def _make(y: int, m: int, d: int, text: str):
+def _make(y: int, m: int, d: int, text: str, time: tuple[int, ...] = (0, 0, 0)):
     try:
-        return pd.Timestamp(y, m, d), ("", "")
+        return pd.Timestamp(y, m, d, *time), ("", "")
     except ValueError:
         return None, ("not-a-date", f"'{text}' is not a real date: check the day and month.")
 

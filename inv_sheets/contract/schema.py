@@ -175,6 +175,20 @@ SHEETS: tuple[Sheet, ...] = (
         C("buffer_pct", NUMBER, min=0, max=1, aliases=("buffer %", "buffer percent", "reserve pct"), header="Buffer %"),
         C("locations", TEXT, aliases=("feeds from", "warehouses"), help="Locations that feed it, comma separated; blank = every sellable one"),
     ), "Where you sell, and how much to hold back on each.", aliases=("sales channels", "marketplaces"), key=("channel",)),
+    Sheet("Channel SKUs", (
+        C("channel", CODE, required=True, references="Channels.channel", aliases=("sales channel", "marketplace")),
+        C("channel_sku", CODE, aliases=("listing sku", "shop sku", "seller sku", "channel code"), header="Channel SKU",
+          help="The SKU the shop's export shows, when it differs from yours"),
+        C("listing", TEXT, aliases=("listing name", "title", "product title", "item name"),
+          help="The listing's exact name in the export (\"Title - Variant\"), for lines without a SKU"),
+        C("sku", CODE, required=True, references="Items.sku", header="SKU", aliases=("item sku", "your sku")),
+    ), "How a shop's order lines name your SKUs: read by `inv-sheets import`.", aliases=("sku map", "listing map", "channel sku map")),
+    Sheet("Import Maps", (
+        C("map", CODE, required=True, aliases=("import map", "format", "name")),
+        C("field", CHOICE, required=True, choices=("order", "line", "date", "sku", "listing", "qty", "status", "channel"),
+          aliases=("import field",)),
+        C("header", TEXT, required=True, aliases=("column", "csv column", "file column"), help="The column's header in the file"),
+    ), "Column maps for `inv-sheets import --from csv`, kept so the next import needs no flags.", aliases=("column maps",), key=("map", "field")),
     Sheet("Promotions", (
         C("name", TEXT, aliases=("promotion", "promo", "campaign")),
         C("start", DATE, required=True, aliases=("from", "start date", "begins")),
@@ -246,26 +260,34 @@ class Setting:
     type: str
     default: object
     help: str
+    most: int | None = None  # the largest value a day count may take: beyond it dates overflow
+
+
+MAX_SETTING_DAYS = 3660  # ten years of days: more is a typing slip, and far more overflows date arithmetic
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("as_of", DATE, None, "The day the figures are for; blank = today"),
     Setting("store_name", TEXT, None, "The store's name, printed at the top of every output sheet's pages"),
-    Setting("demand_days", INTEGER, 90, "Days of sales history behind average demand"),
-    Setting("min_history_days", INTEGER, 30, "Less history than this is flagged as thin"),
+    Setting("demand_days", INTEGER, 90, "Days of sales history behind average demand", MAX_SETTING_DAYS),
+    Setting("min_history_days", INTEGER, 30, "Less history than this is flagged as thin", MAX_SETTING_DAYS),
     Setting("service_level", NUMBER, 0.95, "Chance of not running out during a lead time (0.5 to 0.999)"),
-    Setting("near_expiry_days", INTEGER, 30, "Batches expiring within this many days are flagged"),
+    Setting("near_expiry_days", INTEGER, 30, "Batches expiring within this many days are flagged", MAX_SETTING_DAYS),
     Setting("abc_a", NUMBER, 0.80, "Cumulative value share of class A"),
     Setting("abc_b", NUMBER, 0.95, "Cumulative value share of classes A and B"),
-    Setting("count_every_days_a", INTEGER, 1, "Count class A SKUs every this many days"),
-    Setting("count_every_days_b", INTEGER, 7, "Count class B SKUs every this many days"),
-    Setting("count_every_days_c", INTEGER, 30, "Count class C SKUs every this many days"),
+    # A monthly, B quarterly, C twice a year: a few counts a day that one person keeps up with
+    # (docs/counts-and-kpis.md says where these come from and when to count more often).
+    Setting("count_every_days_a", INTEGER, 30, "Count class A SKUs every this many days", MAX_SETTING_DAYS),
+    Setting("count_every_days_b", INTEGER, 90, "Count class B SKUs every this many days", MAX_SETTING_DAYS),
+    Setting("count_every_days_c", INTEGER, 180, "Count class C SKUs every this many days", MAX_SETTING_DAYS),
     Setting("count_tolerance_a", NUMBER, 0.01, "Allowed count variance for class A (share of book)"),
     Setting("count_tolerance_b", NUMBER, 0.03, "Allowed count variance for class B"),
     Setting("count_tolerance_c", NUMBER, 0.05, "Allowed count variance for class C"),
-    Setting("review_every_days_a", INTEGER, 7, "Review reorder of class A every this many days"),
-    Setting("review_every_days_b", INTEGER, 14, "Review reorder of class B every this many days"),
-    Setting("review_every_days_c", INTEGER, 30, "Review reorder of class C every this many days"),
+    Setting("review_every_days_a", INTEGER, 7, "Review reorder of class A every this many days", MAX_SETTING_DAYS),
+    Setting("review_every_days_b", INTEGER, 14, "Review reorder of class B every this many days", MAX_SETTING_DAYS),
+    Setting("review_every_days_c", INTEGER, 30, "Review reorder of class C every this many days", MAX_SETTING_DAYS),
+    Setting("max_order_days", INTEGER, 180, "A suggested order lasting longer than this many days of demand is flagged",
+            MAX_SETTING_DAYS),
     Setting("default_location", CODE, None, "Where receipts go and sales come from when a row leaves it blank"),
     Setting("returns_location", CODE, None, "The returns hold (default: the one location of kind returns_hold)"),
     Setting("damaged_location", CODE, None, "Where damaged goods go (default: the one location of kind damaged)"),
@@ -332,14 +354,16 @@ OUTPUTS: tuple[Output, ...] = (
     ), "The state of the store after the last refresh, on one screen: read it first."),
     Output("Stock", (
         O("sku", header="SKU"), O("name"), O("location"), O("bin"), O("on_hand", OUT_NUM, "On hand"),
-        O("reserved", OUT_NUM), O("available", OUT_NUM), O("on_order", OUT_NUM, "On order"),
+        O("reserved", OUT_NUM), O("short", OUT_NUM, help="open order units no location can ship"),
+        O("available", OUT_NUM), O("on_order", OUT_NUM, "On order"),
         O("unit_cost", OUT_MONEY, "Unit cost"), O("value", OUT_MONEY), O("days_of_cover", OUT_DEC, "Days of cover"),
         O("status", help="ok, low, out or negative"),
     ), "Stock on hand, reserved and available for every SKU at every location."),
     Output("Reorder", (
         O("sku", header="SKU"), O("name"), O("flag", help="reorder or ok"), O("suggested_qty", OUT_NUM, "Suggested qty"),
         O("supplier"), O("why", wrap=True), O("location"),
-        O("available", OUT_NUM), O("on_order", OUT_NUM, "On order"), O("position", OUT_NUM),
+        O("available", OUT_NUM), O("on_order", OUT_NUM, "On order"),
+        O("short", OUT_NUM, help="open order units no location can ship"), O("position", OUT_NUM),
         O("reorder_point", OUT_NUM, "Reorder point"), O("safety_stock", OUT_NUM, "Safety stock"),
         O("order_up_to", OUT_NUM, "Order up to"), O("max_stock", OUT_NUM, "Max stock"),
         O("daily_demand", OUT_DEC, "Daily demand"), O("demand_sd", OUT_DEC, "Demand SD"),

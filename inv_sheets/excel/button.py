@@ -6,14 +6,15 @@ Three things make the button work in desktop Excel:
   Python, plus the module `InvSheets` whose macro `RefreshInventory` runs
   `inv_sheets.excel.refresh()` (see resources/vba_project.py);
 * an `xlwings.conf` sheet, where the VBA looks for the Python interpreter to use;
-* a form button (a VML shape, the kind Excel's Developer > Insert > Button makes) on the Start
-  sheet, or on the first sheet, whose macro is `RefreshInventory`.
+* a form button (a VML shape, the kind Excel's Developer > Insert > Button makes, see vml.py) whose
+  macro is `RefreshInventory`, on a Start sheet of inv-sheets' own: the template's Start sheet, or
+  one added as the first sheet. None of the user's sheets is touched.
 
 Adding them is a write like refresh: the package is edited part by part (io/package.py), every
 other part is copied byte for byte, and the file is replaced atomically. A `.xlsx` becomes a new
 `.xlsm` beside it (Excel refuses macros in a `.xlsx`); a `.xlsm` is updated in place. A workbook
-that already has macros of its own is refused: its VBA project cannot be merged without Excel, so
-the message says how to import the module by hand.
+whose VBA project holds code inv-sheets did not write is refused: a project cannot be merged
+without Excel, so the message says how to import the module by hand.
 """
 
 from __future__ import annotations
@@ -28,42 +29,63 @@ from pathlib import Path
 from lxml import etree
 
 from ..contract.issues import WriteError
-from ..io.package import CT, CT_WORKSHEET, NS_MAIN, NS_R, REL, REL_OFFICE_DOCUMENT, REL_WORKSHEET, Package, to_xml
+from ..contract.schema import match_sheet
+from ..io.package import CT, CT_WORKSHEET, NS_MAIN, NS_R, REL, Package, to_xml
 from ..io.read import open_package
+from ..io.workbook import Sheet, Workbook, quoted, unique_sheet_name
 from ..io.write import FileState, save_atomically, source_and_target
-from .resources.vba_project import MACRO_NAME, MODULE_NAME, PYTHON_COMMAND
+from . import vml
+from .resources.vba_project import MACRO_NAME, MODULE_NAME, PYTHON_COMMAND, RUNTIME_MODULE, Module, modules
 
 CONF_SHEET = "xlwings.conf"
+START_SHEET = "Start"
+START_MARKER = "_invbutton_Start"  # hidden defined name pointing at the Start sheet add-button made
+TEMPLATE_TITLE = "inv-sheets stock workbook"  # A1 of the template's Start sheet (contract/template.py)
 BUTTON_CAPTION = "Refresh"
 MACRO = f"[0]!{MACRO_NAME}"  # how a form button names a macro of its own workbook
+RUNTIME_MODULES = (RUNTIME_MODULE, "Dictionary")  # xlwings' standalone runtime: replaced whole on an upgrade
 
 REL_VBA_PROJECT = "http://schemas.microsoft.com/office/2006/relationships/vbaProject"
 REL_VML_DRAWING = REL + "vmlDrawing"
 CT_VBA_PROJECT = "application/vnd.ms-office.vbaProject"
 CT_MACRO_WORKBOOK = "application/vnd.ms-excel.sheet.macroEnabled.main+xml"
-CT_PLAIN_WORKBOOK = CT + "spreadsheetml.sheet.main+xml"
 CT_VML = CT + "vmlDrawing"
 VBA_PART = "xl/vbaProject.bin"
 
 # The keys xlwings' VBA reads from the xlwings.conf sheet (A1 down to the first blank row, values in
 # column B). Blank values fall back to xlwings' own defaults ("python" on the PATH).
+# ADD_WORKBOOK_TO_PYTHONPATH is off: inv-sheets is installed, so the workbook's folder need not be on
+# sys.path, and for a workbook synced with OneDrive or SharePoint xlwings would have to turn Excel's
+# https:// address into a local folder first, which it often cannot (it raises before the refresh runs).
 CONF_ROWS: tuple[tuple[str, object], ...] = (
     ("Interpreter_Win", ""), ("Interpreter_Mac", ""), ("PYTHONPATH", ""), ("Conda Path", ""),
     ("Conda Env", ""), ("UDF Modules", ""), ("Debug UDFs", False), ("Use UDF Server", False),
-    ("Show Console", False),
+    ("Show Console", False), ("ADD_WORKBOOK_TO_PYTHONPATH", False),
 )
 CONF_HELP = (
     "How the Refresh button finds Python. Leave a value blank to use the default.",
-    "Interpreter_Win: full path of python.exe, e.g. C:\\Users\\you\\AppData\\Local\\Programs\\Python\\Python312\\python.exe",
+    "Interpreter_Win: full path of python.exe; in Command Prompt, `py -c \"import sys; print(sys.executable)\"` prints it",
     "Interpreter_Mac: full path of python3, e.g. /usr/local/bin/python3 (type `which python3` in Terminal)",
     "Conda Path / Conda Env: if inv-sheets is installed in a conda environment, its base folder and name.",
     f"The button runs: {PYTHON_COMMAND}",
+)
+START_LINES = (
+    "inv-sheets",
+    "Press Refresh to check this workbook and rewrite the sheets inv-sheets computes (Stock, Reorder, "
+    "Issues, ...). Your own sheets are not changed; save the workbook afterwards.",
+    "The button needs macros enabled, and Python with inv-sheets on this computer; the xlwings.conf "
+    "sheet says which Python. Set-up and help: docs/excel-button.md at https://pypi.org/project/inv-sheets/",
 )
 
 # The order of a worksheet's children (CT_Worksheet): legacyDrawing goes before these.
 _AFTER_LEGACY_DRAWING = ("legacyDrawingHF", "drawingHF", "picture", "oleObjects", "controls",
                          "webPublishItems", "tableParts", "extLst")
 _M = f"{{{NS_MAIN}}}"
+# Where the button sits. On the template's Start sheet, whose column B is wide, it sits in B beside
+# the "In Excel: press the Refresh button" line; on a Start sheet add-button made, under its text.
+_ANCHOR_TEMPLATE = vml.Anchor("1, 480, 3, 2, 1, 608, 5, 18", "margin-left:468pt;margin-top:47pt;width:96pt;height:42pt")
+_ANCHOR_NEW = vml.Anchor("0, 8, 4, 4, 1, 40, 6, 16", "margin-left:6pt;margin-top:63pt;width:72pt;height:39pt")
+WIDE_COLUMN = 80.0  # characters: a column B at least this wide has room for the button
 
 
 @dataclass(frozen=True)
@@ -72,7 +94,16 @@ class ButtonResult:
 
     path: Path
     sheet: str  # the sheet that holds the button
-    added: tuple[str, ...]  # "macros", "xlwings.conf", "button": what was missing and is now there
+    added: tuple[str, ...]  # "macros", "xlwings.conf", "Start sheet", "button": what was missing and is now there
+
+
+@dataclass(frozen=True)
+class Button:
+    """A form button found in a workbook: its sheet, caption and the macro it runs."""
+
+    sheet: str
+    caption: str
+    macro: str
 
 
 def vba_project() -> bytes:
@@ -81,11 +112,11 @@ def vba_project() -> bytes:
 
 
 def add_button(path: str | os.PathLike, *, output: str | os.PathLike | None = None) -> ButtonResult:
-    """Add the Refresh button (macros, xlwings.conf, the button) to the workbook at `path`.
+    """Add the Refresh button (macros, xlwings.conf, a Start sheet with the button) to the workbook at `path`.
 
     A `.xlsm` is updated in place unless `output` is given; a `.xlsx` is written to `output`, by
     default the same name with `.xlsm`. Whatever is already there is kept, so running it twice
-    changes nothing. Raises InvSheetsError when it cannot (locked, own macros, not a workbook).
+    changes nothing. Raises InvSheetsError when it cannot (locked, macros of its own, not a workbook).
     """
     source = Path(path)
     open_package(source).close()  # one clear error if it is not a workbook
@@ -115,217 +146,271 @@ def init_with_button(path: str | os.PathLike, *, sample: bool = False, overwrite
         raise WriteError(f"{target} already exists; choose another name or remove it first")
     with tempfile.TemporaryDirectory(dir=target.parent or ".") as tmp:
         plain = Path(tmp) / (target.stem + ".xlsx")
-        if sample:
-            init_workbook(plain, sample=True)
-        else:
-            init_workbook(plain)
+        init_workbook(plain, sample=sample)
         staged = Path(tmp) / target.name
         result = add_button(plain, output=staged)
         os.replace(staged, target)
     return ButtonResult(target, result.sheet, result.added)
 
 
-@dataclass(frozen=True)
-class Button:
-    """A form button found in a workbook: its sheet, caption and the macro it runs."""
-
-    sheet: str
-    caption: str
-    macro: str
-
-
 def find_buttons(path: str | os.PathLike) -> list[Button]:
     """Every VML form button of the workbook, with the macro it is wired to."""
-    found = []
     with Package(Path(path)) as pkg:
-        for name, part in _sheets(pkg):
-            vml = _vml_part(pkg, part)
-            if vml is None:
-                continue
-            text = pkg.read(vml).decode("utf-8", "replace")
-            for shape in re.findall(r"<v:shape\b.*?</v:shape>", text, re.S):
-                if 'ObjectType="Button"' not in shape:
-                    continue
-                macro = re.search(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", shape, re.S)
-                caption = re.sub(r"<[^>]+>", "", (re.search(r"<v:textbox\b.*?</v:textbox>", shape, re.S) or [""])[0])
-                found.append(Button(name, caption.strip(), macro.group(1) if macro else ""))
-    return found
+        return [Button(sheet.name, b.caption, b.macro) for sheet in Workbook(pkg).sheets() if sheet.part
+                for b in _buttons_in(pkg, sheet.part)]
+
+
+def runs_refresh(macro: str) -> bool:
+    """Whether a button's macro is RefreshInventory, however the program that saved it spelled it:
+    `[0]!RefreshInventory` (Excel, inv-sheets), `InvSheets.RefreshInventory` (LibreOffice),
+    `'store.xlsm'!RefreshInventory`."""
+    return macro.rsplit("!", 1)[-1].rsplit(".", 1)[-1] == MACRO_NAME
+
+
+def foreign_code(project: bytes) -> list[str] | None:
+    """The modules of an inv-sheets VBA project that hold code inv-sheets did not write ([] when
+    none), or None when `project` is not an inv-sheets project at all (someone else's macros).
+
+    Excel adds an empty document module for every sheet when it saves, and the VBA editor may add
+    `Option Explicit`: neither is code. xlwings' runtime counts as inv-sheets' own when it is
+    exactly the one shipped now, or another xlwings release's (a workbook made by another version).
+    """
+    try:
+        theirs = modules(project)
+    except ValueError:
+        return None
+    if MODULE_NAME not in {m.name for m in theirs}:
+        return None
+    ours = {m.name: m for m in modules(vba_project())}
+    their_release = next((_runtime_version(m) for m in theirs if m.name == RUNTIME_MODULE), None)
+    other_release = their_release is not None and their_release != _runtime_version(ours[RUNTIME_MODULE])
+    return [m.name for m in theirs if not _is_ours(m, ours, other_release)]
+
+
+def _is_ours(module: Module, ours: dict[str, Module], other_release: bool) -> bool:
+    mine = ours.get(module.name)
+    if mine is None:
+        return module.document and not module.code
+    if module.code == mine.code:
+        return True
+    if module.name == MODULE_NAME:  # the macro as another inv-sheets release wrote it: comments aside
+        return [c for c in module.code if not c.startswith("'")] == [c for c in mine.code if not c.startswith("'")]
+    return other_release and module.name in RUNTIME_MODULES
+
+
+def _runtime_version(module: Module) -> str | None:
+    """The xlwings release of the runtime module (its `Const XLWINGS_VERSION ... = "0.37.8"`)."""
+    for line in module.code:
+        if "XLWINGS_VERSION" in line and "Const" in line and "=" in line:
+            return line.split("=", 1)[1].strip().strip('"')
+    return None
 
 
 # Installing the parts ---------------------------------------------------------------------------
 def _install(pkg: Package) -> tuple[str, list[str]]:
     """Add whatever of the button is missing to the package; returns (button sheet, what was added)."""
-    added: list[str] = []
-    workbook = pkg.main_part()
-    wb = pkg.xml(workbook)
-    wb_rels = pkg.rels(workbook)
-    wb_changed = False
+    book = Workbook(pkg)
+    before = book.to_xml()
+    added = _install_project(pkg, book)
 
+    pr = book.root.find(f"{_M}workbookPr")
+    if pr is None:
+        pr = etree.Element(f"{_M}workbookPr")
+        anchor = next((book.root.find(f"{_M}{n}") for n in ("fileSharing", "fileVersion")
+                       if book.root.find(f"{_M}{n}") is not None), None)
+        if anchor is None:
+            book.root.insert(0, pr)
+        else:
+            anchor.addnext(pr)
+    if pr.get("codeName") != "ThisWorkbook":
+        pr.set("codeName", "ThisWorkbook")  # binds the project's ThisWorkbook module
+
+    # The project's two sheet modules bind to inv-sheets' own sheets, when no user sheet holds the name.
+    taken = {(_code_name(pkg, s.part) or "").casefold() for s in book.sheets() if s.part}
+    free = [c for c in ("Sheet1", "Sheet2") if c.casefold() not in taken]
+    start = _start_sheet(pkg, book)
+    if start is None:
+        start = _add_start_sheet(pkg, book, free.pop(0) if free else None)
+        added.append("Start sheet")
+    elif not _code_name(pkg, start.part) and free:
+        _code_name_on_part(pkg, start.part, free.pop(0))
+    if book.find(CONF_SHEET) is None:
+        _add_conf_sheet(pkg, book, free.pop(0) if free else None)
+        added.append(CONF_SHEET)
+    if not any(runs_refresh(b.macro) for b in _buttons_in(pkg, start.part)):
+        _add_button(pkg, start.part)
+        added.append("button")
+
+    book.finish()
+    if book.to_xml() != before:
+        pkg.write(book.part, book.to_xml())
+    return start.name, added
+
+
+def _install_project(pkg: Package, book: Workbook) -> list[str]:
+    """Put inv-sheets' VBA project in, or bring an older one up to date; refuse anyone else's code."""
     ours = vba_project()
-    existing = [r for r in wb_rels.of_type(REL_VBA_PROJECT)]
-    if existing:
+    existing = book.rels.of_type(REL_VBA_PROJECT)
+    added = []
+    if not existing:
+        pkg.write(VBA_PART, ours, CT_VBA_PROJECT)
+        book.rels.add(REL_VBA_PROJECT, VBA_PART)
+        added.append("macros")
+    else:
         current = pkg.read(existing[0].target)
-        if current != ours and _is_ours(current):
-            pkg.write(existing[0].target, ours)  # an older inv-sheets project: bring it up to date
-            added.append("updated macros")
-        elif current != ours:
+        foreign = None if current == ours else foreign_code(current)
+        if foreign is None and current != ours:
             raise WriteError(
                 f"{pkg.path}: already has macros of its own, which cannot be merged automatically. "
                 f"In Excel, import the module {MODULE_NAME}.bas and xlwings' xlwings.bas into its VBA "
                 f"project (Alt+F11, File > Import File), then assign the macro {MACRO_NAME} to a button "
                 "(see docs/excel-button.md).")
-    else:
-        pkg.write(VBA_PART, ours, CT_VBA_PROJECT)
-        wb_rels.add(REL_VBA_PROJECT, VBA_PART)
-        added.append("macros")
-    if pkg.content_types.of(workbook) != CT_MACRO_WORKBOOK:
-        pkg.content_types.set_override(workbook, CT_MACRO_WORKBOOK)
+        if foreign:
+            raise WriteError(
+                f"{pkg.path}: its macros hold code inv-sheets did not write (module {', '.join(foreign)}), which "
+                "adding the button again would delete. Its Refresh button keeps working as it is; to update "
+                "its macros, import xlwings.bas by hand (Alt+F11, File > Import File; see docs/excel-button.md).")
+        if current != ours and _modules_differ(current, ours):
+            pkg.write(existing[0].target, ours)  # another inv-sheets release's project: bring it up to date
+            added.append("updated macros")
+    if pkg.content_types.of(book.part) != CT_MACRO_WORKBOOK:
+        pkg.content_types.set_override(book.part, CT_MACRO_WORKBOOK)
         if not added:
             added.append("macro-enabled")
-
-    pr = wb.find(f"{_M}workbookPr")
-    if pr is None:
-        pr = etree.Element(f"{_M}workbookPr")
-        anchor = wb.find(f"{_M}fileVersion")
-        if anchor is None:
-            anchor = wb.find(f"{_M}fileSharing")
-        if anchor is None:
-            wb.insert(0, pr)
-        else:
-            anchor.addnext(pr)
-    if pr.get("codeName") != "ThisWorkbook":
-        pr.set("codeName", "ThisWorkbook")  # binds the project's ThisWorkbook module
-        wb_changed = True
-
-    sheets = _sheets(pkg, wb)
-    code_names = {(_code_name(pkg, part) or "").casefold() for _, part in sheets}
-    if not any(name.casefold() == CONF_SHEET for name, _ in sheets):
-        code = next((c for c in ("Sheet2", "Sheet1") if c.casefold() not in code_names), None)
-        code_names.add((code or "").casefold())
-        _add_conf_sheet(pkg, wb, wb_rels, code)
-        added.append(CONF_SHEET)
-        wb_changed = True
-
-    target_name, target_part = _button_sheet(sheets)
-    if not any(b.macro == MACRO for b in _buttons_in(pkg, target_part)):
-        code = None if _code_name(pkg, target_part) else next(
-            (c for c in ("Sheet1", "Sheet2") if c.casefold() not in code_names), None)
-        _add_button(pkg, target_part, code)
-        added.append("button")
-    if wb_changed:
-        pkg.write(workbook, to_xml(wb))
-    return target_name, added
+    return added
 
 
-def _is_ours(project: bytes) -> bool:
-    """Whether a VBA project is one inv-sheets made: its module's name is in the compound file's
-    directory, which is stored uncompressed in UTF-16."""
-    return MODULE_NAME.encode("utf-16-le") in project and b"xlwings" in project
+def _modules_differ(current: bytes, ours: bytes) -> bool:
+    """Whether a project's modules say anything else than ours (Excel re-saving it changes bytes, not code)."""
+    mine = {m.name: m.code for m in modules(ours)}
+    theirs = {m.name: m.code for m in modules(current)}
+    return any(theirs.get(name) != code for name, code in mine.items())
 
 
-def _sheets(pkg: Package, wb: etree._Element | None = None) -> list[tuple[str, str]]:
-    """(sheet name, part name) of every worksheet, in workbook order."""
-    workbook = pkg.main_part()
-    wb = wb if wb is not None else pkg.xml(workbook)
-    rels = pkg.rels(workbook)
-    out = []
-    for el in wb.iter(f"{_M}sheet"):
-        rel = rels.get(el.get(f"{{{NS_R}}}id", ""))
-        if rel is not None and rel.type == REL_WORKSHEET:
-            out.append((el.get("name", ""), rel.target))
-    return out
+def _start_sheet(pkg: Package, book: Workbook) -> Sheet | None:
+    """inv-sheets' own Start sheet: the one add-button made (its marker name), or the template's."""
+    for dn in book.defined_names():
+        if dn.get("name") == START_MARKER and dn.get("localSheetId") is None:
+            ref = re.match(r"^(?:'((?:[^']|'')+)'|([^'!]+))!", (dn.text or "").strip())
+            marked = ref and book.find(ref.group(1).replace("''", "'") if ref.group(1) else ref.group(2))
+            if marked and marked.part and match_sheet(marked.name) is None:  # never one of the data sheets
+                return marked
+    sheet = book.find(START_SHEET)
+    if sheet is None or not sheet.part or _first_cell_text(pkg, sheet.part) != TEMPLATE_TITLE:
+        return None
+    return sheet
 
 
-def _button_sheet(sheets: list[tuple[str, str]]) -> tuple[str, str]:
-    """The Start sheet if there is one, else the first sheet."""
-    for name, part in sheets:
-        if name.casefold() == "start":
-            return name, part
-    if not sheets:
-        raise WriteError("the workbook has no worksheet to put the button on")
-    return sheets[0]
+def _mark_start(book: Workbook, sheet: Sheet) -> None:
+    """The hidden defined name that says which sheet add-button made. Not an output's marker
+    (io/workbook.py): refresh places new output sheets after the last marked one, and the Start
+    sheet is first."""
+    names = book.root.find(f"{_M}definedNames")
+    if names is None:
+        names = etree.Element(f"{_M}definedNames")
+        # its place in CT_Workbook: after <sheets>, <functionGroups> and <externalReferences>
+        before = [book.root.find(f"{_M}{n}") for n in ("externalReferences", "functionGroups", "sheets")]
+        next(el for el in before if el is not None).addnext(names)
+    dn = etree.SubElement(names, f"{_M}definedName", name=START_MARKER, hidden="1")
+    dn.text = f"{quoted(sheet.name)}!$A$1"
 
 
-def _code_name(pkg: Package, part: str) -> str | None:
-    head = pkg.read(part)[:4096].decode("utf-8", "replace")
-    m = re.search(r"<(?:\w+:)?sheetPr\b[^>]*\bcodeName=\"([^\"]*)\"", head)
-    return m.group(1) if m else None
+def _first_cell_text(pkg: Package, part: str) -> str | None:
+    """The text of A1 (shared or inline), enough to recognise the template's Start sheet."""
+    root = pkg.xml(part)
+    cell = next((c for c in root.iter(f"{_M}c") if c.get("r") == "A1"), None)
+    if cell is None:
+        return None
+    if cell.get("t") == "inlineStr":
+        return "".join(cell.find(f"{_M}is").itertext()) if cell.find(f"{_M}is") is not None else None
+    if cell.get("t") != "s":
+        return cell.findtext(f"{_M}v")
+    strings = [r.target for r in pkg.rels(pkg.main_part()) if r.type == REL + "sharedStrings"]
+    if not strings:
+        return None
+    items = pkg.xml(strings[0]).findall(f"{_M}si")
+    index = int(cell.findtext(f"{_M}v") or -1)
+    return "".join(items[index].itertext()) if 0 <= index < len(items) else None
 
 
-def _add_conf_sheet(pkg: Package, wb: etree._Element, wb_rels, code_name: str | None) -> None:
-    """The xlwings.conf sheet, appended after the last sheet (inserting would shift sheet indexes)."""
+def _add_start_sheet(pkg: Package, book: Workbook, code_name: str | None) -> Sheet:
+    """A Start sheet of inv-sheets' own, put first and marked as inv-sheets' (io/workbook.py)."""
     part = pkg.unused("xl/worksheets/sheet{}.xml")
-    pkg.write(part, _conf_sheet_xml(code_name), CT_WORKSHEET)
-    rid = wb_rels.add(REL_WORKSHEET, part)
-    sheets = wb.find(f"{_M}sheets")
-    ids = [int(s.get("sheetId", "0")) for s in sheets.iter(f"{_M}sheet")]
-    el = etree.SubElement(sheets, f"{_M}sheet")
-    el.set("name", CONF_SHEET)
-    el.set("sheetId", str(max(ids, default=0) + 1))
-    el.set(f"{{{NS_R}}}id", rid)
+    # default column widths: the button's anchor counts on 64-pixel columns
+    pkg.write(part, _text_sheet_xml([(line,) for line in START_LINES], code_name, widths=()), CT_WORKSHEET)
+    sheet = book.add_sheet(unique_sheet_name(book, START_SHEET), part)
+    _move_first(book, sheet)
+    _mark_start(book, sheet)
+    return sheet
 
 
-def _conf_sheet_xml(code_name: str | None) -> bytes:
+def _move_first(book: Workbook, sheet: Sheet) -> None:
+    """Make `sheet` the first tab; sheet-scoped names and the window's tab indexes follow their sheets,
+    and the sheet the user had open stays the one that opens."""
+    sheets = sheet.element.getparent()
+    sheets.remove(sheet.element)
+    sheets.insert(0, sheet.element)
+    for dn in book.defined_names():
+        if dn.get("localSheetId") is not None:
+            dn.set("localSheetId", str(int(dn.get("localSheetId")) + 1))
+    views = book.root.findall(f"{_M}bookViews/{_M}workbookView")
+    if not views:  # without a window Excel would open the new first tab alongside the user's selected one
+        book_views = etree.Element(f"{_M}bookViews")
+        sheets.addprevious(book_views)  # its place in CT_Workbook: right before <sheets>
+        views = [etree.SubElement(book_views, f"{_M}workbookView")]
+    for view in views:
+        view.set("activeTab", str(int(view.get("activeTab", "0")) + 1))
+        if view.get("firstSheet") is not None:
+            view.set("firstSheet", str(int(view.get("firstSheet", "0")) + 1))
+
+
+def _add_conf_sheet(pkg: Package, book: Workbook, code_name: str | None) -> None:
+    """The xlwings.conf sheet, appended after the last sheet."""
+    part = pkg.unused("xl/worksheets/sheet{}.xml")
+    rows: list[tuple[object, ...]] = [(key, value) if value != "" else (key,) for key, value in CONF_ROWS]
+    rows += [()] * 2 + [(text,) for text in CONF_HELP]  # a blank row ends the settings for the VBA
+    pkg.write(part, _text_sheet_xml(rows, code_name, widths=(18, 60)), CT_WORKSHEET)
+    book.add_sheet(CONF_SHEET, part)
+
+
+def _text_sheet_xml(rows: list[tuple[object, ...]], code_name: str | None, widths: tuple[float, ...]) -> bytes:
+    """A small worksheet of inline text and yes/no cells (no shared strings or styles to touch)."""
     def cell(ref: str, value: object) -> str:
         if isinstance(value, bool):
             return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
         text = str(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
         return f'<c r="{ref}" t="inlineStr"><is><t xml:space="preserve">{text}</t></is></c>'
 
-    rows = []
-    for r, (key, value) in enumerate(CONF_ROWS, 1):
-        cells = cell(f"A{r}", key) + (cell(f"B{r}", value) if value != "" else "")
-        rows.append(f'<row r="{r}">{cells}</row>')
-    first_help = len(CONF_ROWS) + 3  # a blank row ends the settings for the VBA
-    rows += [f'<row r="{r}">{cell(f"A{r}", text)}</row>' for r, text in enumerate(CONF_HELP, first_help)]
+    body = "".join(f'<row r="{r}">{"".join(cell(f"{col}{r}", v) for col, v in zip("AB", values))}</row>'
+                   for r, values in enumerate(rows, 1) if values)
+    cols = "".join(f'<col min="{i}" max="{i}" width="{w}" customWidth="1"/>' for i, w in enumerate(widths, 1))
+    cols = f"<cols>{cols}</cols>" if cols else ""
     sheet_pr = f'<sheetPr codeName="{code_name}"/>' if code_name else ""
+    last = "AB"[max(len(v) for v in rows) - 1]
     return (
         '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
         f'<worksheet xmlns="{NS_MAIN}" xmlns:r="{NS_R}">{sheet_pr}'
-        f'<dimension ref="A1:B{first_help + len(CONF_HELP) - 1}"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
-        '<sheetFormatPr defaultRowHeight="15"/><cols><col min="1" max="1" width="18" customWidth="1"/>'
-        '<col min="2" max="2" width="60" customWidth="1"/></cols>'
-        f'<sheetData>{"".join(rows)}</sheetData>'
+        f'<dimension ref="A1:{last}{len(rows)}"/><sheetViews><sheetView workbookViewId="0"/></sheetViews>'
+        f'<sheetFormatPr defaultRowHeight="15"/>{cols}<sheetData>{body}</sheetData>'
         '<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'
     ).encode("utf-8")
 
 
 # The button ---------------------------------------------------------------------------------------
-_SHAPETYPE = (
-    '<v:shapetype id="_x0000_t201" coordsize="21600,21600" o:spt="201" path="m,l,21600r21600,l21600,xe">'
-    '<v:stroke joinstyle="miter"/><v:path shadowok="f" o:extrusionok="f" strokeok="f" fillok="f" '
-    'o:connecttype="rect"/><o:lock v:ext="edit" shapetype="t"/></v:shapetype>'
-)
-# Where the button sits (VML anchor, zero-based: from column, dx px, row, dy px, to column, dx px,
-# row, dy px). On the template's Start sheet, whose column B is wide, it sits in B beside the "In
-# Excel: press the Refresh button" line; elsewhere in columns D..E of rows 1..3, clear of what a user
-# keeps at the top left.
-_ANCHOR_START = ("1, 480, 3, 2, 1, 608, 5, 18", "margin-left:468pt;margin-top:47pt;width:96pt;height:42pt")
-_ANCHOR_OTHER = ("3, 0, 0, 4, 4, 32, 2, 16", "margin-left:144pt;margin-top:3pt;width:72pt;height:39pt")
-WIDE_COLUMN = 80.0  # characters: a column B at least this wide has room for the button
+def _code_name(pkg: Package, part: str) -> str | None:
+    pr = pkg.xml(part).find(f"{_M}sheetPr")
+    return pr.get("codeName") if pr is not None else None
 
 
-def _button_shape(shape_id: int, wide_b: bool) -> str:
-    anchor, box = _ANCHOR_START if wide_b else _ANCHOR_OTHER
-    style = f"position:absolute;{box};z-index:1;mso-wrap-style:tight"
-    return (
-        f'<v:shape id="_x0000_s{shape_id}" type="#_x0000_t201" style="{style}" o:button="t" '
-        'fillcolor="buttonFace [67]" strokecolor="windowText [64]" o:insetmode="auto">'
-        '<v:fill color2="buttonFace [67]" o:detectmouseclick="t"/><o:lock v:ext="edit" rotation="t"/>'
-        '<v:textbox style="mso-direction-alt:auto" o:singleclick="f"><div style="text-align:center">'
-        f'<font face="Calibri" size="220" color="#000000">{BUTTON_CAPTION}</font></div></v:textbox>'
-        f'<x:ClientData ObjectType="Button"><x:Anchor>{anchor}</x:Anchor><x:PrintObject>False</x:PrintObject>'
-        f'<x:AutoFill>False</x:AutoFill><x:FmlaMacro>{MACRO}</x:FmlaMacro><x:TextHAlign>Center</x:TextHAlign>'
-        '<x:TextVAlign>Center</x:TextVAlign></x:ClientData></v:shape>'
-    )
-
-
-def _wide_column_b(pkg: Package, sheet_part: str) -> bool:
-    root = pkg.xml(sheet_part)
-    for col in root.iter(f"{_M}col"):
-        if int(col.get("min", "0")) <= 2 <= int(col.get("max", "0")):
-            return float(col.get("width", "0")) >= WIDE_COLUMN
-    return False
+def _code_name_on_part(pkg: Package, part: str, code_name: str) -> None:
+    """Bind the sheet to the project's document module of that name (sheetPr comes first)."""
+    root = pkg.xml(part)
+    pr = root.find(f"{_M}sheetPr")
+    if pr is None:
+        pr = etree.Element(f"{_M}sheetPr")
+        root.insert(0, pr)
+    pr.set("codeName", code_name)
+    pkg.write(part, to_xml(root))
 
 
 def _vml_part(pkg: Package, sheet_part: str) -> str | None:
@@ -333,41 +418,23 @@ def _vml_part(pkg: Package, sheet_part: str) -> str | None:
     return rels[0].target if rels else None
 
 
-def _buttons_in(pkg: Package, sheet_part: str) -> list[Button]:
-    vml = _vml_part(pkg, sheet_part)
-    if vml is None:
-        return []
-    text = pkg.read(vml).decode("utf-8", "replace")
-    return [Button("", "", m) for m in re.findall(r"<x:FmlaMacro>(.*?)</x:FmlaMacro>", text, re.S)]
+def _buttons_in(pkg: Package, sheet_part: str) -> list[vml.FormButton]:
+    drawing = _vml_part(pkg, sheet_part)
+    return [] if drawing is None else vml.buttons(pkg.read(drawing))
 
 
-def _add_button(pkg: Package, sheet_part: str, code_name: str | None) -> None:
-    """Put the button on a sheet: in its VML drawing (notes live there too) or in a new one."""
-    vml = _vml_part(pkg, sheet_part)
-    if vml is not None:
-        # Excel's VML is not always well-formed XML, so the shape is spliced in as text.
-        text = pkg.read(vml).decode("utf-8")
-        ids = [int(i) for i in re.findall(r"_x0000_s(\d+)", text)]
-        shape = _button_shape(max(ids, default=1024) + 1, _wide_column_b(pkg, sheet_part))
-        if "_x0000_t201" not in text:
-            shape = _SHAPETYPE + shape
-        end = text.rindex("</xml>")
-        pkg.write(vml, (text[:end] + shape + text[end:]).encode("utf-8"))
-        sheet_changed = _set_code_name(pkg, sheet_part, code_name)
-        if sheet_changed is not None:
-            pkg.write(sheet_part, sheet_changed)
+def _add_button(pkg: Package, sheet_part: str) -> None:
+    """Put the button on the Start sheet: in its VML drawing (notes live there too) or in a new one."""
+    anchor = _ANCHOR_TEMPLATE if _wide_column_b(pkg, sheet_part) else _ANCHOR_NEW
+    drawing = _vml_part(pkg, sheet_part)
+    if drawing is not None:
+        pkg.write(drawing, vml.with_button(pkg.read(drawing), BUTTON_CAPTION, MACRO, anchor))
         return
-
-    block = _free_id_block(pkg)
-    vml = pkg.unused("xl/drawings/vmlDrawing{}.vml")
-    pkg.write(vml, (
-        '<xml xmlns:v="urn:schemas-microsoft-com:vml" xmlns:o="urn:schemas-microsoft-com:office:office" '
-        'xmlns:x="urn:schemas-microsoft-com:office:excel">'
-        f'<o:shapelayout v:ext="edit"><o:idmap v:ext="edit" data="{block}"/></o:shapelayout>'
-        f'{_SHAPETYPE}{_button_shape(block * 1024 + 1, _wide_column_b(pkg, sheet_part))}</xml>').encode("utf-8"))
-    if pkg.content_types.of(vml) != CT_VML:
-        pkg.content_types.set_override(vml, CT_VML)
-    rid = pkg.rels(sheet_part).add(REL_VML_DRAWING, vml)
+    drawing = pkg.unused("xl/drawings/vmlDrawing{}.vml")
+    pkg.write(drawing, vml.new_drawing(_free_id_block(pkg), BUTTON_CAPTION, MACRO, anchor))
+    if pkg.content_types.of(drawing) != CT_VML:
+        pkg.content_types.set_override(drawing, CT_VML)
+    rid = pkg.rels(sheet_part).add(REL_VML_DRAWING, drawing)
     root = pkg.xml(sheet_part)
     el = etree.Element(f"{_M}legacyDrawing")
     el.set(f"{{{NS_R}}}id", rid)
@@ -376,28 +443,14 @@ def _add_button(pkg: Package, sheet_part: str, code_name: str | None) -> None:
         root.append(el)
     else:
         later.addprevious(el)
-    _code_name_on(root, code_name)
     pkg.write(sheet_part, to_xml(root))
 
 
-def _set_code_name(pkg: Package, sheet_part: str, code_name: str | None) -> bytes | None:
-    if not code_name:
-        return None
-    root = pkg.xml(sheet_part)
-    _code_name_on(root, code_name)
-    return to_xml(root)
-
-
-def _code_name_on(root: etree._Element, code_name: str | None) -> None:
-    """Bind the sheet to the project's document module of that name (sheetPr comes first)."""
-    if not code_name:
-        return
-    pr = root.find(f"{_M}sheetPr")
-    if pr is None:
-        pr = etree.Element(f"{_M}sheetPr")
-        root.insert(0, pr)
-    if not pr.get("codeName"):
-        pr.set("codeName", code_name)
+def _wide_column_b(pkg: Package, sheet_part: str) -> bool:
+    for col in pkg.xml(sheet_part).iter(f"{_M}col"):
+        if int(col.get("min", "0")) <= 2 <= int(col.get("max", "0")):
+            return float(col.get("width", "0")) >= WIDE_COLUMN
+    return False
 
 
 def _free_id_block(pkg: Package) -> int:
@@ -405,15 +458,12 @@ def _free_id_block(pkg: Package) -> int:
     used: set[int] = set()
     for name in pkg.names():
         if name.lower().endswith(".vml"):
-            text = pkg.read(name).decode("utf-8", "replace")
-            for m in re.finditer(r"<o:idmap\b[^>]*\bdata=\"([\d,\s]+)\"", text):
-                used.update(int(x) for x in re.split(r"[,\s]+", m.group(1).strip()) if x)
+            used |= vml.id_blocks(pkg.read(name))
     block = 1
     while block in used:
         block += 1
     return block
 
 
-# Saving -------------------------------------------------------------------------------------------
-__all__ = ["add_button", "init_with_button", "find_buttons", "vba_project", "Button", "ButtonResult",
-           "CONF_SHEET", "MACRO", "MACRO_NAME", "REL_OFFICE_DOCUMENT"]
+__all__ = ["add_button", "init_with_button", "find_buttons", "foreign_code", "runs_refresh", "vba_project", "Button",
+           "ButtonResult", "CONF_SHEET", "START_SHEET", "MACRO", "MACRO_NAME"]

@@ -43,6 +43,8 @@ TITLE = "inv-sheets"
 LOG_FILE = Path(tempfile.gettempdir()) / "inv-sheets-refresh.log"
 CHUNK_ROWS = 50_000  # rows per block on very large sheets (xlwings' own chunking, still whole rows)
 HEADER_RGB = (0xDD, 0xEB, 0xF7)  # the file writer's header fill (io/styles.py FILL_RGB["header"])
+CLOUD_NOTE = ("read from the open workbook: its OneDrive/SharePoint file was not found on this computer "
+              "(save it as usual; nothing else is needed)")
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +85,8 @@ def refresh_book(book: xw.Book, *, as_of: Any = None) -> Report:
     """Read the live workbook, compute, and write every output sheet back through xlwings."""
     from ..refresh import compute
 
-    data = read_book(book)
+    path = workbook_path(book)
+    data = read_book(book, path=path or book.name)
     result = compute(data, as_of=as_of, seen=read_seen(book))
     produced = {s.name for s in result.sheets}
     written = [write_sheet(book, s) for s in result.sheets]
@@ -92,6 +95,8 @@ def refresh_book(book: xw.Book, *, as_of: Any = None) -> Report:
             remove_output(book, output.name)
     report = result.report
     report.summary.update({"output": data.path, "written": written})
+    if path is None:
+        report.summary["file_not_found"] = True
     return report
 
 
@@ -101,12 +106,16 @@ def summary_line(report: Report) -> str:
     written = report.summary.get("written", [])
     problems = f"{c['error']} errors, {c['warning']} warnings" + (" (see Issues)" if c["error"] or c["warning"] else "")
     as_of = report.summary.get("as_of")
-    return f"{TITLE}: refreshed {len(written)} sheets" + (f" as of {as_of}" if as_of else "") + f"; {problems}"
+    line = f"{TITLE}: refreshed {len(written)} sheets" + (f" as of {as_of}" if as_of else "") + f"; {problems}"
+    if report.summary.get("file_not_found"):
+        line += f"; {CLOUD_NOTE}"
+    return line
 
 
 # Reading ------------------------------------------------------------------------------------------
-def read_book(book: xw.Book) -> Book:
-    """Every known sheet of the live workbook as a `Book`, one block read per sheet."""
+def read_book(book: xw.Book, *, path: str | None = None) -> Book:
+    """Every known sheet of the live workbook as a `Book`, one block read per sheet; `path` names
+    it in findings (default: its file, else its name)."""
     from ..io.read import collect, table_from_rows
 
     sheets = {s.name: s for s in book.sheets}
@@ -115,7 +124,20 @@ def read_book(book: xw.Book) -> Book:
         rows, top, left = _used_block(sheets[name])
         return table_from_rows(rows, top, left, name, canonical, issues)
 
-    return collect(book.fullname, list(sheets), load)
+    return collect(path or workbook_path(book) or book.name, list(sheets), load)
+
+
+def workbook_path(book: xw.Book) -> str | None:
+    """The workbook's file, or None when xlwings cannot find it.
+
+    Excel gives a workbook synced by OneDrive or SharePoint an https:// address, which xlwings turns
+    into a local path from the sync settings it knows, and raises when it cannot. The refresh reads
+    and writes the open workbook, not the file, so it goes on; the status line says so.
+    """
+    try:
+        return book.fullname
+    except Exception:  # noqa: BLE001 - xlwings' own error for an unmapped address, or the engine's
+        return None
 
 
 def read_seen(book: xw.Book) -> pd.DataFrame | None:
@@ -390,4 +412,4 @@ def _screen_frozen(app: xw.App) -> Iterator[None]:
 
 
 __all__ = ["refresh", "refresh_book", "read_book", "write_sheet", "sheet_values",
-           "owned_sheet", "remove_output", "summary_line"]
+           "owned_sheet", "remove_output", "summary_line", "workbook_path"]

@@ -74,8 +74,15 @@ def _no_adjusters(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Miss
 
 
 def _counts_overdue(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
+    """Overdue: last counted longer ago than its class's cadence, or never counted though stocked
+    there for longer than that. A new SKU-location has one cycle for its first count, so a store
+    that counts what the Count Plan lists each day gets this step done and keeps it done."""
     s = count_schedule(store, ledger)
-    late = s[s["never_counted"] | s["overdue"]]
+    internal = ledger.internal()
+    stocked = internal[internal["qty"] > 0].groupby(["sku", "location"], observed=True)["when"].min().dt.normalize()
+    since = stocked.reindex(pd.MultiIndex.from_arrays([s["sku"], s["location"]])).to_numpy()
+    waited = (ledger.as_of - pd.Series(since, index=s.index)).dt.days
+    late = s[s["overdue"] | (s["never_counted"] & (waited > s["every_days"]).to_numpy())]
     return [f"{sku} at {loc}" for sku, loc in zip(late["sku"], late["location"])]
 
 
@@ -132,7 +139,7 @@ def _locations(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing
     if store.has("Locations") and len(store["Locations"]):
         listed = pd.Index(store["Locations"]["location"].dropna())
         return list(places.difference(listed))
-    return [f"no Locations sheet ({', '.join(map(str, places[:SHOWN]))})"]
+    return list(places)
 
 
 def _channel_buffers(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
@@ -168,13 +175,13 @@ STEPS: tuple[tuple[str, str, Step], ...] = (  # (step, what the missing things a
     ("Week 1: Write variants one way", "SKUs", _variants),
     ("Week 1: Give every stocked SKU a bin", "SKU-locations", _no_bin),
     ("Week 1: Decide who may adjust stock", "", _no_adjusters),
-    ("Week 2: Run a cycle count schedule", "SKU-locations overdue or never counted", _counts_overdue),
+    ("Week 2: Run a cycle count schedule", "SKU-locations overdue for a count", _counts_overdue),
     ("Week 3: Document lead times per supplier", "suppliers", _lead_times),
     ("Week 3: Reorder points on the top sellers", "A-class SKUs without a reorder point or lead time",
      _top_sellers_without_rop),
     ("Week 3: Safety stock on the fast movers", "fast movers without safety stock or lead time",
      _fast_movers_without_safety),
-    ("Week 4: Track stock by location", "locations", _locations),
+    ("Week 4: Track stock by location", "locations not on a Locations sheet", _locations),
     ("Week 4: Set channel buffers", "channels without a buffer", _channel_buffers),
     ("Week 4: List bundle components", "SKUs that look like bundles but have no components", _bundles_unlisted),
     ("Week 4: Hold returns for inspection", "", _returns_hold),
@@ -204,6 +211,8 @@ def _describe(missing: list[str], noun: str) -> str:
         return ""
     if not noun:
         return "; ".join(missing)
+    if len(missing) == 1:
+        noun = _one(noun)
     at = [m.rsplit(" at ", 1)[1] for m in missing if " at " in m]
     if len(missing) > SHOWN and len(at) == len(missing):
         where = pd.Series(at).value_counts(sort=True)
@@ -211,6 +220,20 @@ def _describe(missing: list[str], noun: str) -> str:
     shown = ", ".join(map(str, missing[:SHOWN]))
     more = f" and {len(missing) - SHOWN} more" if len(missing) > SHOWN else ""
     return f"{len(missing)} {noun}: {shown}{more}"
+
+
+def _one(noun: str) -> str:
+    """The noun of one thing: 'SKUs without ...' -> 'SKU without ...', 'SKUs that look' -> 'SKU that looks'."""
+    words = noun.split(" ")
+    i = next((k for k, w in enumerate(words) if w.endswith("s") and not w.endswith("ss")), None)
+    if i is None:
+        return noun
+    words[i] = words[i][:-1]
+    # the verbs of a 'that ...' clause agree with one thing: "that look like ... but have" -> "looks ... has"
+    verbs = {"look": "looks", "have": "has", "are": "is"}
+    if "that" in words:
+        words = words[:words.index("that")] + [verbs.get(w, w) for w in words[words.index("that"):]]
+    return " ".join(words)
 
 
 def _found(store: Store, issues: Sequence[Issue], sheet_name: str, codes: Sequence[str], field: str) -> list[str]:

@@ -1,7 +1,7 @@
 """Cycle counts: what to count when (Count Plan) and how each count compared with the book (Variance).
 
 Cadence. Every SKU-location worth counting (see `count_targets`) is counted every
-count_every_days_<class> days (Settings: A 1, B 7, C 30 by default), its class being the SKU's
+count_every_days_<class> days (Settings: A 30, B 90, C 180 by default), its class being the SKU's
 ABC class (abc.abc_classes, as on the Reorder sheet; a SKU without one is C). Its next count falls that many days
 after its last one.
 
@@ -31,10 +31,11 @@ import pandas as pd
 
 from ..contract.book import Store
 from ..contract.issues import column_letter
-from ..contract.schema import OUTPUT
+from ..contract.schema import OUTPUT, SHEET
 from ..contract.sheetdata import SheetData, sheet
 from ..ledger.postings import Ledger
-from .replenish.abc import abc_classes, consumption_value
+from . import available
+from .replenish.abc import abc_classes
 
 PLAN_DAYS = 7  # the Count Plan lists this many days, starting on the as-of day
 REPEAT_WINDOW = 3  # a SKU-location's last this many counts ...
@@ -55,8 +56,9 @@ def class_of(skus: pd.Series, abc: pd.Series) -> pd.Series:
 
 
 def unit_costs(store: Store, ledger: Ledger) -> pd.Series:
-    """Each SKU's unit cost, as ABC values it: Items unit_cost, else the mean cost of its receipts."""
-    return consumption_value(store, ledger)["unit_cost"]
+    """Each SKU's unit cost, the one every sheet uses (available.unit_costs): Items unit_cost, else
+    the mean cost of its receipts."""
+    return available.unit_costs(store, ledger)
 
 
 def count_targets(store: Store, ledger: Ledger) -> pd.DataFrame:
@@ -282,10 +284,12 @@ def count_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
 
 
 # The printable count list -------------------------------------------------------------------------
-COUNT_LIST_COLUMNS = (  # (column, header, width)
-    ("bin", "Bin", 10), ("sku", "SKU", 16), ("name", "Name", 30), ("variant", "Variant", 14), ("unit", "Unit", 7),
-    ("batch", "Batch", 12), ("expiry", "Expiry", 11), ("book_qty", "Book qty", 10), ("counted_qty", "Counted qty", 13),
-    ("note", "Note", 24),
+# The Counts sheet's own columns first, in its order and under its headers, so a filled list is
+# typed (or pasted) straight back; then what helps the counter find and recognise each line.
+_WIDTHS = {"date": 11, "location": 10, "sku": 16, "batch": 12, "counted_qty": 13, "counter": 14, "bin": 10}
+COUNT_LIST_COLUMNS = tuple((c.name, c.title, _WIDTHS.get(c.name, 12)) for c in SHEET["Counts"].columns) + (  # (column, header, width)
+    ("name", "Name", 30), ("variant", "Variant", 14), ("unit", "Unit", 7), ("expiry", "Expiry", 11),
+    ("book_qty", "Book qty", 10),
 )
 
 
@@ -294,8 +298,9 @@ def count_list(store: Store, ledger: Ledger, location: str, *, date: object = No
     """The lines to count at one location on one day (default: the as-of day), sorted by bin.
 
     One line per SKU due that day (count_schedule), or per batch on the book for batch-tracked
-    stock; book_qty is the quantity on the book now. Columns as COUNT_LIST_COLUMNS (counted_qty and
-    note empty). Raises ValueError for an unknown location or a day before the as-of day.
+    stock; book_qty is the quantity on the book now. Columns as COUNT_LIST_COLUMNS: the Counts
+    sheet's (date and location filled in, counted_qty and counter empty), then name, variant, unit,
+    expiry and book_qty. Raises ValueError for an unknown location or a day before the as-of day.
     """
     location = str(location).strip().upper()
     if location not in ledger.places.table.index:
@@ -313,6 +318,7 @@ def count_list(store: Store, ledger: Ledger, location: str, *, date: object = No
     items = store["Items"]
     for column in ("name", "variant", "unit"):
         lines[column] = lines["sku"].map(_first(items, column))
-    lines["counted_qty"], lines["note"] = None, None
+    lines["date"], lines["location"] = day, location
+    lines["counted_qty"], lines["counter"] = None, None
     lines = lines.sort_values(["bin", "sku", "expiry", "batch"], na_position="last", kind="stable")
     return lines[[c for c, _, _ in COUNT_LIST_COLUMNS]].reset_index(drop=True)

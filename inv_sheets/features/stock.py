@@ -7,19 +7,21 @@ still shows as out.
 
     on_hand        the ledger's stock there, all batches
     reserved       what open orders hold there: the units the allocation ships from this location
-                   (allocation.py: one location per order where possible, region then priority);
-                   units no location can ship sit on the SKU's first sellable row
+                   (allocation.py: one location per order where possible, region then priority)
+    short          the open order units no location can ship, shown once per SKU, on its first
+                   sellable row (they are reserved nowhere)
     available      on hand - expired batches - reserved at a sellable location, never below 0;
-                   0 elsewhere
+                   0 elsewhere (available.py: the one definition, which Reorder adds up)
     on_order       the SKU's open PO quantity, shown once, on the row of the default location
                    (where receipts go), else on its first sellable row
-    value          on_hand x Items unit_cost
-    days_of_cover  available / average daily sales from that location over the last
-                   demand_days (or since the first movement, if that is shorter); blank when
-                   it sold nothing
+    unit_cost      Items unit_cost, else the mean cost of the SKU's receipts (available.unit_costs)
+    value          on_hand x unit_cost
+    days_of_cover  available / the location's daily demand, worked out as Reorder's (demand.py):
+                   units sold a day over the in-stock days of the demand window, promotions left
+                   out; blank when it sold nothing there
     status         negative (on hand below 0), out (nothing available; at a location that is
-                   not sellable, nothing on hand), low (available at or below the reorder point
-                   of Item Locations, else of Items, when set), ok
+                   not sellable, nothing on hand), low (the Reorder sheet flags the reorder row
+                   this location belongs to: the same reorder point and position), ok
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ import pandas as pd
 from ..contract.book import Store
 from ..contract.sheetdata import SheetData, sheet
 from ..ledger.postings import Ledger
+from .available import available, expired, reservations, unit_costs
+from .replenish import demand
+from .replenish.reorder import reorder_table
 
 EPS = 1e-9
 STATUS_FILLS = {"negative": "red", "out": "red", "low": "amber", "ok": "green"}
@@ -77,19 +82,21 @@ def stock_rows(store: Store, ledger: Ledger) -> pd.DataFrame:
     frame["name"] = frame["sku"].map(items["name"])
     frame["bin"] = il["bin"].reindex(key).to_numpy() if len(il) else None
     frame["on_hand"] = held.reindex(key, fill_value=0.0).to_numpy()
-    frame["reserved"] = _reserved(store, ledger, frame, key)
-    usable = frame["on_hand"] - _expired(ledger, key)
-    frame["available"] = np.where(frame["sellable"], np.clip(usable - frame["reserved"], 0.0, None), 0.0).round(9)
+    reserved, short = reservations(store, ledger)
+    frame["reserved"] = reserved.reindex(key, fill_value=0.0).to_numpy(dtype=float)
+    first = frame[frame["sellable"]].drop_duplicates("sku").index
+    frame["short"] = 0.0
+    frame.loc[first, "short"] = frame.loc[first, "sku"].map(short).astype(float).fillna(0.0).to_numpy()
+    gone = expired(ledger).reindex(key, fill_value=0.0)
+    frame["available"] = available(frame["on_hand"], gone, frame["reserved"], frame["sellable"])
     frame["on_order"] = _once_per_sku(frame, ledger.on_order.set_index("sku")["on_order"], home)
-    frame["unit_cost"] = frame["sku"].map(items["unit_cost"]).astype(float)
+    frame["unit_cost"] = frame["sku"].map(unit_costs(store, ledger)).astype(float)
     frame["value"] = (frame["on_hand"] * frame["unit_cost"]).round(2)
-    frame["days_of_cover"] = _days_of_cover(store, ledger, frame)
-    rp = il["reorder_point"].reindex(key).to_numpy() if len(il) else np.full(len(frame), np.nan)
-    rp = np.where(np.isnan(rp), frame["sku"].map(items["reorder_point"]).astype(float), rp)
+    frame["days_of_cover"] = _days_of_cover(store, ledger, frame, key)
     frame["status"] = np.select(
         [frame["on_hand"] < -EPS,
          np.where(frame["sellable"], frame["available"] <= EPS, frame["on_hand"] <= EPS),
-         frame["sellable"] & (frame["available"] <= rp + EPS)],
+         frame["sellable"] & _flagged(store, ledger, frame)],
         ["negative", "out", "low"], "ok")
     return frame.drop(columns=["_sku", "_priority", "_place", "sellable"])
 
@@ -107,28 +114,18 @@ def _home(ledger: Ledger) -> str | None:
     return sellable.assign(_order=range(len(sellable))).sort_values(["priority", "_order"]).index[0]
 
 
-def _reserved(store: Store, ledger: Ledger, frame: pd.DataFrame, key: pd.MultiIndex) -> np.ndarray:
-    """What open orders hold at each location: where the allocation ships them from (so Stock, the
-    Allocation sheet and Channel Stock agree); what no location can ship sits on the SKU's first
-    sellable row."""
-    from .channels.allocation import allocate
-
-    if ledger.order_lines.empty:
-        return np.zeros(len(frame))
-    placed = allocate(store, ledger)
-    at = placed.dropna(subset=["location"]).groupby(["sku", "location"])["qty"].sum()
-    out = at.reindex(key, fill_value=0.0).to_numpy(dtype=float, copy=True)
-    short = placed[placed["location"].isna()].groupby("sku")["qty"].sum()
-    first = frame[frame["sellable"]].drop_duplicates("sku").index
-    out[first] += frame.loc[first, "sku"].map(short).astype(float).fillna(0.0).to_numpy()
-    return out.round(9)
-
-
-def _expired(ledger: Ledger, key: pd.MultiIndex) -> np.ndarray:
-    """Units of batches past their expiry at each SKU-location: on hand, but not for sale."""
-    stock = ledger.stock
-    gone = stock[(stock["expiry"] < ledger.as_of) & (stock["qty"] > 0)]
-    return gone.groupby(["sku", "location"])["qty"].sum().reindex(key, fill_value=0.0).to_numpy(dtype=float)
+def _flagged(store: Store, ledger: Ledger, frame: pd.DataFrame) -> np.ndarray:
+    """Whether the Reorder sheet flags the reorder row each Stock row belongs to (its own
+    location's rule, else the SKU's row when the location is sellable)."""
+    if not (store.has("Items") and store.has("Movements")):
+        return np.zeros(len(frame), dtype=bool)
+    t = reorder_table(store, ledger)
+    rows = pd.MultiIndex.from_arrays([t["sku"].to_numpy(dtype=object),
+                                      t["location"].fillna(demand.ALL_LOCATIONS).to_numpy(dtype=object)])
+    flag = pd.Series((t["flag"] == "reorder").to_numpy(), index=rows)
+    keys = demand.row_keys(frame["sku"].to_numpy(dtype=object), frame["location"].to_numpy(dtype=object), rows,
+                           frame["sellable"].to_numpy(dtype=bool))
+    return flag.reindex(keys).fillna(False).to_numpy(dtype=bool)
 
 
 def _once_per_sku(frame: pd.DataFrame, per_sku: pd.Series, home: str | None) -> np.ndarray:
@@ -140,17 +137,12 @@ def _once_per_sku(frame: pd.DataFrame, per_sku: pd.Series, home: str | None) -> 
     return out
 
 
-def _days_of_cover(store: Store, ledger: Ledger, frame: pd.DataFrame) -> np.ndarray:
-    as_of = ledger.as_of
-    p = ledger.postings
-    if p.empty:
+def _days_of_cover(store: Store, ledger: Ledger, frame: pd.DataFrame, key: pd.MultiIndex) -> np.ndarray:
+    """Available / the location's daily demand, on the demand rate's own base (demand.demand: the
+    in-stock days of the window), so a new SKU or one out most of the window is not stretched."""
+    if ledger.postings.empty or frame.empty:
         return np.full(len(frame), np.nan)
-    first_day = p["when"].min().normalize()
-    days = max(1, min(int(store.settings.demand_days), (as_of - first_day).days + 1))
-    start = as_of - pd.Timedelta(days=days - 1)
-    sold = p[(p["type"] == "sale").to_numpy() & (p["qty"] < 0).to_numpy() & (p["when"] >= start).to_numpy()]
-    rate = (-sold.groupby(["sku", "location"])["qty"].sum() / days)
-    rate = rate.reindex(pd.MultiIndex.from_frame(frame[["sku", "location"]])).to_numpy()
+    rate = demand.demand(store, ledger, key)["daily_demand"].reindex(key).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(rate > EPS, frame["available"].to_numpy() / rate, np.nan)
     return np.round(cover, 1)
@@ -185,8 +177,11 @@ def bundle_rows(ledger: Ledger, stock: pd.DataFrame) -> pd.DataFrame:
 _NOTES = (
     ("On hand", "What the ledger says is at the location now, all batches together."),
     ("Reserved", "Open order lines not yet shipped, at the location the Allocation sheet ships them from."),
+    ("Short", "Open order units no location can ship (reserved nowhere); once per SKU, on its first sellable row."),
     ("Available", "On hand less expired batches and reserved, at a sellable location; never below 0."),
     ("On order", "Open purchase order lines not yet received; shown once per SKU, at the default location."),
-    ("Days of cover", "Available divided by the average daily sales from the location over the demand period."),
-    ("Status", "negative: below zero; out: nothing available; low: at or below the reorder point; ok."),
+    ("Unit cost", "Items unit cost, else the mean cost of the SKU's receipts (the cost every sheet uses)."),
+    ("Days of cover", "Available divided by the location's daily demand: units sold a day over the days of the "
+     "demand period it had stock, promotions left out (as on the Reorder sheet)."),
+    ("Status", "negative: below zero; out: nothing available; low: the Reorder sheet flags it for reorder; ok."),
 )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
+from xml.sax.saxutils import unescape
 
 import pandas as pd
 
@@ -24,9 +25,10 @@ from ..contract.issues import CloseRefused
 from ..contract.schema import SHEET
 from ..contract.template import plain_value
 from .cells import clean_text, number_text
-from .package import REL_STYLES, REL_TABLE, Package
+from .package import REL_STYLES, REL_TABLE, Package, rels_name
+from .read import is_toolkit_sheet
 from .styles import StyleSheet
-from .workbook import Workbook
+from .workbook import Workbook, quoted
 from .write import FileState, check_writable, save_atomically
 
 SHEET_ROWS = 1_048_575  # data rows under one header row
@@ -82,6 +84,12 @@ def rewrite_live(source: Path, book: Book, store: Store, closing) -> None:
                 edits[title] = (set(mine.tolist()), opening, table)
     with Package(source) as pkg:
         wb = Workbook(pkg)
+        pointers = pointers_into(pkg, wb, {title: table.header_row for title, (_, _, table) in edits.items()})
+        if pointers:
+            more = f" and {len(pointers) - 5} more" if len(pointers) > 5 else ""
+            raise CloseRefused(f"{', '.join(pointers[:5])}{more} point into ledger rows that closing the period "
+                               "would move, so they would then show other rows: remove them, or point them at "
+                               "whole columns (such as Movements!E:E), then run again")
         styles_part = wb.rels.of_type(REL_STYLES)[0].target
         styles = StyleSheet(pkg.read(styles_part))
         styles_used = False
@@ -107,6 +115,63 @@ def rewrite_live(source: Path, book: Book, store: Store, closing) -> None:
         if styles_used:
             pkg.write(styles_part, styles.to_xml())
         save_atomically(pkg, source, source, state, False, parts)
+
+
+# A formula cell: its reference and the formula's text (up to the cell's end, never into the next).
+_F_TEXT = re.compile(rb'<(?:\w+:)?c\b[^>]*?\br="([A-Z]+\d+)"[^>]*?(?<!/)>(?:(?!</(?:\w+:)?c>).)*?'
+                     rb"<(?:\w+:)?f\b[^>]*>([^<]*)</", re.S)
+_ANCHORED = {  # what sits at a cell of the ledger sheet itself, and moves away from its row
+    "hyperlink": re.compile(rb"<(?:\w+:)?hyperlink\b[^>]*?\bref=\"([A-Z]+\d+(?::[A-Z]+\d+)?)\""),
+    "conditional format": re.compile(rb"<(?:\w+:)?conditionalFormatting\b[^>]*?\bsqref=\"([^\"]+)\""),
+    "data validation": re.compile(rb"<(?:\w+:)?dataValidation\b[^>]*?\bsqref=\"([^\"]+)\""),
+}
+_COMMENT = re.compile(rb"<(?:\w+:)?comment\b[^>]*?\bref=\"([A-Z]+\d+)\"")
+_CELL_ROWS = re.compile(r"\$?[A-Z]{1,3}\$?(\d+)")
+
+
+def pointers_into(pkg: Package, wb: Workbook, ledgers: dict[str, int]) -> list[str]:
+    """Everything that refers to a row of the ledger sheets `ledgers` (title -> header row) below
+    its header: formulas on other sheets and defined names (references into the sheet), and the
+    sheet's own hyperlinks, comments, conditional formats and data validations that start on such
+    a row. Closing a period moves every one of those rows, and none of these would move with it.
+
+    A range that starts at or above the header and runs on down (a whole column, A2:A1048576) is
+    kept as it is and still covers the ledger, so it is not listed."""
+    found: list[str] = []
+    refs = {title: re.compile(rf"(?:'{re.escape(title.replace(chr(39), chr(39) * 2))}'|"
+                              rf"(?<![\w.']){re.escape(title)})!(\$?[A-Z]{{1,3}}\$?\d+(?::\$?[A-Z]{{1,3}}\$?\d+)?)")
+            for title in ledgers}
+
+    def moved(title: str, text: str) -> bool:
+        """Whether a reference text (B5, A2:C9, "A2:A9 C4") starts on a ledger row below the header."""
+        starts = [int(m.group(1)) for part in text.split() for m in [_CELL_ROWS.match(part)] if m]
+        return any(r > ledgers[title] + (1 if ":" in text else 0) for r in starts)
+
+    for sheet in wb.sheets():
+        xml = pkg.read(sheet.part) if sheet.part in pkg else b""
+        if sheet.name in ledgers:
+            for what, pattern in _ANCHORED.items():
+                for m in pattern.finditer(xml):
+                    if moved(sheet.name, m.group(1).decode()):
+                        found.append(f"{quoted(sheet.name)}!{m.group(1).decode().split()[0]} ({what})")
+            for rel in pkg.rels(sheet.part) if rels_name(sheet.part) in pkg else ():
+                if rel.type.endswith("/comments") and rel.target in pkg:
+                    for m in _COMMENT.finditer(pkg.read(rel.target)):
+                        if moved(sheet.name, m.group(1).decode()):
+                            found.append(f"{quoted(sheet.name)}!{m.group(1).decode()} (a comment)")
+            continue
+        if is_toolkit_sheet(sheet.name) or not _FORMULA.search(xml):  # outputs are written anew
+            continue
+        for m in _F_TEXT.finditer(xml):
+            formula = unescape(m.group(2).decode("utf-8", "replace"))
+            for title, ref in refs.items():
+                if any(moved(title, r.group(1).replace("$", "")) for r in ref.finditer(formula)):
+                    found.append(f"{quoted(sheet.name)}!{m.group(1).decode()} (a formula)")
+    for name in wb.defined_names():
+        for title, ref in refs.items():
+            if any(moved(title, r.group(1).replace("$", "")) for r in ref.finditer(name.text or "")):
+                found.append(f"the defined name {name.get('name')}")
+    return found
 
 
 def _ends_at(pattern: re.Pattern, xml: bytes, row: int) -> bytes:
@@ -139,12 +204,13 @@ def _rewrite_rows(xml: bytes, drop: set[int], insert: list[bytes], header_row: i
             out.append(_numbered(row, header_row + k))
         last = max(last, header_row + len(insert))
 
+    previous = 0
     for m in _ROW.finditer(body):
         row = m.group(0)
         number = _ROW_NUMBER.search(row[:row.index(b">")])
-        if number is None:
-            raise ValueError("a row without a row number")
-        r = int(number.group(1))
+        # A row may leave out its number (valid, if rare): it is then the row after the one before.
+        r = int(number.group(1)) if number is not None else previous + 1
+        previous = r
         if r in drop:
             dropped += 1
             continue
@@ -152,7 +218,7 @@ def _rewrite_rows(xml: bytes, drop: set[int], insert: list[bytes], header_row: i
             place()
             placed = True
         new = r - dropped + (shift if r > header_row else 0)
-        out.append(row if new == r else _numbered(row, new))
+        out.append(row if new == r and number is not None else _numbered(row, new))
         last = max(last, new)
     if not placed:
         place()
@@ -163,7 +229,11 @@ def _numbered(row: bytes, number: int) -> bytes:
     """A row's XML with its row number (and its cells' references) set to `number`."""
     n = str(number).encode()
     end = row.index(b">")
-    start_tag = _ROW_NUMBER.sub(b'r="' + n + b'"', row[:end], count=1)
+    start_tag = row[:end]
+    if _ROW_NUMBER.search(start_tag):
+        start_tag = _ROW_NUMBER.sub(b'r="' + n + b'"', start_tag, count=1)
+    else:  # a row that left its number out gets one: the rows around it may have moved
+        start_tag = re.sub(rb"^<(?:\w+:)?row\b", lambda m: m.group(0) + b' r="' + n + b'"', start_tag)
     rest = _CELL_REF.sub(lambda m: m.group(1) + m.group(2) + n + m.group(3), row[end:])
     return start_tag + rest
 

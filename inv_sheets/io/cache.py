@@ -1,14 +1,15 @@
 """A cached parse of a workbook's big sheets, reused while the sheet's bytes stay the same.
 
 Reading a million-row Movements sheet takes seconds; most refreshes add rows to other sheets, or
-none at all. An .xlsx file is a zip package whose directory already holds a CRC-32 and the size of
-every part, so whether a sheet changed is known without inflating it. A sheet's cells depend on
+none at all. An .xlsx file is a zip package, so whether a sheet changed is known from a hash of its
+compressed bytes, without inflating it. A sheet's cells depend on
 three parts: the sheet itself, the shared-strings table its text cells point into, and the cell
 styles that say which numbers are dates. The cache key is:
 
-    sheet part     CRC-32 and size (from the zip directory: free)
-    shared strings CRC-32 and size (the toolkit's writer never touches that part, so a refresh
-                   keeps it; any edit in Excel that adds or removes text changes it)
+    sheet part     a SHA-256 of its bytes as stored (not the zip directory's CRC-32 and size, which
+                   an edit can keep: see part_digest)
+    shared strings the same (the toolkit's writer never touches that part, so a refresh keeps it;
+                   any edit in Excel that adds or removes text changes it)
     styles         the number format of each cell style, compared as a prefix: the writer only
                    appends styles, so the formats the sheet's cells use stay those of the cache
     versions       the cache format, inv-sheets, fastexcel and python-calamine (reader behaviour)
@@ -23,8 +24,8 @@ A refresh also leaves the findings of its comparison with the remembered fingerp
 the Movements sheets' source (`source`: what the cells were read from), how they were typed, the
 rows accepted and the fingerprint part it wrote (integrity.LastRefresh says why that is enough).
 
-And it leaves its report, keyed on the file it wrote: the name, CRC-32 and size of every
-part of the package (from the zip directory) and the as-of day asked for and the day it ran. A
+And it leaves its report, keyed on the file it wrote: the name and stored-bytes SHA-256 of every
+part of the package and the as-of day asked for and the day it ran. A
 refresh of a file whose parts are all as that refresh left them, asked on the same day for the
 same as-of day, would compute the same sheets and write the same bytes: it returns that report
 and leaves the file alone (refresh.refresh).
@@ -56,6 +57,7 @@ import pandas as pd
 
 from ..contract.book import Table
 from ..contract.issues import Issue, Report
+from .package import seek_to_data
 
 FORMAT = 2  # bump when what is cached changes shape
 MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
@@ -106,9 +108,34 @@ def sheet_key(zf: zipfile.ZipFile, part: str) -> Key | None:
     if info.file_size < MIN_PART_BYTES:
         return None
     strings = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
-    fields = [str(FORMAT), _versions(), f"{info.CRC:08x}:{info.file_size}",
-              f"{strings.CRC:08x}:{strings.file_size}" if strings else "-"]
+    try:
+        fields = [str(FORMAT), _versions(), part_digest(zf, info), part_digest(zf, strings) if strings else "-"]
+    except (OSError, zipfile.BadZipFile):
+        return None  # damage is reported by the reader that meets it
     return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), cell_formats(zf))
+
+
+def part_digest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:
+    """A SHA-256 of a part's bytes as stored (still compressed), with how they are compressed.
+
+    Not the CRC-32 of the zip directory: an edit can keep a part's CRC and size (whitespace moved
+    between attributes), and a cache keyed on them would then hand back the old cells. Inflating
+    is a function of the stored bytes, so equal digests mean equal parts; hashing the stored bytes
+    rather than the inflated ones reads a fifth as much (a full ledger sheet: see docs/performance.md).
+    """
+    h = hashlib.sha256(f"{info.compress_type}:{info.file_size}:".encode())
+    fp = zf.fp
+    if fp is None:
+        raise zipfile.BadZipFile("the package is closed")
+    seek_to_data(fp, info)
+    left = info.compress_size
+    while left > 0:
+        block = fp.read(min(left, 1 << 20))
+        if not block:
+            raise zipfile.BadZipFile(f"{info.filename} is cut short")
+        h.update(block)
+        left -= len(block)
+    return h.hexdigest()
 
 
 def source(key: Key, sheet: str) -> str:
@@ -172,7 +199,7 @@ def refresh_key(workbook: str | os.PathLike, as_of: object) -> str | None:
         return None
     try:
         with zipfile.ZipFile(workbook) as zf:
-            parts = sorted(f"{i.filename}\0{i.CRC:08x}\0{i.file_size}" for i in zf.infolist())
+            parts = sorted(f"{i.filename}\0{part_digest(zf, i)}" for i in zf.infolist())
     except (OSError, zipfile.BadZipFile, ValueError):
         return None
     asked = f"as_of={as_of!r}\0today={date.today().isoformat()}"

@@ -136,7 +136,9 @@ def _dates(series: pd.Series, date1904: bool) -> Column:
     if getattr(series.dt, "tz", None) is not None:
         series = series.dt.tz_localize(None)
     epoch = EPOCH_1904 if date1904 else EPOCH_1900
-    stamps = series.astype("datetime64[ns]") if series.dtype != "datetime64[ns]" else series
+    # In milliseconds: nanoseconds span only 292 years, so a date after 2192 (as_of may be 2199)
+    # minus the 1899 epoch would overflow.
+    stamps = series.astype("datetime64[ms]") if series.dtype != "datetime64[ms]" else series
     serial = ((stamps - epoch) / pd.Timedelta(days=1)).to_numpy(dtype="float64", na_value=np.nan)
     if not date1904:
         # Before 1900-03-01 Excel's serials are one lower than the calendar says.

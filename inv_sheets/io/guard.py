@@ -13,7 +13,15 @@ So a hostile file is stopped here first, cheaply:
   only when asked for it, and most worksheet parts never are (output sheets, which are replaced;
   a big ledger sheet whose cached read is still good), while inflating them costs seconds;
 * a DOCTYPE in any XML part is refused: Excel never writes one, and it is how entity expansion
-  (billion laughs) and external entities (reading a local file) get in.
+  (billion laughs) and external entities (reading a local file) get in;
+* two members of one name (in any case) are refused: readers disagree on which one counts, and a
+  save would rewrite one and carry the other along;
+* member names written with backslashes (`xl\\worksheets\\sheet1.xml`, some old writers) are
+  refused: the zip format separates folders with `/`, and parts written beside them under the
+  proper names would be taken for the workbook's own at the next read;
+* a shared-strings table that declares more strings (uniqueCount) than its bytes can hold is
+  refused: the Rust reader reserves room for the declared count up front, so a count of two
+  billion asks for tens of gigabytes and aborts the process.
 """
 
 from __future__ import annotations
@@ -31,10 +39,15 @@ MAX_TOTAL_BYTES = 4 << 30  # and so is a package whose parts together do (many p
 CHECK_COMPRESSED_BYTES = 1 << 20  # parts smaller than this inflate to 1 GB at most: not worth a pass
 DOCTYPE_SCAN_BYTES = 4096  # a DOCTYPE comes before the root element, so at the very start
 _DOCTYPE = re.compile(rb"<!\s*DOCTYPE", re.I)
+_UNIQUE_COUNT = re.compile(rb"<(?:\w+:)?sst\b[^>]*?\buniqueCount\s*=\s*[\"'](\d+)", re.S)
+SHEET_ROWS = 1_048_576  # the rows a worksheet has: a part holding more is no sheet Excel wrote
+MIN_ROW_BYTES = 6  # the shortest row, <row/>: a part smaller than SHEET_ROWS of them needs no count
+MIN_STRING_BYTES = 8  # the shortest shared string, <si><t/> and its end, takes more bytes than this
 
 
 def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
     """Raise WorkbookTooLargeError or NotAWorkbookError unless every part is safe to hand a parser."""
+    _check_names(zf, path)
     for info in zf.infolist():
         if info.file_size > MAX_PART_BYTES:
             raise WorkbookTooLargeError(
@@ -51,6 +64,35 @@ def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
             raise NotAWorkbookError(
                 f"{path}: part {info.filename} holds an XML DOCTYPE, which Excel never writes (it is how entity "
                 "attacks work); refused: open the file in Excel and save it again if you trust it")
+        if info.filename.lower() == "xl/sharedstrings.xml":
+            _check_string_count(zf, path, info)
+
+
+def _check_names(zf: zipfile.ZipFile, path: str | Path) -> None:
+    seen: set[str] = set()
+    for name in zf.namelist():
+        if "\\" in name:
+            raise NotAWorkbookError(
+                f"{path}: its part names are written with backslashes ({name}), which a zip package does not "
+                "allow; open the file in Excel or LibreOffice and save it again")
+        if name.lower() in seen:
+            raise NotAWorkbookError(
+                f"{path}: holds the part {name} twice, so readers disagree on which is the workbook; refused: "
+                "restore the file from a backup, or open it in Excel and save it again if you trust it")
+        seen.add(name.lower())
+
+
+def _check_string_count(zf: zipfile.ZipFile, path: str | Path, info: zipfile.ZipInfo) -> None:
+    try:
+        with zf.open(info) as fh:
+            head = fh.read(DOCTYPE_SCAN_BYTES)
+    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+        return  # damage is reported by the reader that meets it
+    m = _UNIQUE_COUNT.search(head)
+    if m is not None and int(m.group(1)) > info.file_size // MIN_STRING_BYTES + 1:
+        raise NotAWorkbookError(
+            f"{path}: its shared-strings part declares {int(m.group(1)):,} strings in {info.file_size:,} bytes "
+            "(a damaged or hostile file); refused: open it in Excel and save it again if you trust it")
 
 
 def check_part(zf: zipfile.ZipFile, path: str | Path, part: str) -> None:
@@ -63,11 +105,17 @@ def check_part(zf: zipfile.ZipFile, path: str | Path, part: str) -> None:
 
 
 def _check_inflated(path: str | Path, info: zipfile.ZipInfo) -> None:
-    if info.compress_type == zipfile.ZIP_DEFLATED and info.compress_size > CHECK_COMPRESSED_BYTES \
-            and not _inflates_within(path, info):
-        raise WorkbookTooLargeError(
-            f"{path}: part {info.filename} inflates beyond the {info.file_size:,} bytes its header "
-            "declares (a damaged file or a zip bomb); refused")
+    count = is_worksheet(info.filename) and info.file_size > SHEET_ROWS * MIN_ROW_BYTES
+    if info.compress_type == zipfile.ZIP_DEFLATED and (info.compress_size > CHECK_COMPRESSED_BYTES or count):
+        within, rows = _inflates_within(path, info, count)
+        if not within:
+            raise WorkbookTooLargeError(
+                f"{path}: part {info.filename} inflates beyond the {info.file_size:,} bytes its header "
+                "declares (a damaged file or a zip bomb); refused")
+        if rows > SHEET_ROWS:
+            raise WorkbookTooLargeError(
+                f"{path}: part {info.filename} holds more than the {SHEET_ROWS:,} rows a sheet can have "
+                "(a damaged or hostile file: Excel could not have written it); refused")
 
 
 def is_worksheet(part: str) -> bool:
@@ -84,14 +132,18 @@ def _has_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     return _DOCTYPE.search(head) is not None
 
 
-def _inflates_within(path: str | Path, info: zipfile.ZipInfo) -> bool:
-    """Whether the part's raw deflate stream inflates to no more than its declared size.
+def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool = False) -> tuple[bool, int]:
+    """Whether the part's raw deflate stream inflates to no more than its declared size, and (when
+    `count_rows`) how many rows it holds, counted as it goes: a sheet of repeated rows is refused
+    at the sheet's row limit, before a reader holds gigabytes of them.
 
     Reads the compressed bytes straight from the file (zipfile itself would stop at the declared
     size, which is exactly what a lying header hides behind), one block at a time.
     """
     inflater = zlib.decompressobj(-15)
-    total = 0
+    total = rows = 0
+    tag: bytes | None = None  # how this part spells a row's start tag, once a row is seen
+    tail = b""  # the end of the block before: a row tag may straddle two blocks
     try:
         with open(path, "rb") as fh:
             seek_to_data(fh, info)
@@ -102,10 +154,28 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo) -> bool:
                     break
                 left -= len(block)
                 while block:
-                    total += len(inflater.decompress(block, 16 << 20))
+                    data = inflater.decompress(block, 16 << 20)
+                    total += len(data)
                     if total > info.file_size:
-                        return False
+                        return False, rows
+                    if count_rows:
+                        tag = tag or _row_tag(data)
+                        rows += (tail + data).count(tag) if tag else 0
+                        tail = data[-(len(tag or b"") - 1):] if tag else b""
+                        if rows > SHEET_ROWS:
+                            return True, rows
                     block = inflater.unconsumed_tail
     except (OSError, zipfile.BadZipFile, zlib.error):
-        return True  # not a size problem: the reader reports the damage in its own words
-    return True
+        return True, rows  # not a size problem: the reader reports the damage in its own words
+    return True, rows
+
+
+_ROW_TAG = re.compile(rb"<((?:[\w.-]+:)?)row[\s>/]")
+
+
+def _row_tag(data: bytes) -> bytes | None:
+    """The start of a row tag as this part writes it (<row, or <x:row with a prefix), from its
+    first row; None before any. One pattern, counted with bytes.count: a regex over a full
+    ledger's 300 MB would take seconds."""
+    m = _ROW_TAG.search(data)
+    return None if m is None else b"<" + m.group(1) + b"row"

@@ -70,6 +70,8 @@ def open_package(path: str | os.PathLike) -> zipfile.ZipFile:
         raise NotAWorkbookError(f"{p}: no such file")
     if p.is_dir():
         raise NotAWorkbookError(f"{p}: is a folder, not a workbook file")
+    if not p.is_file():  # opening a named pipe would wait for a writer forever
+        raise NotAWorkbookError(f"{p}: is not a regular file (a pipe or a device), not a workbook file")
     suffix = p.suffix.lower()
     if suffix in _WRONG_KIND:
         raise NotAWorkbookError(f"{p}: {_WRONG_KIND[suffix]}")
@@ -216,15 +218,22 @@ def collect(path: str, sheet_names: list[str], load: Callable[[str, str, list[Is
     return book
 
 
+# What may follow a ledger sheet's name on a sheet that continues it: numbers ("2025", "2025-01"),
+# a bracketed number ("(2)"), "part 2" or a quarter ("Q1"), separated by spaces, dashes or underscores.
+# (Each number is taken whole, (?!\d), so the repetition cannot backtrack through its digits.)
+_CONTINUATION_TAIL = re.compile(r"(?:[\s_\-]*(?:\d+(?!\d)|\(\d+\)|part\s*\d+(?!\d)|q[1-4]))+", re.I)
+
+
 def continuation_of(name: str) -> str | None:
     """The table a sheet continues: "Movements 2025" -> "Movements"; None for any other name.
 
-    The name is a ledger sheet's name (or alias), then a space, dash, underscore or bracket, then
-    anything with a digit in it (a year, a part number).
+    The name is a ledger sheet's name (or alias), then only numbers, a bracketed number, "part N"
+    or a quarter ("Movements 2025", "Ledger (2)", "Movements 2025 part 1", "Movements Q1 2025"),
+    so a sheet named "Movements 2024 summary" is the user's own, not more of the ledger.
     """
     for m in re.finditer(r"[\s_\-(]", name):
         head, rest = name[:m.start()], name[m.start():]
-        if re.search(r"\d", rest) and match_sheet(head) in CONTINUABLE:
+        if re.search(r"\d", rest) and _CONTINUATION_TAIL.fullmatch(rest) and match_sheet(head) in CONTINUABLE:
             return match_sheet(head)
     return None
 
@@ -394,16 +403,32 @@ def _assemble(frame, header, letters, name, canonical, header_row, issues, *, ex
         headers[col] = text
     if not data and not len(frame):
         return None
-    for col in schema.required_columns:
-        if col.name not in data:
-            issues.append(Issue("missing-column", name, header_row, None,
-                                f"{name} has no '{col.title}' column: add it to row {header_row}.",
-                                value=col.title, field=col.name))
+    missing = [col for col in schema.required_columns if col.name not in data]
+    lower = _header_below(frame, canonical, missing) if missing else None
+    for col in missing:
+        fix = (f"the headers seem to be on row {lower}: delete the rows above them, so that the headers are the "
+               f"sheet's first row" if lower else f"add it to row {header_row}, the header row")
+        issues.append(Issue("missing-column", name, header_row, None, f"{name} has no '{col.title}' column: {fix}.",
+                            value=col.title, field=col.name))
     table_frame = pd.DataFrame(data, index=frame.index)
     # Rows with nothing in any known column are blank lines, not records.
     if len(table_frame.columns):
         table_frame = table_frame[table_frame.notna().any(axis=1)]
     return Table(canonical, name, table_frame, col_letters, headers, header_row, exact)
+
+
+HEADER_SEARCH_ROWS = 10  # title rows above a table: where to look for headers the first row lacks
+
+
+def _header_below(frame: pd.DataFrame, canonical: str, missing: list) -> int | None:
+    """The Excel row, among the first rows under the one read as headers, that holds the missing
+    columns' headers (a table below title rows), or None."""
+    wanted = {col.name for col in missing}
+    for row, values in frame.head(HEADER_SEARCH_ROWS).iterrows():
+        found = {match_column(canonical, str(v).strip()) for v in values if isinstance(v, str) and v.strip()}
+        if wanted <= found:
+            return int(row)
+    return None
 
 
 def _nearest(text: str, candidates: list[str]) -> str:

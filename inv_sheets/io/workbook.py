@@ -5,7 +5,8 @@ Ownership: each sheet the toolkit writes is marked by a hidden, workbook-scoped 
 a defined name pointing at its sheet when the user renames the sheet, and turns it into `#REF!` when
 the sheet is deleted, so the marker follows the sheet and never claims a sheet the user made: a
 user's own sheet called "Stock" carries no marker and is never overwritten. A marker whose sheet is
-gone is dropped and the output is written as a new sheet.
+gone is dropped and the output is written as a new sheet. A marker is not trusted alone: the sheet
+it points at must hold the output's table and never be an input sheet (`is_output_sheet`).
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ from dataclasses import dataclass
 
 from lxml import etree
 
-from .package import NS_MAIN, NS_R, REL_WORKSHEET, Package, insert_in_order, to_xml
+from ..contract.schema import OUTPUT, match_sheet
+from .package import NS_MAIN, NS_R, REL_TABLE, REL_WORKSHEET, Package, insert_in_order, rels_name, to_xml
 
 _M = f"{{{NS_MAIN}}}"
 MARKER_PREFIX = "_invsheets_"
 PRINT_NAMES = ("_xlnm.Print_Area", "_xlnm.Print_Titles")
+RECORD_PREFIX = "_invrecord_"
 _MARKER_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!")
 # CT_Workbook child order, for inserting <definedNames> or <calcPr> where the schema wants them.
 _BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection", "bookViews", "sheets",
@@ -31,6 +34,11 @@ _BOOK_ORDER = ["fileVersion", "fileSharing", "workbookPr", "workbookProtection",
 def marker_name(output: str) -> str:
     """The defined name that marks the sheet of an output: Purchase Plan -> _invsheets_PurchasePlan."""
     return MARKER_PREFIX + re.sub(r"\W", "", output)
+
+
+def record_name(output: str) -> str:
+    """The defined name holding what the last refresh wrote on an output's sheet (io.typed.record)."""
+    return RECORD_PREFIX + re.sub(r"\W", "", output)
 
 
 def quoted(sheet: str) -> str:
@@ -95,37 +103,52 @@ class Workbook:
         """The sheet of that name, compared as Excel does (case-insensitive)."""
         return next((s for s in self.sheets() if s.name.casefold() == name.casefold()), None)
 
-    def add_sheet(self, name: str, part: str) -> Sheet:
-        """Append a sheet: the next unused sheetId and the first unused rId (never renumbering)."""
+    def add_sheet(self, name: str, part: str, after: Sheet | None = None) -> Sheet:
+        """Add a sheet (after `after`, else at the end): the next unused sheetId and the first unused
+        rId (never renumbering). Positions past it shift, in sheet-scoped names and the window."""
         rid = self.rels.add(REL_WORKSHEET, part)
         sheet_id = max((s.sheet_id for s in self.sheets()), default=0) + 1
-        el = etree.SubElement(self._sheets_element(), _M + "sheet")
+        el = etree.Element(_M + "sheet")
         el.set("name", name)
         el.set("sheetId", str(sheet_id))
         el.set(f"{{{NS_R}}}id", rid)
-        return Sheet(el, part)
-
-    def remove_sheet(self, sheet: Sheet) -> None:
-        """Drop a sheet entry and its relationship; names scoped to it go, later scopes shift down."""
+        if after is None:
+            self._sheets_element().append(el)
+        else:
+            after.element.addnext(el)
+        sheet = Sheet(el, part)
         position = self.sheets().index(sheet)
-        sheet.element.getparent().remove(sheet.element)
-        self.rels.remove(sheet.rid)
-        for dn in list(self.defined_names()):
+        if position < len(self.sheets()) - 1:
+            self._shift_positions(position, +1)
+        return sheet
+
+    def _shift_positions(self, position: int, by: int) -> None:
+        """Sheet indexes at or past `position` move by `by`: sheet-scoped names, active and first tab."""
+        for dn in self.defined_names():
             local = dn.get("localSheetId")
-            if local is None:
-                continue
-            if int(local) == position:
-                dn.getparent().remove(dn)
-            elif int(local) > position:
-                dn.set("localSheetId", str(int(local) - 1))
-        count = len(self.sheets())
+            if local is not None and int(local) >= position:
+                dn.set("localSheetId", str(int(local) + by))
         for view in self.root.iterfind(f"{_M}bookViews/{_M}workbookView"):
             for attr in ("activeTab", "firstSheet"):
-                if view.get(attr) is None:
-                    continue
-                index = int(view.get(attr, "0"))
-                index = index - 1 if index > position else index
-                view.set(attr, str(max(0, min(index, count - 1))))
+                if view.get(attr) is not None and int(view.get(attr, "0")) >= position:
+                    view.set(attr, str(int(view.get(attr, "0")) + by))
+
+    @property
+    def structure_locked(self) -> bool:
+        """Whether the workbook's structure is protected (no sheet may be added, removed or moved)."""
+        protection = self.root.find(_M + "workbookProtection")
+        return protection is not None and protection.get("lockStructure", "0").lower() in ("1", "true")
+
+    def last_owned(self) -> Sheet | None:
+        """The last sheet, in tab order, that an ownership marker points at."""
+        marked = set()
+        for dn in self.defined_names():
+            if dn.get("name", "").startswith(MARKER_PREFIX) and dn.get("localSheetId") is None:
+                match = _MARKER_REF.match((dn.text or "").strip())
+                if match:
+                    marked.add((match.group(1).replace("''", "'") if match.group(1) else match.group(2)).casefold())
+        owned = [s for s in self.sheets() if s.name.casefold() in marked]
+        return owned[-1] if owned else None
 
     def set_hidden(self, sheet: Sheet, hidden: bool) -> None:
         if hidden:
@@ -139,16 +162,43 @@ class Workbook:
         return [] if names is None else list(names.iterfind(_M + "definedName"))
 
     def owned(self, output: str) -> Sheet | None:
-        """The sheet the output's marker points at, if it still exists."""
+        """The sheet the output's marker points at, if it still exists and its content says it is
+        that output (see `is_output_sheet`)."""
         for dn in self.defined_names():
             if dn.get("name") == marker_name(output) and dn.get("localSheetId") is None:
                 match = _MARKER_REF.match((dn.text or "").strip())
                 if match:
                     name = match.group(1).replace("''", "'") if match.group(1) else match.group(2)
                     sheet = self.find(name)
-                    if sheet is not None:
+                    if sheet is not None and self.is_output_sheet(output, sheet):
                         return sheet
         return None
+
+    def is_output_sheet(self, output: str, sheet: Sheet) -> bool:
+        """Whether a marked sheet really holds the output: a marker alone can be wrong (a script
+        that put a user's sheet back under the old name keeps it; a hand-made one can point
+        anywhere). Never an input sheet of the contract; else the sheet's Excel table must carry at
+        least half of the output's declared column titles (half, so that a sheet written by an
+        older version, with fewer columns, is still recognised). The toolkit's hidden sheets,
+        which have no declared columns, are recognised by their "_inv" names."""
+        if match_sheet(sheet.name) is not None:
+            return False
+        declared = OUTPUT.get(output)
+        if declared is None:
+            return sheet.name.startswith("_inv")
+        titles = {c.title.casefold() for c in declared.columns}
+        return len(titles & self._table_columns(sheet)) * 2 >= len(titles)
+
+    def _table_columns(self, sheet: Sheet) -> set[str]:
+        """The column names (casefolded) of the Excel tables on a sheet."""
+        if rels_name(sheet.part) not in self.pkg:
+            return set()
+        names: set[str] = set()
+        for rel in self.pkg.rels(sheet.part).of_type(REL_TABLE):
+            if rel.target in self.pkg:
+                table = self.pkg.xml(rel.target)
+                names |= {c.get("name", "").casefold() for c in table.iter(_M + "tableColumn")}
+        return names
 
     def mark(self, output: str, sheet: str) -> None:
         """Point the output's marker at `sheet` (one marker per output)."""
@@ -161,6 +211,22 @@ class Workbook:
         for dn in self.defined_names():
             if dn.get("name") == marker_name(output) and dn.get("localSheetId") is None:
                 dn.getparent().remove(dn)
+
+    def hidden_text(self, name: str) -> str | None:
+        """The text of a hidden workbook-scoped name holding a string constant ("..."), if any."""
+        for dn in self.defined_names():
+            if dn.get("name") == name and dn.get("localSheetId") is None:
+                text = (dn.text or "").strip()
+                return text[1:-1].replace('""', '"') if len(text) >= 2 and text[0] == text[-1] == '"' else None
+        return None
+
+    def set_hidden_text(self, name: str, text: str) -> None:
+        """Keep `text` (at most 255 characters) in a hidden workbook-scoped name."""
+        for dn in self.defined_names():
+            if dn.get("name") == name and dn.get("localSheetId") is None:
+                dn.getparent().remove(dn)
+        dn = etree.SubElement(self._child("definedNames"), _M + "definedName", name=name, hidden="1")
+        dn.text = '"' + text.replace('"', '""') + '"'
 
     def drop_filter_database(self, sheet: Sheet) -> None:
         """Remove the sheet's _xlnm._FilterDatabase: its table brings its own autofilter."""

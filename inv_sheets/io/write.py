@@ -1,13 +1,16 @@
 """The preserving writer: put the toolkit's sheets into the user's own workbook, and nothing else.
 
 `write_sheets` adds or replaces the output sheets it owns (see workbook.py for the ownership
-marker), appended after the user's sheets, and removes owned sheets whose feature no longer
-applies. It edits only this allow-list of package members:
+marker); a new one goes right after the last output sheet, or at the end. It never removes an
+output sheet: one whose feature has nothing to show gets its headers and a line saying why, so
+formulas and names that point into it keep working. It edits only this allow-list of package members:
 
     [Content_Types].xml, xl/workbook.xml and its rels, xl/styles.xml (append-only),
     docProps/app.xml, xl/calcChain.xml (removed), and the parts of its own output sheets.
 
-Every other member is copied with its compressed bytes unchanged and in its place; a guard
+What the user typed on an output sheet is read before it is replaced (typed.py): their own
+columns beside a table go back on their rows' keys, and values that cannot stay go to Orphaned
+Notes. Every other member is copied with its compressed bytes unchanged and in its place; a guard
 refuses to save if anything outside the list would change. VBA projects, buttons, pictures,
 pivot tables and everything the toolkit does not understand are carried through untouched.
 
@@ -23,6 +26,7 @@ is left as it was.
 
 from __future__ import annotations
 
+import datetime as dt
 import errno
 import hashlib
 import os
@@ -34,18 +38,21 @@ import tempfile
 import time
 import zipfile
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable
 from xml.sax.saxutils import unescape
 
+import pandas as pd
 from lxml import etree
 
 from ..contract.issues import (
     EncryptedWorkbookError,
+    Issue,
     NotAWorkbookError,
     WorkbookChangedError,
     WorkbookLockedError,
+    WouldOverwriteError,
     WriteError,
 )
 from ..contract.sheetdata import SheetData
@@ -66,9 +73,21 @@ from .package import (
     compressed_bytes,
     rels_name,
 )
+from .typed import (
+    ORPHANS,
+    Before,
+    Grid,
+    calamine_grid,
+    lost,
+    orphans_sheet,
+    put_back,
+    read_before,
+    read_orphans,
+    record,
+)
 from .render import DRAWING_RID, TABLE_RID, render
 from .styles import MINIMAL_STYLES, StyleSheet
-from .workbook import Sheet, Workbook, unique_sheet_name, unique_table_name
+from .workbook import Sheet, Workbook, record_name, unique_sheet_name, unique_table_name
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
@@ -99,6 +118,9 @@ class WriteResult:
     path: Path  # the file written
     sheets: tuple[str, ...]  # the final names of the sheets written, in order
     bytes: int  # its size
+    backup: Path | None = None  # the copy of the file as it was, when one was asked for
+    visible: tuple[str, ...] = ()  # the sheets written that are not hidden, in order
+    findings: tuple[Issue, ...] = ()  # what happened to values the user typed on the output sheets
 
 
 # Checks before any work ------------------------------------------------------------------------------
@@ -106,6 +128,11 @@ def check_writable(path: str | os.PathLike[str]) -> None:
     """Refuse early, with a specific reason, a workbook that must not or cannot be written in place."""
     path = Path(path)
     check_workbook(path)
+    check_replaceable(path)
+
+
+def check_replaceable(path: Path) -> None:
+    """Refuse a file that is open in another program or cannot be replaced."""
     check_not_open(path)
     mode = path.stat().st_mode
     if not os.access(path, os.W_OK) or not mode & stat.S_IWUSR:
@@ -129,6 +156,10 @@ def check_not_open(path: Path) -> None:
 
 def check_workbook(path: Path) -> None:
     """Raise unless `path` is an .xlsx/.xlsm package this writer can edit."""
+    if path.is_dir():
+        raise NotAWorkbookError(f"{path} is a folder, not a workbook file")
+    if path.exists() and not path.is_file():
+        raise NotAWorkbookError(f"{path} is not a regular file (a pipe or a device), not a workbook file")
     if not path.is_file():
         raise NotAWorkbookError(f"{path} does not exist")
     with open(path, "rb") as f:
@@ -174,20 +205,52 @@ def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[st
     else:
         check_workbook(source)
         check_not_open(target)
-        if target.exists():
-            check_writable(target)
+        if target.exists():  # replaced whole: it need not be a workbook (check_new_file asks first)
+            check_replaceable(target)
+        elif not target.parent.is_dir():
+            raise WriteError(f"the folder {target.parent} does not exist: create it first, or write elsewhere")
         elif not os.access(target.parent, os.W_OK | os.X_OK):
             raise WorkbookLockedError(f"the folder {target.parent} is not writable")
     return source, target
 
 
+def check_new_file(source: str | os.PathLike[str], target: str | os.PathLike[str], *, force: bool = False) -> None:
+    """Refuse to replace an existing file other than the workbook itself, unless `force`."""
+    source, target = Path(source), Path(target)
+    if not force and target.exists() and not (source.exists() and os.path.samefile(source, target)):
+        raise WouldOverwriteError(f"{target} already exists; choose another name, or use --force to replace it")
+
+
+def backup_path(path: Path) -> Path:
+    """A new name beside `path` for its backup: store.bak-2026-12-07-143005.xlsx (-2, -3... if taken).
+
+    Each backup gets its own name, so a later one never replaces an earlier one.
+    """
+    stem = f"{path.stem}.bak-{time.strftime('%Y-%m-%d-%H%M%S')}"
+    candidate = path.with_name(stem + path.suffix)
+    n = 2
+    while candidate.exists():
+        candidate = path.with_name(f"{stem}-{n}{path.suffix}")
+        n += 1
+    return candidate
+
+
 def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, output: str | os.PathLike[str] | None = None,
-                 backup: bool = False, expected: FileState | None = None, remove: Iterable[str] = ()) -> WriteResult:
+                 backup: bool = False, expected: FileState | None = None,
+                 placeholders: Iterable[SheetData] = (),
+                 issues: Callable[[list[Issue]], SheetData] | None = None) -> WriteResult:
     """Add or replace the toolkit's sheets in the workbook at `path` (or write the result to `output`).
 
-    remove    output names whose owned sheets should go (their feature no longer applies).
-    expected  the file as it was read; if it changed since, WorkbookChangedError and nothing written.
-    backup    copy the file about to be replaced to "<name>.bak<ext>" beside it first.
+    placeholders  sheets of outputs with nothing to show (headers and a line that says why): written
+                  only where the output's sheet already exists, so that it, and every reference
+                  into it, stays. An output sheet is never removed.
+    expected      the file as it was read; if it changed since, WorkbookChangedError and nothing written.
+    backup        copy the file about to be replaced beside it first, under a new name (backup_path).
+    issues        builds the Issues sheet with the findings the write adds (values typed on output
+                  sheets that moved to Orphaned Notes); it replaces the one in `sheets` when there are any.
+
+    A new sheet goes right after the last output sheet (or at the end), never between the user's
+    own. A workbook whose structure is protected is refused if a sheet would have to be added.
     """
     source, target = source_and_target(path, output)
     if expected is not None and FileState.of(source) != expected:
@@ -195,6 +258,30 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
 
     with Package(source) as pkg:
         book = Workbook(pkg)
+        for data in placeholders:
+            existing = book.owned(data.name)
+            if existing is not None:  # keeps the sheet as the user left it: hidden or not
+                sheets = [*sheets, replace(data, hidden=existing.element.get("state") in ("hidden", "veryHidden"))]
+        # What the user typed on the sheets about to be replaced is read first, so that the values
+        # that cannot stay where they were are on Orphaned Notes and the Issues sheet in this write.
+        grid = calamine_grid(source)
+        befores = {data.name: _read_before(pkg, book, data, grid) for data in sheets}
+        orphans, findings = [], []
+        for data in sheets:
+            if befores[data.name] is not None:
+                more, said = lost(befores[data.name], data, book.date1904, dt.date.today())
+                orphans += more
+                findings += said
+        if orphans:  # added to what the sheet already keeps; never cleared by the toolkit
+            existing = book.owned(ORPHANS.name)
+            kept = read_orphans(grid, existing.name, existing.part) if existing is not None else []
+            sheets = [*sheets, orphans_sheet(kept, orphans)]
+            befores[ORPHANS.name] = _read_before(pkg, book, sheets[-1], grid)
+        if findings and issues is not None:
+            fresh = issues(findings)
+            sheets = [fresh if data.name == fresh.name else data for data in sheets]
+        _check_structure(book, sheets, source)
+
         allowed = {CONTENT_TYPES, book.part, rels_name(book.part), APP}
         styles_part = _styles_part(pkg, book)
         allowed.add(styles_part)
@@ -204,18 +291,12 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             book.rels.remove(rel.id)
             allowed.add(rel.target)
 
-        for name in remove:
-            sheet = book.owned(name)
-            if sheet is not None:
-                allowed |= _drop_sheet_parts(pkg, sheet.part) | {sheet.part}
-                pkg.remove(sheet.part)
-                book.remove_sheet(sheet)
-            book.unmark(name)
-
-        written, new_parts = [], []
+        written, visible, new_parts = [], [], []
         for data in sheets:
-            sheet, parts = _put_sheet(pkg, book, styles, data)
+            sheet, parts = _put_sheet(pkg, book, styles, capped(data), befores.get(data.name))
             written.append(sheet.name)
+            if not data.hidden:
+                visible.append(sheet.name)
             new_parts.append(sheet.part)
             allowed |= parts
 
@@ -228,8 +309,37 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
         stray = pkg.edited() - allowed
         if stray:
             raise WriteError(f"refusing to save: the write would change parts it does not own: {sorted(stray)}")
-        size = save_atomically(pkg, source, target, expected, backup, new_parts)
-    return WriteResult(target, tuple(written), size)
+        size, kept = save_atomically(pkg, source, target, expected, backup, new_parts)
+    return WriteResult(target, tuple(written), size, kept, tuple(visible), tuple(findings))
+
+
+def _check_structure(book: Workbook, sheets: list[SheetData], source: Path) -> None:
+    """Refuse a structure-protected workbook the write would have to add sheets to."""
+    missing = [data.name for data in sheets if book.owned(data.name) is None]
+    if book.structure_locked and missing:
+        raise WorkbookLockedError(
+            f"{source.name} has a protected structure, and {', '.join(missing)} must be added as new sheets; "
+            "unprotect it in Excel (Review > Protect Workbook), run again, then protect it again")
+
+
+SHEET_BODY_ROWS = 1_048_575  # a sheet's 1,048,576 rows under one header row
+
+
+def capped(data: SheetData, limit: int | None = None) -> SheetData:
+    """The sheet as it fits a worksheet: beyond `limit` rows (SHEET_BODY_ROWS), the first limit - 1
+    and a last row saying how many more there are and where to see them all (Excel cannot open a
+    longer sheet)."""
+    limit = limit or SHEET_BODY_ROWS
+    rows = data.rows
+    if len(rows) <= limit:
+        return data
+    first = data.columns[0].name
+    last = pd.DataFrame({first: [f"... and {len(rows) - limit + 1:,} more rows that a sheet cannot hold: "
+                                 "`inv-sheets validate --json` (or `refresh --json`) lists them all"]})
+    head = rows.iloc[:limit - 1]
+    head = head.astype({first: object}) if first in head.columns else head
+    kept = pd.concat([head, last], ignore_index=True)
+    return replace(data, rows=kept, formulas={})
 
 
 def _styles_part(pkg: Package, book: Workbook) -> str:
@@ -242,8 +352,21 @@ def _styles_part(pkg: Package, book: Workbook) -> str:
     return part
 
 
-def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData) -> tuple[Sheet, set[str]]:
-    """Write one output sheet (replacing its old self); returns it and every part it touched."""
+def _read_before(pkg: Package, book: Workbook, data: SheetData, grid: Grid) -> Before | None:
+    """What the user typed on the output's sheet, if it has one (io.typed.read_before)."""
+    sheet = book.owned(data.name)
+    if sheet is None:
+        return None
+    table_part = _own_table(pkg, sheet.part)[0]
+    table_ref = pkg.xml(table_part).get("ref") if table_part else None
+    return read_before(pkg, sheet.part, sheet.name, data.output, table_ref,
+                       book.hidden_text(record_name(data.name)), grid, book.date1904)
+
+
+def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData,
+               before: Before | None) -> tuple[Sheet, set[str]]:
+    """Write one output sheet (replacing its old self, the user's own columns beside its table
+    put back); returns it and every part it touched."""
     touched: set[str] = set()
     sheet = book.owned(data.name)
     code_name = table_part = table_name = None
@@ -255,7 +378,8 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
         touched |= _drop_sheet_parts(pkg, sheet.part)
         book.drop_filter_database(sheet)
     else:
-        sheet = book.add_sheet(unique_sheet_name(book, data.name), pkg.unused("xl/worksheets/sheet{}.xml"))
+        sheet = book.add_sheet(unique_sheet_name(book, data.name), pkg.unused("xl/worksheets/sheet{}.xml"),
+                               after=book.last_owned())
     name, part = sheet.name, sheet.part
     book.set_hidden(sheet, data.hidden)
     book.mark(data.name, name)
@@ -268,7 +392,12 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
                       date1904=book.date1904, code_name=code_name)
     book.set_print_names(sheet, rendered.print_area)
 
-    pkg.write(part, rendered.worksheet, CT_WORKSHEET)
+    worksheet = rendered.worksheet
+    if not data.hidden:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there
+        book.set_hidden_text(record_name(data.name), record(data, worksheet, book.date1904))
+    if before is not None:
+        worksheet = put_back(worksheet, before, data, book.date1904)
+    pkg.write(part, worksheet, CT_WORKSHEET)
     if not table_part or table_part in pkg:
         table_part = pkg.unused("xl/tables/table{}.xml")
     pkg.write(table_part, rendered.table, CT_TABLE)
@@ -332,9 +461,14 @@ def _drop_sheet_parts(pkg: Package, sheet_part: str) -> set[str]:
 
 # Saving ----------------------------------------------------------------------------------------------
 def save_atomically(pkg: Package, source: Path, target: Path, expected: FileState | None, backup: bool,
-                     check_parts: list[str]) -> int:
-    """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated."""
+                     check_parts: list[str]) -> tuple[int, Path | None]:
+    """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated.
+
+    A symlinked target is written through to the file it points at (the link stays a link), and the
+    new file keeps the old one's mode, owner and extended attributes. Returns the size written and
+    the backup's path (None without one)."""
     tmp: Path | None = None
+    target = Path(os.path.realpath(target))
     try:
         _remove_stale_temps(target.parent)
         fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
@@ -346,21 +480,46 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
         _verify(tmp, check_parts, copied)
         keep_mode = target if target.exists() else source
         os.chmod(tmp, stat.S_IMODE(keep_mode.stat().st_mode))
+        _keep_owner_and_attributes(keep_mode, tmp)
         if expected is not None and FileState.of(source) != expected:
             raise WorkbookChangedError(f"{source.name} changed while it was being written; run again")
+        kept = None
         if backup and target.exists():
-            shutil.copy2(target, target.with_name(f"{target.stem}.bak{target.suffix}"))
+            kept = backup_path(target)
+            shutil.copy2(target, kept)
         size = tmp.stat().st_size
         _replace(tmp, target)
         tmp = None
         _fsync_dir(target.parent)
-        return size
+        return size, kept
     except OSError as e:
         reason = "the disk is full" if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else (e.strerror or str(e))
         raise WriteError(f"could not write {target.name}: {reason}; the workbook is unchanged") from e
     finally:
         if tmp is not None:
             tmp.unlink(missing_ok=True)
+
+
+def _keep_owner_and_attributes(old: Path, new: Path) -> None:
+    """Give the new file the old one's owner and extended attributes (a refresh run as root must
+    not leave the user a file they cannot save). What this process may not set is left as it is:
+    a user cannot give a file away, and some attributes (security labels) are the system's."""
+    st = old.stat()
+    if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        try:
+            os.chown(new, st.st_uid, st.st_gid)
+        except OSError:
+            pass
+    if hasattr(os, "listxattr"):
+        try:
+            names = os.listxattr(old)
+        except OSError:
+            return  # a file system without extended attributes
+        for name in names:
+            try:
+                os.setxattr(new, name, os.getxattr(old, name))
+            except OSError:
+                pass
 
 
 TEMP_PREFIX = ".~invsheets-"

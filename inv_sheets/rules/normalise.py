@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 
 import pandas as pd
 
 from ..contract.book import Book
+from ..contract.issues import Issue
 from ..contract.parse import _UNIT_RE, canonical_code
 from ..contract.schema import BOOL, CHOICE, CODE, DATE, INTEGER, NUMBER, SHEET, TEXT, fold
 
@@ -132,21 +134,41 @@ class NormaliseResult:
     path: str
     changes: list[Change]
     written: str | None = None
+    backup: str | None = None  # the workbook as it was, when it was changed in place
+    issues: list[Issue] = field(default_factory=list)  # cells it would tidy but leaves (formulas)
 
     def to_dict(self) -> dict:
-        return {"path": self.path, "written": self.written, "changes": [c.to_dict() for c in self.changes]}
+        return {"path": self.path, "written": self.written, "backup": self.backup,
+                "changes": [c.to_dict() for c in self.changes], "issues": [i.to_dict() for i in self.issues]}
 
 
-def normalise(path: str | os.PathLike, *, output: str | os.PathLike | None = None, in_place: bool = False) -> NormaliseResult:
-    """Plan the changes and, with `output` or `in_place`, write them (in place keeps a backup)."""
+def normalise(path: str | os.PathLike, *, output: str | os.PathLike | None = None, in_place: bool = False,
+              force: bool = False) -> NormaliseResult:
+    """Plan the changes and, with `output` or `in_place`, write them (in place keeps a backup).
+
+    An existing `output` is replaced only with `force` (WouldOverwriteError otherwise).
+    """
+    from ..io.edit import formula_cells, write_cells
     from ..io.read import read_book
+    from ..io.write import check_new_file
 
     path = os.fspath(path)
+    if output is not None:
+        check_new_file(path, output, force=force)
     book = read_book(path)
     changes = plan(book)
-    result = NormaliseResult(path, changes)
+    formulas = formula_cells(path, {c.sheet for c in changes}) if changes else set()
+    result = NormaliseResult(path, [c for c in changes if (c.sheet, c.cell) not in formulas],
+                             issues=[_formula_kept(c) for c in changes if (c.sheet, c.cell) in formulas])
+    changes = result.changes
     if changes and (output or in_place):
-        from ..io.edit import write_cells
-
-        result.written = os.fspath(write_cells(path, changes, output=output, backup=in_place and not output))
+        written, backup = write_cells(path, changes, output=output, backup=in_place and not output)
+        result.written, result.backup = os.fspath(written), backup and os.fspath(backup)
     return result
+
+
+def _formula_kept(change: Change) -> Issue:
+    column, row = re.fullmatch(r"([A-Z]+)(\d+)", change.cell).groups()
+    return Issue("formula-not-normalised", change.sheet, int(row), column,
+                 f"This formula's result {_show(change.before)!r} would become {_show(change.after)!r}, but a formula "
+                 "is never replaced: fix the formula, or type the value instead of it.", value=_show(change.before))

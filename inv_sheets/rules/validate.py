@@ -11,14 +11,14 @@ does not make every movement of that SKU vanish.
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import pandas as pd
 
 from ..contract.book import Book, Settings, Store, Table
-from ..contract.issues import ERROR, InvSheetsError, Issue, Report
-from ..contract.parse import Bad, blank_cells, parse_column
+from ..contract.issues import ERROR, Issue, Report
+from ..contract.parse import Bad, blank_cells, parse_column, parse_day
 from ..contract.schema import (
     BOOL,
     CHOICE,
@@ -36,6 +36,9 @@ from ..contract.schema import (
 )
 from ..io import cache
 from . import checks
+
+if TYPE_CHECKING:
+    from ..ledger.postings import Ledger
 
 TRANSACTION_SHEETS = ("Movements", "Counts", "Orders", "Purchases", "Bundles", "Promotions")
 _SETTING_KEYS = {fold(s.key): s.key for s in SETTINGS}
@@ -103,13 +106,62 @@ def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.Dat
 
 
 def validate(source: str | os.PathLike | Book, *, as_of=None, progress=None) -> Report:
-    """Every finding in a workbook, as a Report (the library behind `inv-sheets validate`)."""
+    """Every finding of the cells, the sheets and the ledger (negative stock, over-reserved,
+    count variance, unknown batch, ...), as a Report; nothing is written.
+
+    `inv-sheets validate` and `inv_sheets.validate` add what the figures find (refresh.validate),
+    so they report everything a refresh would.
+    """
     book = source if isinstance(source, Book) else load(source, progress=progress)
-    store, issues = parse(book, as_of=as_of)
+    store, _, issues = check(book, as_of=as_of)
     report = Report(book.path, issues)
-    report.summary = {"sheets": {name: len(store.tables[name]) for name in store.titles},
-                      "as_of": store.settings.as_of.date().isoformat()}
+    report.summary = summary(store)
     return report
+
+
+def check(book: Book, *, as_of=None) -> tuple[Store, Ledger, list[Issue]]:
+    """The typed store, its ledger, and every finding of the cells, the sheets and the ledger."""
+    from ..ledger.postings import build
+
+    store, issues = parse(book, as_of=as_of)
+    ledger = build(store)
+    return store, ledger, unique(book.locate(issues + list(ledger.issues)))
+
+
+def summary(store: Store, rows: str = "sheets") -> dict:
+    """The as-of day, the rows of each sheet (under `rows`), and how many rows with errors the
+    figures leave out (left_out, sheet -> rows; only when some are)."""
+    gaps = left_out(store)
+    out = {rows: {name: len(store.tables[name]) for name in store.titles},
+           "as_of": store.settings.as_of.date().isoformat()}
+    if gaps:
+        out["left_out"] = {store.titles[name]: len(rows) for name, rows in gaps.items()}
+    return out
+
+
+def left_out(store: Store) -> dict[str, list[int]]:
+    """The rows with errors each sheet's figures leave out (sheet name -> the rows, as in its data)."""
+    out = {}
+    for name in store.titles:
+        raw = store.raw.get(name)
+        if raw is None:
+            continue
+        gone = raw.index.difference(store.tables[name].index)
+        if len(gone):
+            out[name] = [int(r) for r in gone]
+    return out
+
+
+def unique(issues: list[Issue]) -> list[Issue]:
+    """One finding per code and cell (two steps may notice the same thing)."""
+    seen: set[tuple] = set()
+    out = []
+    for i in issues:
+        key = (i.code, i.sheet, i.row, i.column)
+        if key not in seen:
+            seen.add(key)
+            out.append(i)
+    return out
 
 
 def empty_frame(sheet: str) -> pd.DataFrame:
@@ -151,11 +203,8 @@ def _settings(book: Book, issues: list[Issue], as_of) -> Settings:
                                     f"{name}: {parsed.message}", value=raw, field="value"))
             elif parsed is not None:
                 values[name] = parsed
-    if as_of is not None:
-        try:
-            values["as_of"] = pd.Timestamp(as_of)
-        except (ValueError, TypeError):
-            raise InvSheetsError(f"as of '{as_of}' is not a date: use YYYY-MM-DD") from None
+    if as_of is not None:  # read as a cell would be: ISO, else only as date_order makes it one day
+        values["as_of"] = parse_day(as_of, values.get("date_order"), name="as of")
     values["as_of"] = pd.Timestamp(values.get("as_of") or pd.Timestamp.today()).normalize()
     return Settings(**values)
 
@@ -179,6 +228,9 @@ def _setting_value(setting, raw):
     if kind == INTEGER:
         if value != value or value % 1 or value < 0:
             return Bad(0, "bad-setting", "use a whole number of days.", raw)
+        if setting.most is not None and value > setting.most:
+            return Bad(0, "bad-setting", f"{value:g} days is more than the {setting.most:,} inv-sheets works "
+                       "with: use a whole number of days up to that.", raw)
         return int(value)
     if setting.key == "service_level" and not 0.5 <= value < 1:
         return Bad(0, "bad-setting", "use a share between 0.5 and 0.999, e.g. 0.95.", raw)

@@ -1,13 +1,15 @@
 """Build `vbaProject.bin`, the macros of a workbook with a Refresh button.
 
 The project is xlwings' own standalone VBA project (from the `quickstart_standalone.xlsm` that the
-xlwings package ships, BSD-3-Clause: see XLWINGS_LICENSE.txt beside this file) with one change:
+xlwings package ships, BSD-3-Clause: see XLWINGS_LICENSE.txt beside this file) with two changes:
 its sample module `Module1`, whose macro imports a Python module named after the workbook file
 (so a copy called `store (2).xlsm` stops working), is replaced by a module `InvSheets` whose macro
-`RefreshInventory` runs `inv_sheets.excel.refresh()` through xlwings' `RunPython`.
+`RefreshInventory` runs `inv_sheets.excel.refresh()` through xlwings' `RunPython`; and the message
+a Mac user gets when Excel cannot find xlwings' AppleScript names the xlwings release to install.
+`modules` reads any VBA project back, module by module (add-button checks a workbook's own with it).
 
 A VBA project is an OLE compound file (MS-CFB) whose module sources are compressed (MS-OVBA 2.4.1).
-The new module is written source-only (its offset in the `dir` stream is 0): the project's
+The two modules are written source-only (their offset in the `dir` stream is 0): the project's
 `_VBA_PROJECT` stream already carries version 0xFFFF, which tells the VBA editor to compile every
 module from its source when the workbook opens, exactly as for the `xlwings` module xlwings itself
 writes that way. Every other stream is copied byte for byte.
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import struct
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 MODULE_NAME = "InvSheets"
@@ -40,6 +43,17 @@ MODULE_SOURCE = "\r\n".join([
     "End Sub",
     "",
 ])
+
+# xlwings' runtime module asks a Mac user to "run 'xlwings runpython install'" when Excel cannot find
+# the AppleScript of exactly its own version. Running that with another xlwings installs another
+# version's script, so the message says which version to install first (pyproject.toml pins it).
+RUNTIME_MODULE = "xlwings"
+MAC_SETUP_ORIGINAL = ('MsgBox "To enable RunPython, please run \'xlwings runpython install\' in a terminal once '
+                      'and try again.", vbCritical')
+MAC_SETUP_MESSAGE = (
+    'MsgBox "The Refresh button needs the helper script of xlwings " & XLWINGS_VERSION & ". In Terminal, run:" '
+    '& vbLf & vbLf & "python3 -m pip install xlwings==" & XLWINGS_VERSION & vbLf & "xlwings runpython install" '
+    '& vbLf & vbLf & "then press Refresh again (see docs/excel-button.md).", vbCritical')
 
 HERE = Path(__file__).parent
 OUTPUT = HERE / "vbaProject.bin"
@@ -63,9 +77,15 @@ def build(source: bytes | None = None) -> bytes:
     ole.close()
 
     old, new = REPLACED_MODULE, MODULE_NAME
-    streams["VBA/dir"] = compress(_rename_in_dir(decompress(streams["VBA/dir"]), old, new))
+    directory = _rename_in_dir(decompress(streams["VBA/dir"]), old, new)
     del streams[f"VBA/{old}"]
     streams[f"VBA/{new}"] = compress(MODULE_SOURCE.encode(CODEPAGE))
+    runtime = next(e for e in _dir_entries(directory) if e.name == RUNTIME_MODULE)
+    source = decompress(streams[f"VBA/{runtime.stream}"][runtime.offset:]).decode(CODEPAGE)
+    if MAC_SETUP_ORIGINAL not in source:
+        raise ValueError(f"xlwings' {RUNTIME_MODULE} module no longer has the macOS set-up message")
+    streams[f"VBA/{runtime.stream}"] = compress(source.replace(MAC_SETUP_ORIGINAL, MAC_SETUP_MESSAGE).encode(CODEPAGE))
+    streams["VBA/dir"] = compress(_source_only(directory, RUNTIME_MODULE))
     project = streams["PROJECT"].decode(CODEPAGE)
     project = project.replace(f"Module={old}\r\n", f"Module={new}\r\n").replace(f"\r\n{old}=", f"\r\n{new}=")
     streams["PROJECT"] = project.encode(CODEPAGE)
@@ -75,24 +95,54 @@ def build(source: bytes | None = None) -> bytes:
 
 def module_source(project: bytes, module: str = MODULE_NAME) -> str:
     """The VBA source text of one module of a project (for checks and tests)."""
-    import olefile
-
-    ole = olefile.OleFileIO(project)
-    try:
-        records = dict(_dir_modules(decompress(ole.openstream("VBA/dir").read())))
-        stream = ole.openstream(f"VBA/{module}").read()
-    finally:
-        ole.close()
-    return decompress(stream[records[module]:]).decode(CODEPAGE)
+    return next(m.source for m in modules(project) if m.name == module)
 
 
 def module_names(project: bytes) -> list[str]:
     """The names of the project's modules, in the order of its dir stream."""
+    return [m.name for m in modules(project)]
+
+
+@dataclass(frozen=True)
+class Module:
+    """One module of a VBA project: its name, whether it belongs to a document (the workbook, a
+    sheet) or is a class, rather than a standard module, and its source text."""
+
+    name: str
+    document: bool
+    source: str
+
+    @property
+    def code(self) -> tuple[str, ...]:
+        """The lines that do something: no attributes, no blank lines, no `Option Explicit` (which
+        the VBA editor adds to every new module when "Require Variable Declaration" is on) and no
+        `Option ClassModule` (which LibreOffice adds to a class module when it saves the project)."""
+        lines = (line.strip() for line in self.source.splitlines())
+        return tuple(line for line in lines if line and not line.startswith("Attribute ")
+                     and line.casefold() not in _NOT_CODE)
+
+
+_NOT_CODE = ("option explicit", "option classmodule")
+
+
+def modules(project: bytes) -> list[Module]:
+    """Every module of a VBA project (as Excel, xlwings or this module wrote it), in dir order.
+
+    Raises ValueError when `project` is not a VBA project that can be read."""
     import olefile
 
-    ole = olefile.OleFileIO(project)
     try:
-        return [name for name, _ in _dir_modules(decompress(ole.openstream("VBA/dir").read()))]
+        ole = olefile.OleFileIO(project)
+    except OSError as exc:
+        raise ValueError(f"not a VBA project: {exc}") from exc
+    try:
+        out = []
+        for entry in _dir_entries(decompress(ole.openstream("VBA/dir").read())):
+            stream = ole.openstream(f"VBA/{entry.stream}").read()
+            out.append(Module(entry.name, entry.document, decompress(stream[entry.offset:]).decode(CODEPAGE)))
+        return out
+    except (OSError, KeyError, struct.error, UnicodeDecodeError) as exc:
+        raise ValueError(f"unreadable VBA project: {exc}") from exc
     finally:
         ole.close()
 
@@ -100,6 +150,7 @@ def module_names(project: bytes) -> list[str]:
 # The dir stream (MS-OVBA 2.3.4.2): a sequence of (id: u16, size: u32, data) records --------------
 _PROJECTVERSION, _MODULENAME, _MODULENAMEUNICODE, _MODULESTREAMNAME = 0x09, 0x19, 0x47, 0x1A
 _MODULESTREAMNAMEUNICODE, _MODULEOFFSET = 0x32, 0x31
+_MODULETYPE_DOCUMENT = 0x22  # a document, class or designer module (0x21: a standard module)
 
 
 def _records(data: bytes) -> list[tuple[int, bytes]]:
@@ -145,15 +196,43 @@ def _rename_in_dir(data: bytes, old: str, new: str) -> bytes:
     return _join(out)
 
 
-def _dir_modules(data: bytes) -> list[tuple[str, int]]:
-    """(module name, source offset in its stream) for every module of a dir stream."""
-    modules, name = [], None
+@dataclass
+class _DirEntry:
+    name: str
+    stream: str = ""
+    offset: int = 0
+    document: bool = False
+
+
+def _source_only(data: bytes, module: str) -> bytes:
+    """The dir stream with the module's source at offset 0 (no compiled code before it)."""
+    out, current = [], None
     for rid, value in _records(data):
         if rid == _MODULENAME:
-            name = value.decode(CODEPAGE)
-        elif rid == _MODULEOFFSET and name is not None:
-            modules.append((name, struct.unpack("<I", value)[0]))
-    return modules
+            current = value.decode(CODEPAGE)
+        if current == module and rid == _MODULEOFFSET:
+            value = struct.pack("<I", 0)
+        out.append((rid, value))
+    return _join(out)
+
+
+def _dir_entries(data: bytes) -> list[_DirEntry]:
+    """The module records of a dir stream (MS-OVBA 2.3.4.2.3.2), one entry per module."""
+    entries: list[_DirEntry] = []
+    for rid, value in _records(data):
+        if rid == _MODULENAME:
+            entries.append(_DirEntry(value.decode(CODEPAGE)))
+        elif not entries:
+            continue
+        elif rid == _MODULESTREAMNAME:
+            entries[-1].stream = value.decode(CODEPAGE)
+        elif rid == _MODULEOFFSET:
+            entries[-1].offset = struct.unpack("<I", value)[0]
+        elif rid == _MODULETYPE_DOCUMENT:
+            entries[-1].document = True
+    for entry in entries:
+        entry.stream = entry.stream or entry.name
+    return entries
 
 
 def _wm_name(name: str) -> bytes:
@@ -219,7 +298,11 @@ def _token_split(position: int) -> tuple[int, int]:
 
 
 def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
+    """One chunk, each copy token the longest (then nearest) earlier match. Earlier positions are
+    indexed by their first three bytes, the shortest copy there is, so only real candidates are tried."""
     out = bytearray()
+    seen: dict[bytes, list[int]] = {}  # three bytes -> the chunk positions that start with them
+    indexed = start
     pos = start
     while pos < end:
         flag_at = len(out)
@@ -228,11 +311,14 @@ def _compress_chunk(data: bytes, start: int, end: int) -> bytes:
         for bit in range(8):
             if pos >= end:
                 break
+            for i in range(indexed, pos):
+                seen.setdefault(data[i:i + 3], []).append(i)
+            indexed = pos
             length_mask, offset_shift = _token_split(pos - start)
             best_len, best_off = 0, 0
             max_len = min(length_mask + 3, end - pos)
-            for cand in range(pos - 1, start - 1, -1):
-                n = 0
+            for cand in reversed(seen.get(data[pos:pos + 3], []) if max_len >= 3 else []):
+                n = 3
                 while n < max_len and data[cand + n] == data[pos + n]:
                     n += 1
                 if n > best_len:

@@ -9,10 +9,12 @@ Three kinds of day are not ordinary demand, and each is said on the sheet:
 - **Promotions.** A sale inside a promotion that names its SKU (or its bundle, or every SKU) and its
   channel (or every channel) is promo demand: it is left out of the baseline and reported as promo
   units. A day inside a promotion that covers every channel of a SKU leaves that SKU's baseline
-  entirely; a promotion on one channel leaves only that channel's sales out.
-- **Stock-outs.** A day that began and ended with nothing on hand and sold nothing is censored: it
-  did not show zero demand, it showed nothing, so it is left out of the mean and the spread (a
-  negative book is not "nothing": the book was wrong, and its days stay in).
+  entirely; a promotion on one channel leaves only that channel's sales out. A promotion on a
+  bundle is a promotion on its components: its days leave their baselines too.
+- **Stock-outs.** A day that began and ended with nothing sellable on hand (nothing, or only
+  batches already past their expiry) and sold nothing is censored: it did not show zero demand, it
+  showed nothing, so it is left out of the mean and the spread (a negative book is not "nothing":
+  the book was wrong, and its days stay in).
 - **Short history.** A row observed on fewer than `min_history_days` days uses what it has and says
   so (a new SKU's days before its first receipt are stock-out days, so they do not count).
 
@@ -85,14 +87,17 @@ def promo_sales(sales: pd.DataFrame, promotions: pd.DataFrame) -> np.ndarray:
     return inside
 
 
-def promo_days(promotions: pd.DataFrame, days: pd.DatetimeIndex, skus: pd.Index) -> pd.DataFrame:
-    """Days (rows) x SKUs (columns): True where a promotion on every channel covers that SKU."""
+def promo_days(promotions: pd.DataFrame, days: pd.DatetimeIndex, skus: pd.Index,
+               bundles: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Days (rows) x SKUs (columns): True where a promotion on every channel covers that SKU, itself
+    or as a component of a promoted bundle (`bundles`: bundle_sku, component_sku)."""
     out = pd.DataFrame(False, index=days, columns=skus)
+    parts = bundles.groupby("bundle_sku")["component_sku"].agg(list).to_dict() if bundles is not None and len(bundles) else {}
     for p in promotions.dropna(subset=["start", "end"]).itertuples():
         if isinstance(p.channel, str):
             continue
         on = (days >= p.start.normalize()) & (days <= p.end.normalize())
-        cols = skus if not isinstance(p.sku, str) else skus[skus == p.sku]
+        cols = skus if not isinstance(p.sku, str) else skus[skus.isin([p.sku, *parts.get(p.sku, [])])]
         out.loc[on, cols] = True
     return out
 
@@ -165,7 +170,7 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
 
     stockout = frame(_stockout_days(ledger, win, rows).to_numpy(dtype=bool)
                      & ((baseline.to_numpy(dtype=float) + promoted.to_numpy(dtype=float)) <= EPS))
-    all_channel = promo_days(store["Promotions"], days, pd.Index(rows.get_level_values(0).unique()))
+    all_channel = promo_days(store["Promotions"], days, pd.Index(rows.get_level_values(0).unique()), ledger.bundles)
     promo_day = frame(all_channel.reindex(columns=rows.get_level_values(0)).to_numpy(dtype=bool))
     observed = frame(~stockout.to_numpy(dtype=bool) & ~promo_day.to_numpy(dtype=bool))
     stats = daily_stats(baseline, observed)
@@ -180,13 +185,14 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
 
 
 def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataFrame:
-    """Days x rows: True where the row began and ended the day with nothing on hand (exactly zero).
+    """Days x rows: True where the row began and ended the day with nothing sellable on hand
+    (exactly zero once expired batches are set aside).
 
     A SKU-level row counts stock at the sellable locations without a rule of their own; a location
     row counts its own location.
     """
     before = win.start - pd.Timedelta(days=1)
-    on_hand = ledger.daily(before, win.end, by=("sku", "location"))
+    on_hand = _unexpired_daily(ledger, before, win.end)
     if on_hand.shape[1] == 0:
         return pd.DataFrame(True, index=win.days, columns=rows)
     sku = on_hand.columns.get_level_values(0).to_numpy(dtype=object)
@@ -197,3 +203,20 @@ def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataF
     closing = empty.iloc[1:]
     opening = empty.iloc[:-1].set_axis(closing.index)
     return (opening & closing).set_axis(win.days)
+
+
+def _unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """End-of-day on hand per (sku, location) without the batches whose expiry is before that day
+    (as on Stock: an expired batch is on hand, but not for sale)."""
+    p = ledger.postings
+    dated = p[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy()]
+    if dated.empty:
+        return ledger.daily(start, end, by=("sku", "location"))
+    by_batch = ledger.daily(start, end, by=("sku", "location", "batch"))
+    expiry = dated.groupby(["sku", "batch"], observed=True)["expiry"].min()
+    cols = by_batch.columns
+    exp = expiry.reindex(pd.MultiIndex.from_arrays([cols.get_level_values(0), cols.get_level_values(2)])).to_numpy()
+    gone = by_batch.index.to_numpy()[:, None] > exp[None, :]  # NaT compares False: no expiry never expires
+    values = np.where(gone & (by_batch.to_numpy() > 0), 0.0, by_batch.to_numpy())
+    usable = pd.DataFrame(values, index=by_batch.index, columns=cols)
+    return usable.T.groupby(level=[0, 1], sort=True).sum().T

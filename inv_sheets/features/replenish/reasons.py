@@ -29,9 +29,9 @@ def reorder_reasons(t: pd.DataFrame, settings: Settings) -> list[str]:
 
 def _decision(r) -> str:
     pos = f"position {n(r.position)}"
-    if r.on_order or r.reserved:
-        parts = [f"on hand {n(r.on_hand)}"] + ([f"- reserved {n(r.reserved)}"] if r.reserved else [])
-        pos += " (" + " ".join(parts) + f" + on order {n(r.on_order)})"
+    if r.on_order or r.short:
+        parts = [f"available {n(r.available)}", f"+ on order {n(r.on_order)}"] + ([f"- short {n(r.short)}"] if r.short else [])
+        pos += " (" + " ".join(parts) + ")"
     if not math.isnan(r.manual_rop):
         rop = f"reorder point {n(r.reorder_point)} (set on {r.manual_from})"
     else:
@@ -58,12 +58,18 @@ def _quantity(r) -> str:
     if abs(need - r.suggested_qty) > 1e-9:
         text += f" = {n(need)}"
         moq_wins = r.min_order_qty > 0 and r.suggested_qty > math.ceil(round(need, 6) / r.case_pack) * r.case_pack
-        if r.case_pack > 1:
-            text += f", rounded up to case pack {n(r.case_pack)}"
-        elif not moq_wins:
-            text += ", rounded up to whole units"
         if moq_wins:
             text += f", raised to the minimum order {n(r.min_order_qty)}"
+            if abs(r.suggested_qty - r.min_order_qty) > 1e-9:  # the minimum itself comes in whole cases
+                text += f" rounded up to case pack {n(r.case_pack)} = {n(r.suggested_qty)}"
+        elif r.case_pack > 1:
+            text += f", rounded up to case pack {n(r.case_pack)}"
+        else:
+            text += ", rounded up to whole units"
+    if r.order_days > r.max_order_days:
+        lasts = "with no demand it never sells" if math.isinf(r.order_days) else \
+            f"at {n(r.daily_demand)}/day it lasts {n(round(r.order_days))} days"
+        text += f" ({lasts}, more than max_order_days {r.max_order_days}: see Issues)"
     return text
 
 
@@ -109,7 +115,7 @@ def _lead(r) -> str:
     if r.lead_source == "observed":
         spread = f" (SD {n(r.lead_time_sd)})" if r.lead_count > 1 else ""
         text = (f"lead time {n(r.lead_time_days)} days{spread} observed on "
-                f"{r.lead_count} received purchase line{'s' if r.lead_count != 1 else ''} of {supplier}")
+                f"{int(r.lead_count)} received purchase line{'s' if r.lead_count != 1 else ''} of {supplier}")
         if not math.isnan(r.lead_declared):
             text += f"; Suppliers says {n(r.lead_declared)}"
         return text

@@ -6,12 +6,18 @@ For every active, stocked SKU (and every SKU at a location with its own rule in 
                          z(service_level) x sqrt(L x sd_d^2 + d^2 x sd_L^2)
     reorder point  ROP = d x L + SS; a reorder point set by hand wins, and its safety stock is then
                          what it implies: ROP - d x L
-    position           = available (on hand at sellable locations - reserved) + on order
+    position           = available + on order - short: available as on Stock (on hand less expired
+                         batches and reservations, never below 0, at sellable locations; available.py),
+                         short the open order units no location can ship
     order up to        = max_stock when set, else ROP + d x review days (the ABC class's cadence)
     flag               = "reorder" when position <= ROP (ERPNext's rule; Odoo triggers on <) and
                          the order-up-to level is above the position, else "ok"
     suggested qty      = order up to - position, rounded up to the case pack, at least the minimum
                          order quantity (itself rounded up to the case pack); 0 when not flagged
+
+Findings beside the figures (reorder_findings): a hand-set reorder point below the demand expected
+during the lead time (reorder-point-below-lead-demand), and a suggestion that lasts longer than
+Settings max_order_days of demand (order-exceeds-demand).
 
 d and sd_d are daily demand (demand.py), L and sd_L the supplier's lead time in days (leadtime.py).
 Discontinued items and bundles (never stocked: their components are) get no row. Every input is
@@ -31,12 +37,13 @@ import numpy as np
 import pandas as pd
 
 from ...contract.book import Store
-from ...contract.issues import column_letter
+from ...contract.issues import Issue, column_letter
 from ...contract.schema import OUTPUT, Output
 from ...contract.sheetdata import SheetData
+from ..available import availability, reservations, unit_costs
 from . import abc, demand, leadtime
 from .demand import ALL_LOCATIONS
-from .reasons import reorder_reasons
+from .reasons import n, reorder_reasons
 
 if TYPE_CHECKING:
     from ...ledger.postings import Ledger
@@ -48,7 +55,7 @@ MANUAL = ("safety_stock", "reorder_point", "max_stock")
 DERIVED = {
     "reorder_point": "=ROUND({daily_demand}*{lead_time_days}+{safety_stock},4)",
     "order_up_to": '=IF({max_stock}="",ROUND({reorder_point}+{daily_demand}*{review_days},4),{max_stock})',
-    "position": "=ROUND({available}+{on_order},4)",
+    "position": "=ROUND({available}+{on_order}-{short},4)",
     "flag": '=IF(AND({position}<={reorder_point},ROUND({order_up_to}-{position},6)>0),"reorder","ok")',
     "suggested_qty": ('=IF({flag}="reorder",MAX(CEILING(ROUND({order_up_to}-{position},6),{case_pack}),'
                       'CEILING({min_order_qty},{case_pack})),0)'),
@@ -73,22 +80,79 @@ def replenish_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     return sheets
 
 
+def reorder_findings(store: Store, ledger: Ledger) -> list[Issue]:
+    """What the Reorder sheet's numbers say about the hand-set values behind them: a reorder point
+    below the demand expected during the lead time, and a suggestion that buys more than Settings
+    max_order_days of demand. Empty when the Reorder sheet is not made."""
+    if not (store.has("Items") and store.has("Movements")):
+        return []
+    t = reorder_table(store, ledger)
+    out = []
+    for r in t[t["safety_stock"] < -1e-9].itertuples():
+        sheet = r.manual_from
+        lead_demand = n(r.daily_demand * r.lead_time_days)
+        where = f" at {r.location}" if isinstance(r.location, str) else ""
+        out.append(Issue(
+            "reorder-point-below-lead-demand", store.titles.get(sheet, sheet), int(r.manual_row),
+            store.letters.get(sheet, {}).get("reorder_point"),
+            f"{r.sku}{where}: the reorder point {n(r.reorder_point)} is {n(-r.safety_stock)} below the {lead_demand} "
+            f"expected to sell during the {n(r.lead_time_days)}-day lead time, so it is likely to run out before a "
+            f"new order arrives: raise it to at least {lead_demand}, or clear it to let the Reorder sheet work it out.",
+            value=r.manual_rop, field="reorder_point"))
+    items = store["Items"].dropna(subset=["sku"]).drop_duplicates("sku")
+    item_row = pd.Series(items.index, index=items["sku"].to_numpy())
+    for r in t[t["order_days"] > t["max_order_days"]].itertuples():
+        column, cause = _order_cause(r)
+        days = "no demand at all" if math.isinf(r.order_days) else f"{n(round(r.order_days))} days of demand"
+        sheet = "Items" if column != "max_stock" else r.manual_from
+        row = int(item_row[r.sku]) if sheet == "Items" else int(r.manual_row)
+        where = f" at {r.location}" if isinstance(r.location, str) else ""
+        out.append(Issue(
+            "order-exceeds-demand", store.titles.get(sheet, sheet), row, store.letters.get(sheet, {}).get(column),
+            f"{r.sku}{where}: the suggested order of {n(r.suggested_qty)} is {days} at {n(r.daily_demand)}/day, more than "
+            f"max_order_days ({r.max_order_days}) on Settings; {cause}.",
+            value=r.suggested_qty, field=column))
+    return out
+
+
+def _order_cause(r) -> tuple[str, str]:
+    """The column that made a suggestion that big, and what to change there."""
+    need = max(r.order_up_to - r.position, 0.0)
+    by_pack = float(_ceil_to(pd.Series([need]), pd.Series([r.case_pack]))[0])
+    if r.min_order_qty > 0 and r.suggested_qty > by_pack + 1e-9:
+        return "min_order_qty", (f"it is the minimum order quantity {n(r.min_order_qty)}: ask the supplier for a "
+                                 "smaller minimum, or buy this SKU from one that sells fewer")
+    if r.daily_demand > 0 and need / r.daily_demand <= r.max_order_days < by_pack / r.daily_demand:
+        return "case_pack", f"whole cases of {n(r.case_pack)} take it from {n(need)} to {n(by_pack)}: look for a smaller pack"
+    if not math.isnan(r.max_stock):
+        return "max_stock", f"max stock {n(r.max_stock)} is set high: lower it"
+    return "sku", (f"the order-up-to level {n(r.order_up_to)} (reorder point + {r.review_days} review days of demand) "
+                   "asks for that much: at this little demand, a hand-set reorder point or max stock keeps it small")
+
+
 def reorder_rows(store: Store, ledger: Ledger) -> tuple[pd.MultiIndex, pd.DataFrame]:
     """The reorder rows (sku, location; "" = the SKU's own row) and their hand-set values
-    (safety_stock, reorder_point, max_stock, and manual_from: "Items" or "Item Locations")."""
+    (safety_stock, reorder_point, max_stock; manual_from: "Items" or "Item Locations", and
+    manual_row: the Excel row there)."""
     items = store["Items"].dropna(subset=["sku"]).drop_duplicates("sku")
     active = items[(items["status"] != "discontinued").to_numpy()
                    & ~items["sku"].isin(ledger.bundles["bundle_sku"]).to_numpy()]
     il = store["Item Locations"].dropna(subset=["sku", "location"]).drop_duplicates(["sku", "location"])
     il = il[il["sku"].isin(active["sku"]).to_numpy() & il[list(MANUAL)].notna().any(axis=1).to_numpy()]
-    sku_rows = active[["sku", *MANUAL]].assign(location=ALL_LOCATIONS, manual_from="Items")
-    loc_rows = il[["sku", "location", *MANUAL]].assign(manual_from="Item Locations")
+    sku_rows = active[["sku", *MANUAL]].assign(location=ALL_LOCATIONS, manual_from="Items", manual_row=active.index)
+    loc_rows = il[["sku", "location", *MANUAL]].assign(manual_from="Item Locations", manual_row=il.index)
     frame = pd.concat([sku_rows, loc_rows], ignore_index=True).set_index(["sku", "location"])
     return frame.index, frame.astype({c: float for c in MANUAL})
 
 
 def reorder_table(store: Store, ledger: Ledger) -> pd.DataFrame:
-    """Every reorder row with all its inputs, results and reason (one row per sku, location)."""
+    """Every reorder row with all its inputs, results and reason (one row per sku, location).
+
+    Worked out once per ledger (the Reorder sheet, Stock's status and the findings read it)."""
+    return ledger.derived("reorder_table", store, lambda: _reorder_table(store, ledger))
+
+
+def _reorder_table(store: Store, ledger: Ledger) -> pd.DataFrame:
     s = store.settings
     rows, manual = reorder_rows(store, ledger)
     dem = demand.demand(store, ledger, rows)
@@ -98,7 +162,7 @@ def reorder_table(store: Store, ledger: Ledger) -> pd.DataFrame:
     lead = leadtime.lead_times(store, ledger.po_lines).reindex(supplier.to_numpy())
     classes = abc.abc_classes(store, ledger).reindex(skus).fillna("C")
     review = classes.map(lambda c: int(s.by_class("review_every_days", c)))
-    stock = _stock(ledger, rows)
+    stock = _stock(store, ledger, rows)
 
     t = pd.DataFrame(index=rows)
     t["supplier"] = supplier.to_numpy()
@@ -116,7 +180,7 @@ def reorder_table(store: Store, ledger: Ledger) -> pd.DataFrame:
     t["max_stock"] = manual["max_stock"]
     t["order_up_to"] = t["max_stock"].fillna(excel_round(t["reorder_point"] + t["daily_demand"] * t["review_days"], 4))
     t = t.join(stock)
-    t["position"] = excel_round(t["available"] + t["on_order"], 4)
+    t["position"] = excel_round(t["available"] + t["on_order"] - t["short"], 4)
     items_pack = items.reindex(skus)
     t["case_pack"] = items_pack["case_pack"].fillna(1.0).clip(lower=1.0).to_numpy()
     t["min_order_qty"] = items_pack["min_order_qty"].fillna(0.0).to_numpy()
@@ -131,6 +195,10 @@ def reorder_table(store: Store, ledger: Ledger) -> pd.DataFrame:
     t["lead_source"], t["lead_count"] = lead["source"].fillna("none").to_numpy(), lead["observed_count"].fillna(0).to_numpy()
     t["lead_declared"], t["lead_how"] = lead["declared_days"].to_numpy(), lead["declared_how"].fillna("").to_numpy()
     t["manual_ss"], t["manual_rop"], t["manual_from"] = manual["safety_stock"], manual["reorder_point"], manual["manual_from"]
+    t["manual_row"] = manual["manual_row"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t["order_days"] = np.where(t["suggested_qty"] > 0, t["suggested_qty"] / t["daily_demand"], 0.0)
+    t["max_order_days"] = int(s.max_order_days)
     t["z"], t["service_level"] = z, float(s.service_level)
     t = _drop_empty_sku_rows(t)
     t["why"] = reorder_reasons(t, s)
@@ -168,24 +236,25 @@ def _suppliers(items: pd.DataFrame, po_lines: pd.DataFrame) -> pd.Series:
     return items["supplier"].astype(object).fillna(fallback.reindex(items.index))
 
 
-def _stock(ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
-    """on_hand, reserved, available and on_order per reorder row. A SKU's row counts the sellable
-    locations without a rule of their own and carries its reservations and open PO lines (they name
-    no location); a location row counts its own location."""
-    st = ledger.stock.groupby(["sku", "location"], as_index=False)["qty"].sum()
-    sellable = ledger.places.sellable(st["location"]).to_numpy()
-    keys = demand.row_keys(st["sku"].to_numpy(dtype=object), st["location"].to_numpy(dtype=object), rows, sellable)
+def _stock(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
+    """on_hand, reserved, available, short and on_order per reorder row. A SKU's row adds up the
+    sellable locations without a rule of their own, each location's available as on Stock (so never
+    below 0), and carries the SKU's short units and open PO lines (they are at no location); a
+    location row counts its own location."""
+    at = availability(store, ledger)
+    sku = at.index.get_level_values(0).to_numpy(dtype=object)
+    keys = demand.row_keys(sku, at.index.get_level_values(1).to_numpy(dtype=object), rows, at["sellable"].to_numpy())
     keep = ~pd.isna(keys.get_level_values(0))
-    on_hand = st["qty"][keep].groupby(keys[keep]).sum() if keep.any() else pd.Series(dtype=float)
-    out = pd.DataFrame({"on_hand": on_hand.reindex(rows, fill_value=0.0).to_numpy()}, index=rows)
+    per_row = at.loc[keep, ["on_hand", "reserved", "available"]].groupby(keys[keep]).sum() if keep.any() else None
+    out = pd.DataFrame(index=rows)
+    for column in ("on_hand", "reserved", "available"):
+        out[column] = per_row[column].reindex(rows, fill_value=0.0).to_numpy() if per_row is not None else 0.0
     sku_level = (rows.get_level_values(1) == ALL_LOCATIONS)
-    sku = rows.get_level_values(0)
-    for column, frame in (("reserved", ledger.reserved), ("on_order", ledger.on_order)):
-        per_sku = frame.set_index("sku")[column]
-        out[column] = np.where(sku_level, per_sku.reindex(sku).fillna(0.0).to_numpy(), 0.0)
-    out = out.round(4)
-    out["available"] = (out["on_hand"] - out["reserved"]).round(4)
-    return out
+    skus = rows.get_level_values(0)
+    short = reservations(store, ledger)[1]
+    out["short"] = np.where(sku_level, short.reindex(skus).fillna(0.0).to_numpy(), 0.0)
+    out["on_order"] = np.where(sku_level, ledger.on_order.set_index("sku")["on_order"].reindex(skus).fillna(0.0).to_numpy(), 0.0)
+    return out.round(4)
 
 
 def _drop_empty_sku_rows(t: pd.DataFrame) -> pd.DataFrame:
@@ -193,7 +262,7 @@ def _drop_empty_sku_rows(t: pd.DataFrame) -> pd.DataFrame:
     nothing (no demand, stock, order or hand-set value)."""
     sku_level = t.index.get_level_values(1) == ALL_LOCATIONS
     has_loc_rows = t.index.get_level_values(0).isin(t.index.get_level_values(0)[~sku_level])
-    empty = ((t["daily_demand"] == 0) & (t["position"] == 0) & (t["on_hand"] == 0)
+    empty = ((t["daily_demand"] == 0) & (t["position"] == 0) & (t["on_hand"] == 0) & (t["short"] == 0)
              & t[["manual_ss", "manual_rop", "max_stock"]].isna().all(axis=1)) if "manual_ss" in t else False
     return t[~(sku_level & has_loc_rows & empty)]
 
@@ -226,9 +295,12 @@ def reorder_sheet(table: pd.DataFrame, store: Store) -> SheetData:
         ("Reorder point", "daily demand x lead time (days) + safety stock; a hand-set value wins"),
         ("Safety stock", (f"z x sqrt(lead time x demand SD^2 + daily demand^2 x lead time SD^2); "
                           f"z = {z:.4f} for service level {s.service_level:g}; a hand-set value wins")),
-        ("Position", "available (on hand at sellable locations - reserved) + on order"),
+        ("Position", "available + on order - short; available as on Stock: on hand at sellable locations less "
+                     "expired batches and what the Allocation ships from there, never below 0"),
+        ("Short", "open order units no location can ship: owed to customers, so they lower the position"),
         ("Suggested qty", ("(max stock, or reorder point + daily demand x review days) - position, rounded up "
-                           "to the case pack, at least the minimum order quantity")),
+                           "to the case pack, at least the minimum order quantity (itself rounded up to the case "
+                           f"pack); more than {s.max_order_days} days of demand (max_order_days) is flagged")),
         ("Daily demand", (f"mean units sold a day over the last {s.demand_days} days, stock-out days "
                           "and promotion sales left out; demand SD is their sample standard deviation")),
         ("Lead time", ("observed on received purchase lines when there are any, else Suppliers "
@@ -243,17 +315,17 @@ def reorder_sheet(table: pd.DataFrame, store: Store) -> SheetData:
 def purchase_plan(store: Store, ledger: Ledger, table: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Suggested lines grouped into one draft order per supplier, and the receiving shortfalls.
 
-    Plan columns supplier, sku, qty, unit_cost (Items, else the latest PO line's), line_value,
+    Plan columns supplier, sku, qty, unit_cost (available.unit_costs, else the latest PO line's), line_value,
     order_value (the supplier's lines together), min_order_value, meets_min_order. Shortfalls: the
     closed PO lines received short (po, supplier, sku, qty, received, short_qty).
     """
     lines = table[table["suggested_qty"] > 0].assign(supplier=lambda f: f["supplier"].fillna(""))
     plan = lines.groupby(["supplier", "sku"], as_index=False)["suggested_qty"].sum().rename(
         columns={"suggested_qty": "qty"})
-    items = store["Items"].dropna(subset=["sku"]).drop_duplicates("sku").set_index("sku")
     po = ledger.po_lines.dropna(subset=["unit_cost"]).sort_values(["ordered", "row"], na_position="first")
     last_cost = po.drop_duplicates("sku", keep="last").set_index("sku")["unit_cost"]
-    plan["unit_cost"] = items["unit_cost"].reindex(plan["sku"]).fillna(last_cost.reindex(plan["sku"])).to_numpy()
+    costs = unit_costs(store, ledger)  # the cost every sheet uses; a SKU never received: its latest PO line's
+    plan["unit_cost"] = costs.reindex(plan["sku"]).fillna(last_cost.reindex(plan["sku"])).to_numpy()
     # A blank cost counts 0, as it does in the sheet's formula.
     plan["line_value"] = plan["qty"] * plan["unit_cost"].fillna(0.0)
     plan["order_value"] = plan.groupby("supplier")["line_value"].transform("sum")
