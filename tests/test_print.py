@@ -31,8 +31,8 @@ DEMO = Path(__file__).resolve().parent.parent / "samples" / "demo-store.xlsx"
 # What the demo's computed sheets print in, and the whole printed workbook with the blank store's
 # Start and input sheets (LibreOffice 7.4, its default Letter paper). The counts are stated, not
 # measured each time: a change that adds pages must change them here.
-OUTPUT_PAGES = 63
-WORKBOOK_PAGES = 76
+OUTPUT_PAGES = 50
+WORKBOOK_PAGES = 65
 PICK_LIST_PAGES = 3  # one page per location the demo picks from
 
 
