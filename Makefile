@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 
-.PHONY: demo test bench docs clean
+.PHONY: demo test bench docs pictures clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/append_bench.py
+
+## pictures: docs/img/*.png, the printed demo's Summary, Reorder and Pick List (LibreOffice, poppler-utils)
+pictures: $(STAMP)
+	$(BIN)/python docs/render_pictures.py
 
 clean:
 	rm -rf $(VENV) demo-out .pytest_cache

@@ -58,6 +58,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     as the file that holds them (integrity.LastRefresh, read only if need be). Past rows edited or
     deleted since are reported, and the new fingerprints go in a hidden sheet.
     """
+    from .features.summary import around
     from .integrity import SHEET_NAME, LastRefresh, ledger_check, raw_movement_ids
     from .ledger.postings import build
     from .rules.validate import left_out, parse, summary, unique
@@ -91,6 +92,7 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     sheets = with_left_out(sheets, store, left_out(store))
     lap("features")
     sheets.append(issues_sheet(issues))
+    sheets = around(sheets, issues, store)  # the Summary first, the Definitions last
     if fingerprints is not None:
         sheets.append(fingerprints)
     report = Report(book.path, issues)

@@ -1,6 +1,7 @@
 """LibreOffice headless as an independent spreadsheet engine for tests.
 
-`sheets_as_csv(path)` converts every sheet of a workbook to CSV and returns the rows per sheet.
+`sheets_as_csv(path)` converts every sheet of a workbook to CSV and returns the rows per sheet;
+`printed_pages(path)` prints the workbook to PDF and returns each page's size and text.
 With `recalc=True` LibreOffice recalculates every formula on load (its default trusts the cached
 values), which shows whether formulas over rewritten sheets give the new numbers.
 Each mode uses a private profile (-env:UserInstallation) created once per test run, so tests never
@@ -10,7 +11,9 @@ share a profile with a LibreOffice the developer or another run has open.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import functools
+import re
 import shutil
 import subprocess
 import tempfile
@@ -66,5 +69,43 @@ def sheets_as_csv(path: Path, *, recalc: bool = False) -> dict[str, list[list[st
             with open(f, encoding="utf-8", newline="") as fh:
                 result[sheet] = list(csv.reader(fh))
         return result
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """One printed page: its size in points and its text as laid out (pdftotext -layout)."""
+
+    width: float
+    height: float
+    text: str
+
+    @property
+    def first_line(self) -> str:
+        return next((line.strip() for line in self.text.splitlines() if line.strip()), "")
+
+
+def printed_pages(path: Path) -> list[Page]:
+    """The workbook printed to PDF by LibreOffice (every visible sheet, as its print setup says),
+    page by page; poppler's pdfinfo and pdftotext read the PDF."""
+    exe = soffice()
+    if shutil.which("pdftotext") is None or shutil.which("pdfinfo") is None:
+        pytest.skip("poppler-utils (pdftotext, pdfinfo) is not installed: cannot read the printed pages")
+    out = Path(tempfile.mkdtemp(prefix="inv-sheets-pdf-"))
+    try:
+        cmd = [exe, f"-env:UserInstallation={_profile(False)}", "--headless", "--convert-to", "pdf",
+               "--outdir", str(out), str(path)]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=TIMEOUT)
+        pdf = out / (path.stem + ".pdf")
+        if done.returncode != 0 or not pdf.exists():
+            raise AssertionError(f"LibreOffice could not print {path.name}: {done.stdout}{done.stderr}")
+        info = subprocess.run(["pdfinfo", "-f", "1", "-l", "100000", str(pdf)], capture_output=True, text=True,
+                              check=True).stdout
+        sizes = [(float(w), float(h)) for w, h in re.findall(r"^Page\s+\d+ size:\s+([\d.]+) x ([\d.]+)", info, re.M)]
+        text = subprocess.run(["pdftotext", "-layout", str(pdf), "-"], capture_output=True, text=True,
+                              check=True).stdout
+        texts = text.split("\f")[:len(sizes)]
+        return [Page(w, h, t) for (w, h), t in zip(sizes, texts)]
     finally:
         shutil.rmtree(out, ignore_errors=True)

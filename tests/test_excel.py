@@ -73,15 +73,12 @@ def grid(rows) -> list[list]:
 
 
 def expected_grid(data) -> list[list]:
-    """An output sheet as the pipeline computed it: header titles, then the rows, then the notes block."""
+    """An output sheet as the pipeline computed it: header titles, then the rows; right of the header,
+    past a gap column, the link to its definitions."""
     frame = data.frame()
     rows = [[c.title for c in data.columns]] + frame.astype(object).values.tolist()
-    if data.notes:
-        width = len(data.columns) + 1
-        block = [["Term", "Definition"], *[[t, d] for t, d in data.notes]]
-        while len(rows) < len(block):
-            rows.append([None] * len(data.columns))
-        rows = [r + [None] * (width - len(r)) + (block[i] if i < len(block) else []) for i, r in enumerate(rows)]
+    if data.definitions:
+        rows[0] = rows[0] + [None, "Definitions"]
     return grid([[None if v is pd.NaT else (v.to_pydatetime() if isinstance(v, pd.Timestamp) else v) for v in r] for r in rows])
 
 

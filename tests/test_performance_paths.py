@@ -295,7 +295,7 @@ def test_the_cli_says_the_sheets_are_up_to_date(tmp_path, cached):
     path = _single(tmp_path / "store.xlsx")
     runner = CliRunner()
     first = runner.invoke(main, ["refresh", str(path)])
-    assert "wrote Stock" in first.output
+    assert "wrote Summary, Stock" in first.output
     second = runner.invoke(main, ["refresh", str(path)])
     assert second.exit_code == first.exit_code
     assert f"{path} is as the last refresh left it today: its sheets are up to date" in second.output

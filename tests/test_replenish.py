@@ -212,11 +212,11 @@ def test_purchase_plan_groups_by_supplier_and_checks_minimum_order_value():
     sheets = replenish.replenish_sheets(store, ledger_mod.build(store))
     assert [s.name for s in sheets] == ["Reorder", "Purchase Plan"]
     plan = sheets[1].frame()
-    assert plan.values.tolist() == [["S1", "A", 50.0, 2.0, 100.0, 160.0, 100.0, True],
-                                    ["S1", "B", 20.0, 3.0, 60.0, 160.0, 100.0, True],
-                                    ["S2", "C", 10.0, 1.0, 10.0, 10.0, 5.0, True]]
-    assert sheets[1].formulas == {"line_value": "=C{row}*D{row}", "order_value": "=SUMIF($A:$A,A{row},$E:$E)",
-                                  "meets_min_order": '=OR(G{row}="",F{row}>=G{row})'}
+    assert plan.values.tolist() == [["S1", "A", "A", 50.0, 2.0, 100.0, 160.0, 100.0, True],
+                                    ["S1", "B", "B", 20.0, 3.0, 60.0, 160.0, 100.0, True],
+                                    ["S2", "C", "C", 10.0, 1.0, 10.0, 10.0, 5.0, True]]
+    assert sheets[1].formulas == {"line_value": "=D{row}*E{row}", "order_value": "=SUMIF($A:$A,A{row},$F:$F)",
+                                  "meets_min_order": '=OR(H{row}="",G{row}>=H{row})'}
 
 
 def test_no_purchase_plan_when_nothing_to_order_or_chase():

@@ -139,6 +139,7 @@ class Settings:
     """Settings with their defaults filled in (see schema.SETTINGS)."""
 
     as_of: pd.Timestamp
+    store_name: str | None = None
     demand_days: int = 90
     min_history_days: int = 30
     service_level: float = 0.95

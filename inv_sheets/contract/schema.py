@@ -268,6 +268,7 @@ MAX_SETTING_DAYS = 3660  # ten years of days: more is a typing slip, and far mor
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("as_of", DATE, None, "The day the figures are for; blank = today"),
+    Setting("store_name", TEXT, None, "The store's name, printed at the top of every output sheet's pages"),
     Setting("demand_days", INTEGER, 90, "Days of sales history behind average demand", MAX_SETTING_DAYS),
     Setting("min_history_days", INTEGER, 30, "Less history than this is flagged as thin", MAX_SETTING_DAYS),
     Setting("service_level", NUMBER, 0.95, "Chance of not running out during a lead time (0.5 to 0.999)"),
@@ -299,9 +300,11 @@ DATE_ORDERS = ("DMY", "MDY", "YMD")
 
 
 # Output sheets ------------------------------------------------------------------------------------
-# Kinds drive number formats and widths in the writer.
-OUT_TEXT, OUT_INT, OUT_NUM, OUT_MONEY, OUT_PCT, OUT_DATE, OUT_BOOL, OUT_LINK = (
-    "text", "int", "number", "money", "pct", "date", "bool", "link")
+# Kinds drive number formats and widths in the writer: "int" whole numbers, "number" a quantity
+# (whole, or with 2 decimals when any value of the column is not), "decimal" a measured figure with
+# 2 decimals (demand, its spread, lead times), "money" 2 decimals, "pct" a rate shown as %.
+OUT_TEXT, OUT_INT, OUT_NUM, OUT_DEC, OUT_MONEY, OUT_PCT, OUT_DATE, OUT_BOOL, OUT_LINK = (
+    "text", "int", "number", "decimal", "money", "pct", "date", "bool", "link")
 
 
 @dataclass(frozen=True)
@@ -310,6 +313,7 @@ class OutColumn:
     kind: str = OUT_TEXT
     header: str = ""
     help: str = ""
+    wrap: bool = False  # long text (a reason, a message) wraps in a capped width instead of running on
 
     @property
     def title(self) -> str:
@@ -318,12 +322,18 @@ class OutColumn:
 
 @dataclass(frozen=True)
 class Output:
-    """An output sheet the toolkit owns and replaces on every refresh."""
+    """An output sheet the toolkit owns and replaces on every refresh.
+
+    Columns are declared in reading order: what the sheet decides first, the figures behind it
+    after. `page_break_on` names the columns whose every new value starts a new printed page (a pick
+    list per location, a purchase order per supplier, a count plan per day and location).
+    """
 
     name: str
     columns: tuple[OutColumn, ...]
     help: str
     table: str = field(default="")  # Excel table name; stable so user formulas can name it
+    page_break_on: tuple[str, ...] = ()
 
     @property
     def table_name(self) -> str:
@@ -333,35 +343,39 @@ class Output:
         return [c.name for c in self.columns]
 
 
-def O(name: str, kind: str = OUT_TEXT, header: str = "", help: str = "") -> OutColumn:  # noqa: E741,N802
-    return OutColumn(name, kind, header, help)
+def O(name: str, kind: str = OUT_TEXT, header: str = "", help: str = "", wrap: bool = False) -> OutColumn:  # noqa: E741,N802
+    return OutColumn(name, kind, header, help, wrap)
 
 
 OUTPUTS: tuple[Output, ...] = (
+    Output("Summary", (
+        O("what"), O("value", OUT_INT, help="a count, or the as-of date"),
+        O("see", OUT_LINK, help="the sheet that lists them"),
+    ), "The state of the store after the last refresh, on one screen: read it first."),
     Output("Stock", (
         O("sku", header="SKU"), O("name"), O("location"), O("bin"), O("on_hand", OUT_NUM, "On hand"),
         O("reserved", OUT_NUM), O("short", OUT_NUM, help="open order units no location can ship"),
         O("available", OUT_NUM), O("on_order", OUT_NUM, "On order"),
-        O("unit_cost", OUT_MONEY, "Unit cost"), O("value", OUT_MONEY), O("days_of_cover", OUT_NUM, "Days of cover"),
+        O("unit_cost", OUT_MONEY, "Unit cost"), O("value", OUT_MONEY), O("days_of_cover", OUT_DEC, "Days of cover"),
         O("status", help="ok, low, out or negative"),
     ), "Stock on hand, reserved and available for every SKU at every location."),
     Output("Reorder", (
-        O("sku", header="SKU"), O("location"), O("supplier"), O("daily_demand", OUT_NUM, "Daily demand"),
-        O("demand_sd", OUT_NUM, "Demand SD"), O("lead_time_days", OUT_NUM, "Lead time (days)"),
-        O("lead_time_sd", OUT_NUM, "Lead time SD"), O("safety_stock", OUT_NUM, "Safety stock"),
-        O("reorder_point", OUT_NUM, "Reorder point"), O("review_days", OUT_INT, "Review every (days)"),
-        O("max_stock", OUT_NUM, "Max stock"), O("order_up_to", OUT_NUM, "Order up to"),
+        O("sku", header="SKU"), O("name"), O("flag", help="reorder or ok"), O("suggested_qty", OUT_NUM, "Suggested qty"),
+        O("supplier"), O("why", wrap=True), O("location"),
         O("available", OUT_NUM), O("on_order", OUT_NUM, "On order"),
         O("short", OUT_NUM, help="open order units no location can ship"), O("position", OUT_NUM),
-        O("case_pack", OUT_INT, "Case pack"), O("min_order_qty", OUT_NUM, "Min order qty"),
-        O("suggested_qty", OUT_NUM, "Suggested qty"), O("flag", help="reorder or ok"), O("why"),
-        O("abc", header="ABC"), O("next_review", OUT_DATE, "Next review"),
+        O("reorder_point", OUT_NUM, "Reorder point"), O("safety_stock", OUT_NUM, "Safety stock"),
+        O("order_up_to", OUT_NUM, "Order up to"), O("max_stock", OUT_NUM, "Max stock"),
+        O("daily_demand", OUT_DEC, "Daily demand"), O("demand_sd", OUT_DEC, "Demand SD"),
+        O("lead_time_days", OUT_DEC, "Lead time (days)"), O("lead_time_sd", OUT_DEC, "Lead time SD"),
+        O("review_days", OUT_INT, "Review every (days)"), O("case_pack", OUT_INT, "Case pack"),
+        O("min_order_qty", OUT_NUM, "Min order qty"), O("abc", header="ABC"), O("next_review", OUT_DATE, "Next review"),
     ), "What to reorder now, how much, and why."),
     Output("Purchase Plan", (
-        O("supplier"), O("sku", header="SKU"), O("qty", OUT_NUM, "Qty"), O("unit_cost", OUT_MONEY, "Unit cost"),
+        O("supplier"), O("sku", header="SKU"), O("name"), O("qty", OUT_NUM, "Qty"), O("unit_cost", OUT_MONEY, "Unit cost"),
         O("line_value", OUT_MONEY, "Line value"), O("order_value", OUT_MONEY, "Order value"),
         O("min_order_value", OUT_MONEY, "Min order value"), O("meets_min_order", OUT_BOOL, "Meets min order"),
-    ), "Suggested orders grouped into one draft PO per supplier."),
+    ), "Suggested orders grouped into one draft PO per supplier.", page_break_on=("supplier",)),
     Output("Variance", (
         O("date", OUT_DATE), O("location"), O("sku", header="SKU"), O("book_qty", OUT_NUM, "Book qty"),
         O("counted_qty", OUT_NUM, "Counted qty"), O("variance_qty", OUT_NUM, "Variance qty"),
@@ -372,9 +386,10 @@ OUTPUTS: tuple[Output, ...] = (
         O("last_adjustment", OUT_DATE, "Last adjustment"),
     ), "Every count against the book at that moment, with the dates that hint at a cause."),
     Output("Count Plan", (
-        O("due", OUT_DATE), O("location"), O("bin"), O("sku", header="SKU"), O("abc", header="ABC"),
-        O("last_counted", OUT_DATE, "Last counted"), O("name"), O("every_days", OUT_INT, "Every (days)"),
-    ), "Which SKU-locations to count, and when."),
+        O("due", OUT_DATE), O("location"), O("bin"), O("sku", header="SKU"), O("name"), O("abc", header="ABC"),
+        O("last_counted", OUT_DATE, "Last counted"), O("every_days", OUT_INT, "Every (days)"),
+        O("counted", header="Counted", help="empty: tick it or write the count on the printed plan"),
+    ), "Which SKU-locations to count, and when.", page_break_on=("due", "location")),
     Output("Expiry", (
         O("sku", header="SKU"), O("batch"), O("location"), O("expiry", OUT_DATE), O("qty", OUT_NUM, "Qty"),
         O("days_left", OUT_INT, "Days left"), O("flag", help="expired or near"),
@@ -390,9 +405,9 @@ OUTPUTS: tuple[Output, ...] = (
         O("status", help="allocated, split or short"),
     ), "Where each open order line ships from."),
     Output("Pick List", (
-        O("location"), O("bin"), O("sku", header="SKU"), O("name"), O("variant"), O("qty", OUT_NUM, "Qty"),
-        O("batch"), O("order"), O("picked", header="Picked"),
-    ), "What to pick at each location, in bin order."),
+        O("location"), O("bin"), O("sku", header="SKU"), O("name"), O("variant"), O("batch"), O("qty", OUT_NUM, "Qty"),
+        O("picked", header="Picked", help="empty: tick it on the printed list"), O("order"),
+    ), "What to pick at each location, in bin order.", page_break_on=("location",)),
     Output("Returns", (
         O("view", help="the block a row is in: reasons, reasons by SKU, return rate or in the hold (filter on it)"),
         O("reason"), O("units", OUT_NUM), O("share", OUT_PCT), O("sku", header="SKU"), O("location"),
@@ -402,7 +417,7 @@ OUTPUTS: tuple[Output, ...] = (
     ), "Why goods come back, and what waits in the returns hold."),
     Output("KPIs", (
         O("week", OUT_DATE), O("inventory_accuracy", OUT_PCT, "Inventory accuracy"),
-        O("stockout_rate", OUT_PCT, "Stockout rate"), O("turnover", OUT_NUM), O("days_on_hand", OUT_NUM, "Days on hand"),
+        O("stockout_rate", OUT_PCT, "Stockout rate"), O("turnover", OUT_DEC), O("days_on_hand", OUT_DEC, "Days on hand"),
         O("sell_through", OUT_PCT, "Sell-through"),
         O("counted", OUT_INT, "SKU-locations counted"), O("counted_within", OUT_INT, "Within tolerance"),
         O("sku_days", OUT_INT, "Active SKU-days"), O("stockout_days", OUT_INT, "Stockout SKU-days"),
@@ -414,8 +429,11 @@ OUTPUTS: tuple[Output, ...] = (
         O("step"), O("status", help="done or to do"), O("missing"),
     ), "The guide's 30-day setup, as a live status."),
     Output("Issues", (
-        O("cell", OUT_LINK), O("sheet"), O("row", OUT_INT), O("column"), O("severity"), O("code"), O("message"),
+        O("cell", OUT_LINK), O("sheet"), O("row", OUT_INT), O("column"), O("severity"), O("code"), O("message", wrap=True),
     ), "Every problem found, at its cell."),
+    Output("Definitions", (
+        O("sheet"), O("term"), O("definition", wrap=True),
+    ), "What each sheet's terms and figures mean; each sheet's header line links to its block."),
 )
 
 OUTPUT = {o.name: o for o in OUTPUTS}

@@ -35,9 +35,12 @@ class SheetData:
               sees the number even before Excel recalculates.
     fills     column -> {cell value: colour}, colour one of "red", "amber", "green", "grey":
               how a status column is coloured at a glance.
-    notes     (term, definition) pairs written as a block to the right of the table, e.g. KPI
-              definitions.
-    chart     a line chart placed beside the table.
+    notes     (term, definition) pairs that explain the sheet, e.g. KPI definitions: they go to the
+              one Definitions sheet, so the table prints alone.
+    chart     a line chart placed below the table.
+    page_header  the printed page's header besides the sheet name: the store and the as-of day.
+    definitions  where this sheet's block of the Definitions sheet starts ('Definitions'!A12),
+              linked from the sheet's header line; empty when it has none.
     """
 
     output: Output
@@ -47,6 +50,8 @@ class SheetData:
     notes: tuple[tuple[str, str], ...] = ()
     chart: LineChart | None = None
     hidden: bool = False
+    page_header: str = ""
+    definitions: str = ""
 
     @property
     def name(self) -> str:

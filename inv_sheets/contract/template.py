@@ -26,6 +26,7 @@ from openpyxl import Workbook
 from openpyxl.comments import Comment
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.worksheet.datavalidation import DataValidation
+from openpyxl.worksheet.properties import PageSetupProperties
 from openpyxl.worksheet.worksheet import Worksheet
 
 from .issues import WriteError, column_letter, sheet_ref
@@ -160,6 +161,7 @@ def _start_sheet(ws: Worksheet) -> None:
             ws.cell(row, 1).font = SECTION_FONT
     ws.column_dimensions["A"].width = 20
     ws.column_dimensions["B"].width = 100
+    _fit_to_width(ws, landscape=False)  # each label prints on the page of its description
 
 
 def _input_sheet(ws: Worksheet, sheet: Sheet, frame: pd.DataFrame | None, lists: Worksheet) -> None:
@@ -208,6 +210,17 @@ def _headers(ws: Worksheet, headers: list[tuple[str, str]]) -> None:
         if note:
             cell.comment = Comment(note, "inv-sheets", width=280, height=110)
     ws.freeze_panes = "A2"
+    ws.print_title_rows = "1:1"
+    _fit_to_width(ws, landscape=True)
+
+
+def _fit_to_width(ws: Worksheet, *, landscape: bool) -> None:
+    """Print one page wide (as many pages tall as it takes), with the sheet name and page numbers."""
+    ws.page_setup.orientation = "landscape" if landscape else "portrait"
+    ws.page_setup.fitToWidth, ws.page_setup.fitToHeight = 1, 0
+    ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
+    ws.oddHeader.left.text = "&A"
+    ws.oddFooter.center.text = "Page &P of &N"
 
 
 # Columns ------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ The workbook is open in Excel when the button is pressed, so the file is never w
 Excel stays its only writer. The sheets are read through xlwings in whole blocks (one used range
 per sheet) into the same `Book` the file reader makes, `refresh.compute` runs exactly as for
 `inv-sheets refresh`, and every output sheet goes back as one block of values, plus a few
-whole-range format calls (header, number format per column, table, frozen header). Ownership
+whole-range format calls (header, number format per column, wrapped text, table, frozen header,
+the link to its definitions and the print setup the file writer writes). Ownership
 follows the file writer's rule (io/workbook.py): an output lives on the sheet its hidden
 `_invsheets_<Output>` name points at, so a user's own sheet called "Stock" is never overwritten.
 
@@ -42,7 +43,6 @@ TITLE = "inv-sheets"
 LOG_FILE = Path(tempfile.gettempdir()) / "inv-sheets-refresh.log"
 CHUNK_ROWS = 50_000  # rows per block on very large sheets (xlwings' own chunking, still whole rows)
 HEADER_RGB = (0xDD, 0xEB, 0xF7)  # the file writer's header fill (io/styles.py FILL_RGB["header"])
-NOTES_HEADERS = ("Term", "Definition")
 CLOUD_NOTE = ("read from the open workbook: its OneDrive/SharePoint file was not found on this computer "
               "(save it as usual; nothing else is needed)")
 
@@ -197,13 +197,6 @@ def sheet_values(data: SheetData) -> list[list[Any]]:
     return rows
 
 
-def notes_values(data: SheetData) -> list[list[Any]]:
-    """The definitions block written to the right of the table (empty when the sheet has none)."""
-    if not data.notes:
-        return []
-    return [[_text(NOTES_HEADERS[0]), _text(NOTES_HEADERS[1])]] + [[_text(str(t)), _text(str(d))] for t, d in data.notes]
-
-
 def _text(value: str) -> str:
     return "'" + value
 
@@ -255,12 +248,15 @@ def write_sheet(book: xw.Book, data: SheetData) -> str:
     n_rows, n_cols = len(rows), len(rows[0])
     block = sheet.range((1, 1), (n_rows, n_cols))
     (block.options(chunksize=CHUNK_ROWS) if n_rows > CHUNK_ROWS else block).value = rows
-    notes = notes_values(data)
-    if notes:
-        sheet.range((1, n_cols + 2), (len(notes), n_cols + 3)).value = notes
-        sheet.range((1, n_cols + 2), (1, n_cols + 3)).font.bold = True
+    if data.definitions:
+        from ..io.render import DEFINITIONS_LINK
+
+        link = sheet.range((1, n_cols + 2))
+        link.value = DEFINITIONS_LINK
+        link.add_hyperlink("#" + data.definitions, DEFINITIONS_LINK)
     _format(sheet, data, rows)
     _table(sheet, data, n_rows, n_cols)
+    _print_setup(sheet, data, n_rows, n_cols)
     if data.hidden:
         sheet.visible = False
     return sheet.name
@@ -268,7 +264,7 @@ def write_sheet(book: xw.Book, data: SheetData) -> str:
 
 def _format(sheet: xw.Sheet, data: SheetData, rows: list[list[Any]]) -> None:
     """Header look and one number format per column: a handful of whole-range calls."""
-    from ..io.render import FRACTION_FORMAT, NUM_FORMATS
+    from ..io.render import WRAP_WIDTH, number_format
 
     n_rows, n_cols = len(rows), len(rows[0])
     header = sheet.range((1, 1), (1, n_cols))
@@ -276,12 +272,14 @@ def _format(sheet: xw.Sheet, data: SheetData, rows: list[list[Any]]) -> None:
     header.color = HEADER_RGB
     if n_rows > 1:
         for j, col in enumerate(data.columns):
-            fmt = NUM_FORMATS.get(col.kind, "General")
+            column = sheet.range((2, j + 1), (n_rows, j + 1))
+            if col.wrap:
+                column.column_width = WRAP_WIDTH
+                column.wrap_text = True
             if col.kind in (OUT_TEXT, OUT_LINK, OUT_BOOL):
                 continue  # General already
-            if col.kind == OUT_NUM and any(isinstance(r[j], float) and not r[j].is_integer() for r in rows[1:]):
-                fmt = FRACTION_FORMAT
-            sheet.range((2, j + 1), (n_rows, j + 1)).number_format = fmt
+            whole = not any(isinstance(r[j], float) and not r[j].is_integer() for r in rows[1:])
+            column.number_format = number_format(col, whole or col.kind != OUT_NUM)
     try:
         sheet.freeze_panes.freeze_at("A2")
     except (NotImplementedError, AttributeError):  # engines without panes: the table still filters
@@ -289,6 +287,27 @@ def _format(sheet: xw.Sheet, data: SheetData, rows: list[list[Any]]) -> None:
     try:
         sheet.autofit("columns")
     except NotImplementedError:
+        pass
+    for j, col in enumerate(data.columns):  # autofit widened them to the longest text: wrap within a cap
+        if col.wrap and n_rows > 1:
+            sheet.range((1, j + 1)).column_width = WRAP_WIDTH
+
+
+def _print_setup(sheet: xw.Sheet, data: SheetData, n_rows: int, n_cols: int) -> None:
+    """The file writer's print setup: the table alone, its header on every page, one page wide.
+
+    xlwings has a portable print area only; the rest is Excel's PageSetup object, which engines
+    without it (Excel on the web) lack: there the sheet prints with Excel's defaults.
+    """
+    try:
+        sheet.page_setup.print_area = sheet.range((1, 1), (max(n_rows, 2), n_cols)).address
+        setup = sheet.api.PageSetup
+        setup.PrintTitleRows = "$1:$1"
+        setup.Zoom = False
+        setup.FitToPagesWide, setup.FitToPagesTall = 1, False
+        setup.LeftHeader, setup.RightHeader, setup.CenterFooter = '&"-,Bold"&A', "&F", "Page &P of &N"
+        setup.CenterHeader = data.page_header.replace("&", "&&")
+    except Exception:  # noqa: BLE001 - no PageSetup on this engine
         pass
 
 
@@ -394,5 +413,5 @@ def _screen_frozen(app: xw.App) -> Iterator[None]:
             app.screen_updating = before
 
 
-__all__ = ["refresh", "refresh_book", "read_book", "write_sheet", "sheet_values", "notes_values",
+__all__ = ["refresh", "refresh_book", "read_book", "write_sheet", "sheet_values",
            "owned_sheet", "summary_line", "workbook_path"]

@@ -83,7 +83,7 @@ def import_files(path: str | os.PathLike, files: list[str | os.PathLike], *, fmt
     dry_run     plan only: the result lists what would be added, and nothing is written.
     Raises ImportRefused when a file cannot be imported as a whole (unknown format, unknown channel).
     """
-    from ..io.append import CellChange, NewRows, append_rows
+    from ..io.append import CellChange, append_rows
     from ..io.write import FileState
     from ..rules.validate import load, parse
 

@@ -54,6 +54,8 @@ class CellStyle:
     fill: str | None = None  # a key of FILL_RGB
     link: bool = False  # blue, underlined: a cell with a hyperlink
     wrap: bool = False
+    top: bool = False  # at the top of a row made tall by a wrapped neighbour
+    indent: bool = False  # a number kept one character off the right edge, clear of the next column's text
 
 
 def _key(el: etree._Element) -> tuple:
@@ -105,9 +107,16 @@ class StyleSheet:
             want.set("applyFont", "1")
         if style.fill:
             want.set("applyFill", "1")
-        if style.wrap:
+        if style.wrap or style.top or style.indent:
             want.set("applyAlignment", "1")
-            etree.SubElement(want, _M + "alignment", vertical="top", wrapText="1")
+            align = etree.SubElement(want, _M + "alignment")
+            if style.indent:
+                align.set("horizontal", "right")
+                align.set("indent", "1")
+            if style.wrap or style.top:
+                align.set("vertical", "top")
+            if style.wrap:
+                align.set("wrapText", "1")
         return self._find_or_append("cellXfs", want)
 
     def _num_fmt(self, code: str) -> int:

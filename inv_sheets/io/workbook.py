@@ -22,6 +22,7 @@ from .package import NS_MAIN, NS_R, REL_TABLE, REL_WORKSHEET, Package, insert_in
 
 _M = f"{{{NS_MAIN}}}"
 MARKER_PREFIX = "_invsheets_"
+PRINT_NAMES = ("_xlnm.Print_Area", "_xlnm.Print_Titles")
 RECORD_PREFIX = "_invrecord_"
 _MARKER_REF = re.compile(r"^(?:'((?:[^']|'')+)'|([^'!]+))!")
 # CT_Workbook child order, for inserting <definedNames> or <calcPr> where the schema wants them.
@@ -242,6 +243,18 @@ class Workbook:
         for dn in self.defined_names():
             if dn.get("name") == "_xlnm._FilterDatabase" and dn.get("localSheetId") == position:
                 dn.getparent().remove(dn)
+
+    def set_print_names(self, sheet: Sheet, area: str) -> None:
+        """Print `area` of the sheet ($A$1:$H$40) with its first row repeated on every page: Excel's
+        built-in names _xlnm.Print_Area and _xlnm.Print_Titles, scoped to the sheet."""
+        position = str(self.sheets().index(sheet))
+        names = self._child("definedNames")
+        for dn in self.defined_names():
+            if dn.get("localSheetId") == position and dn.get("name") in PRINT_NAMES:
+                dn.getparent().remove(dn)
+        for name, ref in zip(PRINT_NAMES, (area, "$1:$1")):
+            dn = etree.SubElement(names, _M + "definedName", name=name, localSheetId=position)
+            dn.text = f"{quoted(sheet.name)}!{ref}"
 
     def taken_names(self) -> set[str]:
         """Defined names, casefolded (table names must not clash with them)."""

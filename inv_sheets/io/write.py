@@ -73,6 +73,8 @@ from .package import (
     compressed_bytes,
     rels_name,
 )
+from .render import DRAWING_RID, TABLE_RID, render
+from .styles import MINIMAL_STYLES, StyleSheet
 from .typed import (
     ORPHANS,
     Before,
@@ -85,8 +87,6 @@ from .typed import (
     read_orphans,
     record,
 )
-from .render import DRAWING_RID, TABLE_RID, render
-from .styles import MINIMAL_STYLES, StyleSheet
 from .workbook import Sheet, Workbook, record_name, unique_sheet_name, unique_table_name
 
 OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
@@ -390,6 +390,7 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
         table_id = max(tables, default=0) + 1
     rendered = render(data, sheet_name=name, table_id=table_id, table_name=table_name, style=styles.xf,
                       date1904=book.date1904, code_name=code_name)
+    book.set_print_names(sheet, rendered.print_area)
 
     worksheet = rendered.worksheet
     if not data.hidden:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there

@@ -76,7 +76,7 @@ def replenish_sheets(store: Store, ledger: Ledger) -> list[SheetData]:
     sheets = [reorder_sheet(table, store)]
     plan, shortfalls = purchase_plan(store, ledger, table)
     if len(plan) or len(shortfalls):
-        sheets.append(plan_sheet(plan, shortfalls))
+        sheets.append(plan_sheet(plan, shortfalls, store))
     return sheets
 
 
@@ -308,7 +308,7 @@ def reorder_sheet(table: pd.DataFrame, store: Store) -> SheetData:
         ("ABC", (f"by 12-month consumption value: A up to {s.abc_a:g} of the cumulative value, "
                  f"B up to {s.abc_b:g}, C the rest; the SKU that crosses a boundary joins the upper class")),
     )
-    return SheetData(output, table, formulas=formulas(output, DERIVED),
+    return SheetData(output, table.assign(name=_names(store, table["sku"])), formulas=formulas(output, DERIVED),
                      fills={"flag": {"reorder": "red", "ok": "green"}}, notes=notes)
 
 
@@ -338,7 +338,7 @@ def purchase_plan(store: Store, ledger: Ledger, table: pd.DataFrame) -> tuple[pd
     return plan, shortfalls.sort_values(["supplier", "po", "sku"]).reset_index(drop=True)
 
 
-def plan_sheet(plan: pd.DataFrame, shortfalls: pd.DataFrame) -> SheetData:
+def plan_sheet(plan: pd.DataFrame, shortfalls: pd.DataFrame, store: Store) -> SheetData:
     """The Purchase Plan sheet, with each supplier's short deliveries listed beside it."""
     output = OUTPUT["Purchase Plan"]
     notes: list[tuple[str, str]] = [
@@ -353,7 +353,14 @@ def plan_sheet(plan: pd.DataFrame, shortfalls: pd.DataFrame) -> SheetData:
     for r in shortfalls.itertuples():
         notes.append((f"{r.supplier} short delivery",
                       f"PO {r.po} {r.sku}: ordered {_n(r.qty)}, received {_n(r.received)}, short {_n(r.short_qty)}"))
-    return SheetData(output, plan, formulas=formulas(output, PLAN_DERIVED), notes=tuple(notes))
+    return SheetData(output, plan.assign(name=_names(store, plan["sku"])), formulas=formulas(output, PLAN_DERIVED),
+                     notes=tuple(notes))
+
+
+def _names(store: Store, skus: pd.Series) -> pd.Series:
+    """Each SKU's name from Items, beside the code a person may not know by heart."""
+    names = store["Items"].dropna(subset=["sku"]).drop_duplicates("sku").set_index("sku")["name"]
+    return skus.map(names)
 
 
 def _n(x: float) -> str:
