@@ -22,7 +22,7 @@ demo: $(STAMP)
 
 ## test: the whole test suite
 test: $(STAMP)
-	$(BIN)/python -m pytest -n auto
+	$(BIN)/python -m pytest -n auto --dist loadgroup
 
 ## bench: time each refresh phase against a bare fast read, and an import's append against copying the sheet (benchmarks/)
 bench: $(STAMP)

@@ -34,12 +34,11 @@ from inv_sheets.exports.snapshot import take
 
 ROOT = Path(__file__).resolve().parents[1]
 KIT = Path(os.environ.get("INVENTREE_KIT", ROOT.parent / "shared" / "systems" / "inventree"))
-if not KIT.is_dir():  # a git worktree sits one level deeper than the main checkout
-    KIT = Path(__file__).resolve().parents[3] / "shared" / "systems" / "inventree"
 DEMO = ROOT / "samples" / "demo-store.xlsx"
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not (KIT / "start").exists(), reason=f"no InvenTree kit at {KIT}"),
-              pytest.mark.skipif(not DEMO.exists(), reason="samples/demo-store.xlsx is not built")]
+              pytest.mark.skipif(not DEMO.exists(), reason="samples/demo-store.xlsx is not built"),
+              pytest.mark.xdist_group("inventree")]  # one server: every test of this file on one worker
 
 
 class Server:
