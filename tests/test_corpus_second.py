@@ -19,7 +19,7 @@ import corpus
 import corpus_second
 import openpyxl
 import pytest
-from test_corpus import COMMANDS, assert_refused, run
+from test_corpus import COMMANDS, assert_refused, refused_in_one_line, run
 from workbooks import make_workbook
 
 from inv_sheets.close_period import close_period
@@ -43,14 +43,7 @@ def _findings(path: Path) -> dict[str, set[str]]:
                          ids=lambda b: b.__name__)
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_unusable_packages_are_refused_in_one_line(tmp_path: Path, build, command: str) -> None:
-    path = build(tmp_path)
-    before = path.read_bytes()
-    out = tmp_path / "made"
-    out.mkdir()
-    result = run(*COMMANDS[command](path, out))
-    assert_refused(result, path, before)
-    assert any(word in result.stderr.lower() for word in corpus_second.REFUSED[build]), result.stderr
-    assert not list(out.iterdir())
+    refused_in_one_line(tmp_path, build, command, corpus_second.REFUSED[build])
 
 
 @pytest.mark.slow
