@@ -137,6 +137,18 @@ def _refreshed_store(tmp_path: Path) -> Path:
     return book
 
 
+# Where things are on the Stock sheet: the table, the toolkit's Definitions link one column to its
+# right, and the user's own columns after that.
+STOCK_COLUMNS = [c.name for c in OUTPUT["Stock"].columns]
+WIDTH = len(STOCK_COLUMNS)
+COST = STOCK_COLUMNS.index("unit_cost") + 1
+NOTE = WIDTH + 3  # the first free column right of the link
+
+
+def _letter(column: int) -> str:
+    return openpyxl.utils.get_column_letter(column)
+
+
 def _stock_rows(book: Path, width: int) -> dict[str, list]:
     ws = openpyxl.load_workbook(book)["Stock"]
     return {row[0].value: [c.value for c in row] for row in ws.iter_rows(min_row=2, max_col=width) if row[0].value}
@@ -146,13 +158,13 @@ def test_own_columns_stay_with_their_row_keys_through_reordered_added_and_remove
     book = _refreshed_store(tmp_path)
     wb = openpyxl.load_workbook(book)
     ws = wb["Stock"]
-    width = len(OUTPUT["Stock"].columns)
-    assert [c.value for c in ws[1]][width:width + 2] == [None, "Definitions"]  # the toolkit's link, not ours
-    ws["M1"], ws["Q1"] = "Note", "Twice the cost"  # one beside the table, one past the glossary
+    assert [c.value for c in ws[1]][WIDTH:WIDTH + 2] == [None, "Definitions"]  # the toolkit's link, not ours
+    ws.cell(1, NOTE, "Note")  # one beside the table, one after a gap
+    ws.cell(1, NOTE + 2, "Twice the cost")
     rows = {ws.cell(r, 1).value: r for r in range(2, 4)}
-    ws.cell(rows["TEE-M"], 13, "called supplier 28/11")
-    ws.cell(rows["TEE-L"], 13, "discontinued")
-    ws.cell(rows["TEE-M"], 17, f"=I{rows['TEE-M']}*2")
+    ws.cell(rows["TEE-M"], NOTE, "called supplier 28/11")
+    ws.cell(rows["TEE-L"], NOTE, "discontinued")
+    ws.cell(rows["TEE-M"], NOTE + 2, f"={_letter(COST)}{rows['TEE-M']}*2")
     items = wb["Items"]
     items.delete_rows(3)  # TEE-L goes
     items.insert_rows(2)  # AAA comes first: every other row moves down
@@ -166,13 +178,13 @@ def test_own_columns_stay_with_their_row_keys_through_reordered_added_and_remove
 
     report = refresh(book, as_of=AS_OF)
     after = members(book)
-    stock = _stock_rows(book, 17)
+    stock = _stock_rows(book, NOTE + 2)
     assert list(stock) == ["AAA", "TEE-M"]
-    assert stock["TEE-M"][12] == "called supplier 28/11" and stock["AAA"][12] is None
+    assert stock["TEE-M"][NOTE - 1] == "called supplier 28/11" and stock["AAA"][NOTE - 1] is None
     tee_m = 2 + list(stock).index("TEE-M")
-    assert stock["TEE-M"][16] == f"=I{tee_m}*2"  # the formula moved with its row
-    assert [c.value for c in openpyxl.load_workbook(book)["Stock"][1]][12:17] == [
-        "Note", "Term", "Definition", None, "Twice the cost"]
+    assert stock["TEE-M"][NOTE + 1] == f"={_letter(COST)}{tee_m}*2"  # the formula moved with its row
+    assert [c.value for c in openpyxl.load_workbook(book)["Stock"][1]][WIDTH:NOTE + 2] == [
+        None, "Definitions", "Note", None, "Twice the cost"]
     orphans = [[c.value for c in row] for row in openpyxl.load_workbook(book)["Orphaned Notes"].iter_rows()]
     assert orphans[1][:5] == ["Stock", "TEE-L / MAIN", "Note", "discontinued", "its row is gone"]
     assert [(i.code, i.value) for i in report.issues if i.code == "orphaned-note"] == [("orphaned-note", "discontinued")]
@@ -185,7 +197,7 @@ def test_own_columns_stay_with_their_row_keys_through_reordered_added_and_remove
     again = refresh(book, as_of=AS_OF)  # the orphan is kept, once; the note stays
     assert not [i for i in again.issues if i.code in ("orphaned-note", "typed-over-output")]
     assert len(list(openpyxl.load_workbook(book)["Orphaned Notes"].iter_rows())) == 2
-    assert _stock_rows(book, 13)["TEE-M"][12] == "called supplier 28/11"
+    assert _stock_rows(book, NOTE)["TEE-M"][NOTE - 1] == "called supplier 28/11"
 
 
 def test_values_typed_into_computed_columns_are_kept_before_they_are_replaced(tmp_path: Path) -> None:
@@ -195,20 +207,20 @@ def test_values_typed_into_computed_columns_are_kept_before_they_are_replaced(tm
     wb = openpyxl.load_workbook(book)  # a save by another program: every part rewritten
     ws = wb["Stock"]
     row = next(r for r in range(2, 4) if ws.cell(r, 1).value == "TEE-M")
-    ws.cell(row, 9, 99)  # a unit cost typed over the computed one
+    ws.cell(row, COST, 99)  # a unit cost typed over the computed one
     wb.save(book)
     resaved_only = refresh(make_workbook(tmp_path / "twin.xlsx", STORE), as_of=AS_OF)
     assert not [i for i in resaved_only.issues if i.code == "typed-over-output"]
 
     report = refresh(book, as_of=AS_OF)
     found = [i for i in report.issues if i.code == "typed-over-output"]
-    assert [(i.sheet, i.row, i.column) for i in found] == [("Stock", 1, "I")]
-    assert _stock_rows(book, 12)["TEE-M"][8] == 4  # the computed figure again
+    assert [(i.sheet, i.row, i.column) for i in found] == [("Stock", 1, _letter(COST))]
+    assert _stock_rows(book, WIDTH)["TEE-M"][COST - 1] == 4  # the computed figure again
     orphans = [[c.value for c in r] for r in openpyxl.load_workbook(book)["Orphaned Notes"].iter_rows()]
     assert orphans[1][:4] == ["Stock", "TEE-M / MAIN", "Unit cost", 99]
     assert "typed over the computed 'Unit cost'; the refresh wrote 4" in orphans[1][4]
     listed = [[c.value for c in r] for r in openpyxl.load_workbook(book)["Issues"].iter_rows(max_col=6)]
-    assert ["Stock!I1", "Stock", 1, "I", "warning", "typed-over-output"] in listed  # on the Issues sheet too
+    assert [f"Stock!{_letter(COST)}1", "Stock", 1, _letter(COST), "warning", "typed-over-output"] in listed  # on the Issues sheet too
 
 
 # Output sheets are never removed; new ones go after the last output sheet ------------------------------
@@ -291,8 +303,8 @@ def test_own_columns_survive_a_libreoffice_save(tmp_path: Path) -> None:
     book = _refreshed_store(tmp_path)
     wb = openpyxl.load_workbook(book)
     ws = wb["Stock"]
-    ws["M1"] = "Note"
-    ws.cell(next(r for r in range(2, 4) if ws.cell(r, 1).value == "TEE-L"), 13, "shelf 4")
+    ws.cell(1, NOTE, "Note")
+    ws.cell(next(r for r in range(2, 4) if ws.cell(r, 1).value == "TEE-L"), NOTE, "shelf 4")
     items = wb["Items"]
     items.insert_rows(2)  # a new first SKU moves TEE-L down
     for col, value in enumerate(["AAA", "First", 1.0], 1):
@@ -305,5 +317,5 @@ def test_own_columns_survive_a_libreoffice_save(tmp_path: Path) -> None:
     resaved = out / "store.xlsx"
     assert resaved.exists(), done.stdout + done.stderr
     refresh(resaved, as_of=AS_OF)
-    stock = _stock_rows(resaved, 13)
-    assert list(stock)[0] == "AAA" and stock["TEE-L"][12] == "shelf 4" and stock["TEE-M"][12] is None
+    stock = _stock_rows(resaved, NOTE)
+    assert list(stock)[0] == "AAA" and stock["TEE-L"][NOTE - 1] == "shelf 4" and stock["TEE-M"][NOTE - 1] is None

@@ -138,7 +138,7 @@ def append_rows(path: str | os.PathLike, additions: list[NewRows], changes: list
 def set_cells(xml: bytes, cells: dict[bytes, object], styles: StyleSheet, date1904: bool) -> bytes:
     """The sheet with the given cells' values set: existing cells edited in place (normalise's way),
     cells that were never written (an empty status) put into their row in column order."""
-    xml = edit_cells(xml, cells, styles, date1904)
+    xml, _ = edit_cells(xml, cells, styles, date1904)  # the rest: cells never written, or formulas (kept)
     for ref, value in cells.items():
         if re.search(rb'<c\b[^>]*?\br="' + ref + b'"', xml):
             continue
