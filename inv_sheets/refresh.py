@@ -225,6 +225,7 @@ def with_left_out(sheets: list[SheetData], store: Store, gaps: dict[str, list[in
         return sheets
     total = sum(len(rows) for rows in gaps.values())
     where = ", ".join(f"{store.titles.get(name, name)} {len(rows)}" for name, rows in gaps.items())
-    note = ("Left out", f"{total} row{'s' if total != 1 else ''} with errors ({where}) {'are' if total != 1 else 'is'} "
-            "not in these figures: the Issues sheet lists each error at its cell; fix them and refresh.")
-    return [s if s.hidden else dataclasses.replace(s, notes=(note, *s.notes)) for s in sheets]
+    said = (f"{total} row{'s' if total != 1 else ''} with errors ({where}) {'are' if total != 1 else 'is'} "
+            "not in these figures")
+    note = ("Left out", f"{said}: the Issues sheet lists each error at its cell; fix them and refresh.")
+    return [s if s.hidden else dataclasses.replace(s, notes=(note, *s.notes), left_out=said) for s in sheets]

@@ -13,6 +13,8 @@ import pandas as pd
 
 from .schema import OUTPUT, OutColumn, Output
 
+DEFINITIONS_LINK = "Definitions"  # the text of the link right of each output table's header
+
 
 @dataclass(frozen=True)
 class LineChart:
@@ -41,6 +43,8 @@ class SheetData:
     page_header  the printed page's header besides the sheet name: the store and the as-of day.
     definitions  where this sheet's block of the Definitions sheet starts ('Definitions'!A12),
               linked from the sheet's header line; empty when it has none.
+    left_out  how many rows with errors its figures leave out ("1 row with errors (Movements 1) is
+              not in these figures"), said in the link's text; empty when none.
     """
 
     output: Output
@@ -52,6 +56,13 @@ class SheetData:
     hidden: bool = False
     page_header: str = ""
     definitions: str = ""
+    left_out: str = ""
+
+    @property
+    def link_text(self) -> str:
+        """The text of the header line's link to the sheet's definitions; it says first what the
+        figures leave out, so a short figure is never short without a word on its own sheet."""
+        return f"{DEFINITIONS_LINK} · {self.left_out}" if self.left_out else DEFINITIONS_LINK
 
     @property
     def name(self) -> str:

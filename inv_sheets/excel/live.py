@@ -249,11 +249,9 @@ def write_sheet(book: xw.Book, data: SheetData) -> str:
     block = sheet.range((1, 1), (n_rows, n_cols))
     (block.options(chunksize=CHUNK_ROWS) if n_rows > CHUNK_ROWS else block).value = rows
     if data.definitions:
-        from ..io.render import DEFINITIONS_LINK
-
         link = sheet.range((1, n_cols + 2))
-        link.value = DEFINITIONS_LINK
-        link.add_hyperlink("#" + data.definitions, DEFINITIONS_LINK)
+        link.value = data.link_text
+        link.add_hyperlink("#" + data.definitions, data.link_text)
     _format(sheet, data, rows)
     _table(sheet, data, n_rows, n_cols)
     _print_setup(sheet, data, n_rows, n_cols)

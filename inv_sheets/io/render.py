@@ -40,7 +40,7 @@ from ..contract.schema import (
     OUT_TEXT,
     OutColumn,
 )
-from ..contract.sheetdata import SheetData
+from ..contract.sheetdata import DEFINITIONS_LINK, SheetData
 from . import chart as chart_xml
 from .cells import Column, clean_text, clean_texts, encode, needs_preserve
 from .styles import CellStyle
@@ -52,7 +52,6 @@ NUM_FORMATS = {
 FRACTION_FORMAT = "#,##0.00"  # a quantity column holding a value that is not whole (12.5 kg)
 DATE_FORMAT = "yyyy-mm-dd"
 TABLE_STYLE = "TableStyleLight1"
-DEFINITIONS_LINK = "Definitions"  # the text of the link right of the header
 WRAP_WIDTH = 50.0  # characters of a wrapped column
 PORTRAIT_WIDTH = 95.0  # characters of column width that fit a portrait page; wider prints landscape
 MAX_PAGE_BREAKS = 1026  # Excel's limit of manual page breaks on a sheet
@@ -109,8 +108,9 @@ def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, 
     if data.definitions:
         # Outside the table and the print area: on screen one click away, never on paper.
         ref = f"{column_letter(len(columns) + 2)}1"
-        header.append(_text_cell(ref, style(CellStyle(link=True)), DEFINITIONS_LINK))
-        links.append(f'<hyperlink ref="{ref}" location="{clean_text(data.definitions)}" display="{DEFINITIONS_LINK}"/>')
+        text = clean_text(data.link_text)
+        header.append(_text_cell(ref, style(CellStyle(link=True)), text))
+        links.append(f'<hyperlink ref="{ref}" location="{clean_text(data.definitions)}" display="{text}"/>')
         widths += [0.0, len(DEFINITIONS_LINK) + 2.0]  # the gap column keeps the default width
         dim_col = column_letter(len(columns) + 2)
 

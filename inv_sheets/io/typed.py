@@ -34,11 +34,10 @@ from lxml import etree
 
 from ..contract.issues import Issue, column_letter
 from ..contract.schema import OUT_DATE, OUT_TEXT, OutColumn, Output
-from ..contract.sheetdata import SheetData
+from ..contract.sheetdata import DEFINITIONS_LINK, SheetData
 from .cells import clean_text, encode
 from .guard import check_part
 from .package import NS_MAIN, Package
-from .render import DEFINITIONS_LINK
 
 _M = f"{{{NS_MAIN}}}"
 GLOSSARY_HEADERS = ("Term", "Definition")  # the toolkit's own definitions block, not a user column
@@ -135,7 +134,7 @@ def read_before(pkg: Package, sheet_part: str, sheet_name: str, output: Output, 
     width = width or len(output.columns)
     header = rows[0]
     own = {c: str(v) for c, v in enumerate(header, 1) if c > width and v not in ("", None)}
-    if own.get(width + 2) == DEFINITIONS_LINK:  # the toolkit's link to the sheet's definitions
+    if own.get(width + 2, "").startswith(DEFINITIONS_LINK):  # the toolkit's link to the sheet's definitions
         del own[width + 2]
     for c in sorted(own):
         if own.get(c) == GLOSSARY_HEADERS[0] and own.get(c + 1) == GLOSSARY_HEADERS[1]:
