@@ -515,3 +515,41 @@ def test_a_sheet_read_before_is_typed_as_it_was(tmp_path, cached, monkeypatch):
     book.date1904 = True
     parse(book)
     assert typed.count("Movements") == 2
+
+
+# The fast column-wise read ---------------------------------------------------------------------------
+
+def test_a_column_never_filled_keeps_the_fast_read_and_the_same_figures(tmp_path, monkeypatch):
+    """An Expiry or Unit cost column with only its header (the template has them) comes back from
+    the fast reader as text; it holds no value to mistype, so the sheet is not sent to the exact
+    reader cell by cell, and every figure is what the exact read gives."""
+    from inv_sheets.io import read
+
+    header = [*HEADER, "Unit cost"]
+    untracked = [[*r[:7], None, None, r[9], None] for r in _movements()]  # Batch, Expiry, Unit cost empty
+    path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [header, *untracked]})
+    exact = _outputs(path)
+    sent = []
+    real = read._read_exact
+    monkeypatch.setattr(read, "_read_exact", lambda wb, zf, name, *a: sent.append(name) or real(wb, zf, name, *a))
+    monkeypatch.setattr(read, "EXACT_ROWS", 5)  # every sheet over five rows takes the fast path
+    fast = _outputs(path)
+    assert "Movements" not in sent
+    assert fast.keys() == exact.keys()
+    for name in exact:
+        pd.testing.assert_frame_equal(fast[name], exact[name], check_dtype=False, obj=name)
+
+
+def test_a_column_with_one_text_value_still_goes_to_the_exact_reader(tmp_path, monkeypatch):
+    from inv_sheets.io import read
+
+    header = [*HEADER, "Unit cost"]
+    rows = [[*r[:7], None, None, r[9], None] for r in _movements()]
+    rows[5][10] = "n/a"  # one unit cost typed as text
+    path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [header, *rows]})
+    sent = []
+    real = read._read_exact
+    monkeypatch.setattr(read, "_read_exact", lambda wb, zf, name, *a: sent.append(name) or real(wb, zf, name, *a))
+    monkeypatch.setattr(read, "EXACT_ROWS", 5)
+    read_book(path)
+    assert "Movements" in sent

@@ -290,22 +290,25 @@ def _read_sheet(exact, reader, zf, name, part, canonical, issues) -> Table | Non
     # Every column is loaded, so the selected columns are all of them; available_columns() would
     # work them out again (half a second at a full sheet).
     infos = fast.selected_columns
-    if _mismatched(infos, canonical):
+    columns = fast.to_arrow()
+    if _mismatched(infos, canonical, columns):
         return _read_exact(exact(), zf, name, part, canonical, issues)
-    return _from_fast(zf, fast, infos, name, part, canonical, issues)
+    return _from_fast(zf, columns, infos, name, part, canonical, issues)
 
 
-def _mismatched(infos, canonical: str) -> bool:
-    """Whether a declared number or date column came back as text (it mixes types)."""
+def _mismatched(infos, canonical: str, columns) -> bool:
+    """Whether a declared number or date column came back as text (it mixes types). A column
+    with nothing in it comes back as text too, but holds no value to mistype: a ledger whose
+    Expiry or Unit cost column was never filled keeps the fast read."""
     schema = SHEET[canonical]
-    for info in infos:
+    for i, info in enumerate(infos):
         col = match_column(canonical, info.name)
         if col is None:
             continue
         declared = schema.column(col).type
-        if declared in (NUMBER, INTEGER) and info.dtype not in ("float", "int"):
-            return True
-        if declared == DATE and info.dtype not in ("datetime", "date"):
+        wrong = (declared in (NUMBER, INTEGER) and info.dtype not in ("float", "int")
+                 or declared == DATE and info.dtype not in ("datetime", "date"))
+        if wrong and columns.column(i).null_count < columns.num_rows:
             return True
     return False
 
@@ -347,10 +350,13 @@ def table_from_rows(rows: list[list[object]], top_row: int, left_col: int, name:
     return _assemble(frame, header, letters, name, canonical, top_row, issues, exact=True)
 
 
-def _from_fast(zf, fast, infos, name, part, canonical, issues) -> Table | None:
+def _from_fast(zf, columns, infos, name, part, canonical, issues) -> Table | None:
     header_row = _first_row_number(zf, part)
-    frame = fast.to_pandas() if hasattr(fast, "to_pandas") else fast.to_arrow().to_pandas()
+    frame = columns.to_pandas()
     frame.columns = range(len(infos))
+    for i in range(columns.num_columns):
+        if columns.column(i).null_count == columns.num_rows:  # never filled: blank, as the exact reader has it
+            frame[i] = pd.Series(None, index=frame.index, dtype=object)
     frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
     header = ["" if i.column_name_from == "generated" else _dedupe_suffix(i.name, infos) for i in infos]
     letters = [column_letter(i.absolute_index + 1) for i in infos]
