@@ -224,7 +224,7 @@ def test_promotion_and_settings(t, as_of):
 
 def test_demo_is_clean_for_the_validator(built):
     validate = pytest.importorskip("inv_sheets.rules.validate")
-    report = validate.validate(built)
+    report = validate.validate_inputs(built)
     found = [i for i in report.issues if i.severity in ("error", "warning")
              and i.code not in ("over-reserved",)]  # the open order that cannot be filled reserves too much
     assert not found, [f"{i.cell} {i.code}: {i.message}" for i in found[:10]]

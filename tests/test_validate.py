@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from workbooks import make_workbook
 
 from inv_sheets.contract.issues import CODES
-from inv_sheets.rules.validate import validate
+from inv_sheets.rules.validate import validate_inputs as validate
 
 ITEMS = [["SKU", "Name", "Unit cost", "Tracking"],
          ["TEE-M", "Tee M", 4.0, "none"], ["TEE-L", "Tee L", 4.5, "none"], ["JAM-1", "Jam", 2.0, "expiry"]]

@@ -105,12 +105,12 @@ def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.Dat
     return pd.DataFrame(typed, index=table.data.index), issues
 
 
-def validate(source: str | os.PathLike | Book, *, as_of=None, progress=None) -> Report:
+def validate_inputs(source: str | os.PathLike | Book, *, as_of=None, progress=None) -> Report:
     """Every finding of the cells, the sheets and the ledger (negative stock, over-reserved,
     count variance, unknown batch, ...), as a Report; nothing is written.
 
-    `inv-sheets validate` and `inv_sheets.validate` add what the figures find (refresh.validate),
-    so they report everything a refresh would.
+    The inputs only: `inv-sheets validate` and `inv_sheets.validate` (refresh.validate) add what
+    the figures find, so they report everything a refresh would.
     """
     book = source if isinstance(source, Book) else load(source, progress=progress)
     store, _, issues = check(book, as_of=as_of)
@@ -262,4 +262,4 @@ def _key_columns(sheet: str) -> tuple[str, ...]:
     return s.key or tuple(c.name for c in s.columns if c.unique)
 
 
-__all__ = ["load", "parse", "validate", "empty_frame", "BOOL"]
+__all__ = ["load", "parse", "validate_inputs", "empty_frame", "BOOL"]
