@@ -566,3 +566,15 @@ def test_demo_store_stock_survives_every_target(tmp_path, target):
     assert float(snap.stock["qty"].sum()) == pytest.approx(float(ledger.stock["qty"].clip(lower=0).sum()))
     lost = {x.what for x in (results[0] if target == "inventree" else result).losses}
     assert ("negative stock positions" in lost) == (len(snap.negative) > 0)
+
+
+def test_an_unreachable_inventree_is_one_line_from_the_command_line_too(tmp_path):
+    """As a user runs it (no test harness catching the client's log): one line, exit 3."""
+    import subprocess
+    import sys
+
+    book = _workbook(tmp_path / "store.xlsx")
+    done = subprocess.run([sys.executable, "-m", "inv_sheets", "push", str(book), "--to", "inventree",
+                           "--url", "http://127.0.0.1:9", "--token", "x"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 3
+    assert done.stderr.strip().splitlines() == [done.stderr.strip()] and "cannot connect to InvenTree" in done.stderr

@@ -25,6 +25,7 @@ needs it, and only when a server is used.
 
 from __future__ import annotations
 
+import logging
 from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from typing import Callable
@@ -55,6 +56,9 @@ def connect(url: str, token: str | None):
     """An InvenTree client for url with an API token (raises ServerError when it cannot connect)."""
     try:
         from inventree.api import InvenTreeAPI
+        # The client logs its failures; with nothing to handle them Python would print them on
+        # stderr beside our own one line. A caller's logging still gets them.
+        logging.getLogger("inventree").addHandler(logging.NullHandler())
     except ImportError as exc:
         raise ServerError("the InvenTree client is not installed: pip install 'inv-sheets[inventree]'") from exc
     if not token:
