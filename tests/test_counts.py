@@ -259,7 +259,7 @@ def test_count_sheet_command_writes_the_list(tmp_path):
     out = tmp_path / "list.xlsx"
     result = CliRunner().invoke(main, ["count-sheet", str(book), "--location", "main", "--blind", "-o", str(out)])
     assert result.exit_code == 0, result.output
-    assert "1 lines to count at MAIN on 2026-03-31" in result.output
+    assert "1 line to count at MAIN on 2026-03-31" in result.output
     assert [c.value for c in read_sheet(out.read_bytes())[5] if c.value][:7] == [
         "Date", "Location", "SKU", "Batch", "Counted qty", "Counter", "Bin"]  # the Counts sheet's own
     default = CliRunner().invoke(main, ["count-sheet", str(book), "--location", "MAIN"])

@@ -52,4 +52,4 @@ def count_sheet(path: str, location: str, day: str | None, blind: bool, output: 
     except ValueError as exc:  # an unknown location or day: the user's options, not the data
         click.echo(f"inv-sheets: {exc}", err=True)
         sys.exit(EXIT_USAGE)
-    click.echo(f"wrote {lines} lines to count at {code} on {when:%Y-%m-%d} into {target}")
+    click.echo(f"wrote {lines} line{'' if lines == 1 else 's'} to count at {code} on {when:%Y-%m-%d} into {target}")
