@@ -155,6 +155,9 @@ class ContentTypes:
     def __init__(self, data: bytes) -> None:
         self.root = parse_xml(data)
         self.dirty = False
+        # Where each removed Override stood: a part written again (an output sheet's table) gets
+        # its entry back in place, so rewriting a sheet leaves this part as it was.
+        self._removed: dict[str, int] = {}
 
     def _overrides(self) -> Iterator[etree._Element]:
         return self.root.iterfind(f"{{{NS_CT}}}Override")
@@ -176,14 +179,16 @@ class ContentTypes:
                     el.set("ContentType", content_type)
                     self.dirty = True
                 return
-        el = etree.SubElement(self.root, f"{{{NS_CT}}}Override")
+        el = etree.Element(f"{{{NS_CT}}}Override")
         el.set("PartName", "/" + part)
         el.set("ContentType", content_type)
+        self.root.insert(self._removed.pop(part, len(self.root)), el)
         self.dirty = True
 
     def remove_override(self, part: str) -> None:
         for el in list(self._overrides()):
             if el.get("PartName", "").lstrip("/") == part:
+                self._removed[part] = self.root.index(el)
                 self.root.remove(el)
                 self.dirty = True
 

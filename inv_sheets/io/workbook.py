@@ -211,10 +211,26 @@ class Workbook:
 
     def mark(self, output: str, sheet: str) -> None:
         """Point the output's marker at `sheet` (one marker per output)."""
-        self.unmark(output)
-        names = self._child("definedNames")
-        dn = etree.SubElement(names, _M + "definedName", name=marker_name(output), hidden="1")
-        dn.text = f"{quoted(sheet)}!$A$1"
+        self._set_name(marker_name(output), None, f"{quoted(sheet)}!$A$1", hidden="1")
+
+    def _set_name(self, name: str, scope: str | None, text: str, **attrs: str) -> None:
+        """Give the defined name `name` (workbook-wide, or scoped to the sheet at position `scope`)
+        this text: the first such name keeps its place among the others (a refresh that writes
+        the same sheets writes the same workbook part), any repeat of it is removed."""
+        found = [dn for dn in self.defined_names() if dn.get("name") == name and dn.get("localSheetId") == scope]
+        for extra in found[1:]:
+            extra.getparent().remove(extra)
+        if found:
+            dn = found[0]
+            dn.attrib.clear()
+        else:
+            dn = etree.SubElement(self._child("definedNames"), _M + "definedName")
+        dn.set("name", name)
+        if scope is not None:
+            dn.set("localSheetId", scope)
+        for key, value in attrs.items():
+            dn.set(key, value)
+        dn.text = text
 
     def unmark(self, output: str) -> None:
         for dn in self.defined_names():
@@ -231,11 +247,7 @@ class Workbook:
 
     def set_hidden_text(self, name: str, text: str) -> None:
         """Keep `text` (at most 255 characters) in a hidden workbook-scoped name."""
-        for dn in self.defined_names():
-            if dn.get("name") == name and dn.get("localSheetId") is None:
-                dn.getparent().remove(dn)
-        dn = etree.SubElement(self._child("definedNames"), _M + "definedName", name=name, hidden="1")
-        dn.text = '"' + text.replace('"', '""') + '"'
+        self._set_name(name, None, '"' + text.replace('"', '""') + '"', hidden="1")
 
     def drop_filter_database(self, sheet: Sheet) -> None:
         """Remove the sheet's _xlnm._FilterDatabase: its table brings its own autofilter."""
@@ -248,13 +260,8 @@ class Workbook:
         """Print `area` of the sheet ($A$1:$H$40) with its first row repeated on every page: Excel's
         built-in names _xlnm.Print_Area and _xlnm.Print_Titles, scoped to the sheet."""
         position = str(self.sheets().index(sheet))
-        names = self._child("definedNames")
-        for dn in self.defined_names():
-            if dn.get("localSheetId") == position and dn.get("name") in PRINT_NAMES:
-                dn.getparent().remove(dn)
         for name, ref in zip(PRINT_NAMES, (area, "$1:$1")):
-            dn = etree.SubElement(names, _M + "definedName", name=name, localSheetId=position)
-            dn.text = f"{quoted(sheet.name)}!{ref}"
+            self._set_name(name, position, f"{quoted(sheet.name)}!{ref}")
 
     def taken_names(self) -> set[str]:
         """Defined names, casefolded (table names must not clash with them)."""
