@@ -20,11 +20,13 @@ while every written part is still inflated and CRC-checked.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 from lxml import etree
 
@@ -238,6 +240,8 @@ def _cell(ref: str, value: object, style: int, styles: StyleSheet, date1904: boo
     if value is None or (isinstance(value, float) and value != value):
         return b""
     s = f' s="{style}"' if style else ""
+    if isinstance(value, (dt.date, np.datetime64)) and not isinstance(value, pd.Timestamp):
+        value = pd.Timestamp(value)  # a datetime, a date: a date cell, not its text
     if isinstance(value, pd.Timestamp):
         serial = (value - (EPOCH_1904 if date1904 else EPOCH_1900)) / pd.Timedelta(days=1)
         if not date1904 and value < _LEAP_BUG_END:
