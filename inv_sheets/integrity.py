@@ -112,10 +112,16 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     A row keeps the fingerprint it had when first seen, so an edit or a deletion is reported on
     every refresh until the row is put back, not only on the first one after the change.
     """
+    issues, rows = _compare(store, seen, raw_ids)
+    return issues, ledger_sheet(rows)
+
+
+def _compare(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]) -> tuple[list[Issue], pd.DataFrame]:
+    """ledger_check's findings, and the fingerprints to remember (ENTRY columns, unpacked)."""
     current = fingerprints(store.tables["Movements"])
     if seen is None or not len(seen):
         current = current.drop_duplicates("movement_id", keep="first")
-        return [], ledger_sheet(current[current["movement_id"] != ""])
+        return [], current[current["movement_id"] != ""]
     # The remembered entries as arrow-backed text (one conversion, in sheet order), so the lookups
     # below, the sort and pack() move arrow strings, not a million scattered Python ones. (Columns
     # that are not all text, which read_seen never gives, stay objects, compared as objects.)
@@ -144,7 +150,7 @@ def ledger_check(store: Store, seen: pd.DataFrame | None, raw_ids: Sequence[str]
     rows = pd.concat([remembered, new], ignore_index=True)
     if not rows["row"].is_monotonic_increasing:  # usually it is (rows are rarely moved): no copy then
         rows = rows.sort_values("row", kind="stable")
-    return issues, ledger_sheet(rows)
+    return issues, rows
 
 
 class LastRefresh:
@@ -164,23 +170,42 @@ class LastRefresh:
         self.path = os.fspath(path)
         self._inputs: str | None = None  # the key without the fingerprint part, once checked
         self._issues: list[Issue] = []
+        self._rows: pd.DataFrame | None = None  # the fingerprints written, when they were
 
     def check(self, book: Book, store: Store) -> tuple[list[Issue], SheetData | None]:
         """Findings, and the sheet to write: None when the one in the file is already right."""
         self._inputs = _check_inputs(book, store)
-        part = _fingerprint_part(self.path) if self._inputs else None
-        known = cache.load_check(self.path, cache.digest(self._inputs, part)) if part else None
+        part = _fingerprint_part(self.path) if cache.enabled() else None
+        known = cache.load_check(self.path, cache.digest(self._inputs, part)) if part and self._inputs else None
         if known is not None:
             self._issues = known
             return known, None
-        self._issues, sheet = ledger_check(store, read_seen(self.path), raw_movement_ids(book, store))
-        return self._issues, sheet
+        self._issues, rows = _compare(store, self._seen(part), raw_movement_ids(book, store))
+        blocks, self._rows = _packed(rows)
+        return self._issues, SheetData(LEDGER, blocks, hidden=True)
+
+    def _seen(self, part: str | None) -> pd.DataFrame | None:
+        """The fingerprints in the file: as the last refresh wrote them, if this is the part it
+        wrote (kept in the cache as read_seen would read them back), else read from the file."""
+        if part is not None:
+            seen = cache.load_value(self.path, cache.SEEN, part)
+            if isinstance(seen, pd.DataFrame):
+                return seen
+        return read_seen(self.path)
 
     def remember(self, written: str | os.PathLike) -> None:
-        """Keep the findings for the next refresh of `written`, the file just written."""
-        part = _fingerprint_part(written) if self._inputs else None
-        if part:
+        """Keep the findings, and the fingerprints as written, for the next refresh of `written`,
+        the file just written."""
+        part = _fingerprint_part(written) if cache.enabled() else None
+        if part and self._inputs:
             cache.save_check(written, cache.digest(self._inputs, part), self._issues)
+        if part and self._rows is not None:
+            cache.save_value(written, cache.SEEN, part, as_read(self._rows))
+
+
+def as_read(kept: pd.DataFrame) -> pd.DataFrame:
+    """The fingerprints pack() kept, as read_seen reads them back from the sheet it packed them into."""
+    return kept.reset_index(drop=True).astype({"movement_id": "str", "row": "int64", "fingerprint": "str", "columns": "str"})
 
 
 def _check_inputs(book: Book, store: Store) -> str | None:
@@ -218,8 +243,13 @@ def pack(seen: pd.DataFrame) -> pd.DataFrame:
     Entries keep their order; one that holds a tab, line break or carriage return in a field, or
     is longer than ENTRY_CHARS, is left out (its row is then not fingerprinted).
     """
+    return _packed(seen)[0]
+
+
+def _packed(seen: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """pack(seen), and the entries it kept."""
     if not len(seen):
-        return pd.DataFrame({"block": pd.Series([], dtype=object)})
+        return pd.DataFrame({"block": pd.Series([], dtype=object)}), seen
     # The work is done on arrow arrays (the pandas string methods are thin wrappers of the same
     # kernels, but each converts its input first), so a million entries cost a fraction of a second.
     row = pa.array(seen["row"].to_numpy(dtype=np.int64)).cast(pa.large_string())  # as str(int)
@@ -237,7 +267,8 @@ def pack(seen: pd.DataFrame) -> pd.DataFrame:
     bounds = np.concatenate([[0], np.flatnonzero(np.diff(cell)) + 1, [len(cell)]])
     runs = pa.LargeListArray.from_arrays(pa.array(bounds, type=pa.int64()), lines)
     blocks = pc.binary_join(runs, _large("\n")).to_pylist() if len(cell) else []
-    return pd.DataFrame({"block": np.array(blocks, dtype=object)})
+    kept = seen if pc.all(ok).as_py() else seen[ok.to_numpy(zero_copy_only=False)]
+    return pd.DataFrame({"block": np.array(blocks, dtype=object)}), kept
 
 
 def unpack(blocks: pd.Series) -> pd.DataFrame:

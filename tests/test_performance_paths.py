@@ -469,7 +469,30 @@ def test_the_remembered_comparison_follows_everything_it_depends_on(tmp_path, ca
         store, _ = parse(book := read_book(path))
         change()
         assert LastRefresh(path).check(book, store)[1] is not None, name
-    assert len(reads) == len(changes)
+    # Compared again each time, with the fingerprints as the last refresh wrote them (kept beside
+    # its findings), not read back from the file.
+    assert reads == []
+
+
+def test_the_fingerprints_kept_are_those_the_file_holds(tmp_path, cached, monkeypatch):
+    """What a refresh keeps of the fingerprints it wrote is what reading them back from the file
+    gives, an entry pack() leaves out included; a part that is not the one written is read."""
+    from inv_sheets import integrity
+    from inv_sheets.io import cache
+
+    rows = _movements()
+    rows[3][0] = "M" + "9" * 1200  # longer than an entry may be: not packed, so not remembered
+    path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *rows]})
+    for day in ("2025-03-01", "2025-03-02"):
+        refresh(path, as_of=day)
+        part = integrity._fingerprint_part(path)
+        kept = cache.load_value(path, cache.SEEN, part)
+        read = integrity.read_seen(path)
+        pd.testing.assert_frame_equal(kept, read, check_exact=True)
+        assert len(read) == len(rows) - 1
+    assert cache.load_value(path, cache.SEEN, part.replace(" ", " 0")) is None
+    reads = _fingerprint_reads(monkeypatch)
+    assert integrity.LastRefresh(path)._seen("xl/worksheets/sheet99.xml 00") is not None and reads == [str(path)]
 
 
 # The typed sheets ----------------------------------------------------------------------------------

@@ -31,6 +31,16 @@ class TablePart:
     letters: dict[str, str]
 
 
+@dataclass(frozen=True)
+class Earlier:
+    """An earlier read of a table (its `source`) whose rows are this table's rows at `rows`, cell
+    for cell: the day's movements appended below yesterday's, the rest as it was. What was worked
+    out from those rows then (their types, their findings) holds for them now."""
+
+    source: str
+    rows: pd.Index
+
+
 @dataclass
 class Table:
     """One input sheet as read.
@@ -52,6 +62,7 @@ class Table:
     # hold the same cells under the same names. None when it is not known (a live workbook, a sheet
     # too small to cache).
     source: str | None = None
+    earlier: Earlier | None = None  # set when the sheet grew since it was last read (read.read_book)
 
     @property
     def schema(self) -> Sheet:

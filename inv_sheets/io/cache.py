@@ -189,7 +189,28 @@ def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
 def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue]) -> bool:
     """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable."""
     return _save(entry_path(workbook, sheet),
-                 {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues)})
+                 {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues),
+                  "reader": _reader()})
+
+
+def load_earlier(workbook: str | os.PathLike, sheet: str, key: Key) -> Table | None:
+    """The last read of a sheet whose part has changed since (its key no longer matches): what the
+    reader made of it then, if the same reader made it, for read.earlier to compare row by row."""
+    path = entry_path(workbook, sheet)
+    if not _private(path):
+        return None
+    try:
+        with open(path, "rb") as fh:
+            stored = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
+        return None
+    if not isinstance(stored, dict) or stored.get("reader") != _reader():
+        return None
+    formats = tuple(stored.get("formats", ()))
+    table = stored.get("table")
+    if key.formats[:len(formats)] != formats or not isinstance(table, Table) or table.source is None:
+        return None
+    return table
 
 
 def refresh_key(workbook: str | os.PathLike, as_of: object) -> str | None:
@@ -240,6 +261,19 @@ def load_check(workbook: str | os.PathLike, key: str) -> list[Issue] | None:
 
 def save_check(workbook: str | os.PathLike, key: str, issues: list[Issue]) -> bool:
     return _save(entry_path(workbook, CHECKED), {"digest": key, "issues": list(issues)})
+
+
+SEEN = "\0seen"  # the entry of the fingerprints a refresh wrote, under the name and digest of their part
+
+
+def load_value(workbook: str | os.PathLike, entry: str, key: str) -> object | None:
+    """A value kept under `entry` for this workbook, if it was kept under `key`."""
+    stored = _load(entry_path(workbook, entry), key)
+    return stored.get("value") if stored else None
+
+
+def save_value(workbook: str | os.PathLike, entry: str, key: str, value: object) -> bool:
+    return _save(entry_path(workbook, entry), {"digest": key, "value": value})
 
 
 def _load(path: Path, digest: str) -> dict | None:
@@ -314,6 +348,11 @@ def forget(workbook: str | os.PathLike, sheets: list[str]) -> None:
             entry_path(workbook, sheet).unlink()
         except OSError:
             pass
+
+
+def _reader() -> str:
+    """What a cached read depends on besides the workbook: the cache format and the readers' versions."""
+    return f"{FORMAT}|{_versions()}"
 
 
 def _versions() -> str:

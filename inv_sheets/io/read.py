@@ -22,9 +22,10 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import pandas as pd
 
-from ..contract.book import ROW_SPAN, Book, Table, TablePart
+from ..contract.book import ROW_SPAN, Book, Earlier, Table, TablePart
 from ..contract.issues import EncryptedWorkbookError, InvSheetsError, Issue, NotAWorkbookError, column_letter
 from ..contract.schema import (
     CODE,
@@ -160,6 +161,7 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
             if key is not None:
                 if table is not None:
                     table.source = cache.source(key, name)
+                    table.earlier = earlier(cache.load_earlier(path, name, key), table)
                 cache.save(path, name, key, table, issues[start:])
             return table
 
@@ -261,7 +263,50 @@ def join_sheets(main: Table | None, more: list[Table]) -> Table:
     sources = [t.source for t in tables]
     source = cache.digest(*sources) if all(sources) else None  # in order: the order numbers the rows
     return Table(head.name, head.title, data, letters, headers, head.header_row,
-                 all(t.exact for t in tables), tuple(parts), source)
+                 all(t.exact for t in tables), tuple(parts), source, _joined_earlier(tables))
+
+
+def _joined_earlier(tables: list[Table]) -> Earlier | None:
+    """The earlier read of the joined table: each sheet as it was (one that did not change is its
+    own earlier read), joined in the same order, so its rows keep their numbers."""
+    if not any(t.earlier for t in tables):
+        return None
+    found = [t.earlier or (Earlier(t.source, t.data.index) if t.source else None) for t in tables]
+    if not all(found):
+        return None
+    rows = [e.rows + k * ROW_SPAN for k, e in enumerate(found)]
+    return Earlier(cache.digest(*(e.source for e in found)), rows[0].append(rows[1:]) if len(rows) > 1 else rows[0])
+
+
+def earlier(before: Table | None, now: Table) -> Earlier | None:
+    """`before` as an Earlier read of `now` when `now` is `before` with rows added below, cell for
+    cell (the day's movements appended), else None.
+
+    Compared by content, not by how the file stores it: Excel may save the whole sheet again with
+    its shared strings numbered anew, and the cells are still the same. Equal means the same
+    columns at the same letters under the same headers, the same reader, and every cell of the
+    earlier rows equal in value and in type (1 and TRUE compare equal in Python, and are not the
+    same cell).
+    """
+    if before is None or before.source is None or not len(before.data) or len(before.data) > len(now.data):
+        return None
+    layout = ("name", "title", "letters", "headers", "header_row", "exact", "parts")
+    if any(getattr(before, a) != getattr(now, a) for a in layout) or list(before.data.columns) != list(now.data.columns):
+        return None
+    head = now.data.iloc[:len(before.data)]
+    if not head.index.equals(before.data.index) or not head.equals(before.data):
+        return None
+    for col in head.columns:
+        if head[col].dtype == object and not _same_types(head[col].to_numpy(), before.data[col].to_numpy()):
+            return None
+    return Earlier(before.source, before.data.index)
+
+
+_type_of = np.frompyfunc(type, 1, 1)
+
+
+def _same_types(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool((_type_of(a) == _type_of(b)).all())
 
 
 def _first_line(exc: BaseException) -> str:

@@ -10,6 +10,7 @@ does not make every movement of that SKU vanish.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from typing import TYPE_CHECKING, Callable
 
@@ -67,10 +68,11 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
         letters[sheet.name] = dict(table.letters)
         # A big sheet read before is typed as it was then: typing depends only on its cells (its
         # source), the date order and the date system.
-        key = cache.digest(table.source, "typed", str(settings.date_order), str(book.date1904)) if table.source else None
+        key = _typed_key(table.source, settings, book.date1904) if table.source else None
         known = cache.load_typed(book.path, table.title, key) if key else None
         if known is None:
-            known = _typed(table, settings.date_order, book.date1904)
+            known = (_typed_again(book.path, table, settings, book.date1904) if key and table.earlier else None) \
+                or _typed(table, settings.date_order, book.date1904)
             if key:
                 cache.save_typed(book.path, table.title, key, *known)
         tables[sheet.name] = known[0]
@@ -79,6 +81,32 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
                   raw={name: t.data for name, t in book.tables.items()})
     issues.extend(checks.run(store))
     return _without_bad_rows(store, issues), book.locate(issues)
+
+
+def _typed_key(source: str, settings: Settings, date1904: bool) -> str:
+    return cache.digest(source, "typed", str(settings.date_order), str(date1904))
+
+
+def _typed_again(path: str, table: Table, settings: Settings, date1904: bool) -> tuple[pd.DataFrame, list[Issue]] | None:
+    """A grown sheet typed by typing only its new rows: the rows it shares with its earlier read
+    (table.earlier) are typed as they were then, with the findings they had. Typing a cell depends
+    on that cell alone (and the date order and system, part of the key), so this is the typing of
+    the whole sheet; None when the earlier typing is not at hand or does not line up."""
+    earlier = table.earlier
+    before = cache.load_typed(path, table.title, _typed_key(earlier.source, settings, date1904))
+    if before is None or not before[0].index.equals(earlier.rows):
+        return None
+    frame, issues = before
+    fresh = table.data.index.difference(earlier.rows, sort=False)
+    if not len(fresh):  # the same cells, saved again
+        return frame, issues
+    added, found = _typed(dataclasses.replace(table, data=table.data.loc[fresh]), settings.date_order, date1904)
+    if not frame.dtypes.equals(added.dtypes):
+        return None  # the new rows' types would change a column's: type the whole sheet
+    whole = pd.concat([frame, added])
+    if not whole.index.equals(table.data.index):
+        whole = whole.reindex(table.data.index)
+    return whole, issues + found
 
 
 def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.DataFrame, list[Issue]]:
