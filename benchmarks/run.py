@@ -7,6 +7,8 @@ One run measures, each in a fresh child process so their peak memory is their ow
   warm     the same workbook refreshed again, nothing in it changed: the last refresh's report
   next     refreshed again for the next as-of day: everything computed, but the Movements sheet
            (unchanged) comes from the cached parse and its fingerprint comparison is known
+  daily    the day after: DAILY_ROWS movements of that day appended to the ledger (as `inv-sheets
+           import` appends them), then refreshed as of that day: what a store does every morning
   bare     the bare read again (the machine is shared: the median of the two is the yardstick)
 
 and prints each phase, the peak memory, and the ratios the targets are stated in. The workbook is
@@ -14,6 +16,9 @@ generated once per size (benchmarks/generate.py) in the work folder and reused.
 
     python benchmarks/run.py                    # 100,000 movement rows: a couple of minutes
     python benchmarks/run.py --rows 1048575     # a full Excel sheet
+
+`--rows` is the ledger's length after the daily append: the workbook is generated with DAILY_ROWS
+fewer, so at 1,048,575 the day's rows fill the sheet to Excel's last row.
 """
 
 from __future__ import annotations
@@ -35,8 +40,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # run from a fresh clone without installing
 
-COLD_TARGET = 1.5  # full refresh within 1.5 x the bare read
+COLD_TARGET = 2.0  # full refresh within 2 x the bare read (the stretch goal is 1.5 x)
+DAILY_TARGET = 1.5  # the refresh after the day's append within 1.5 x the bare read
+DAILY_ROWS = 200  # movements appended for the daily refresh
 WARM_TARGET_SECONDS = 2.0
+SMALL_DAILY_SECONDS = 2.0  # the daily refresh of a ledger of up to 100,000 rows (a few years of most stores)
 MEMORY_TARGET_MB = 1536
 PHASES = ("read", "validate", "ledger", "features", "write")
 
@@ -72,6 +80,35 @@ def child_refresh(path: str, as_of: str | None = None) -> dict:
     phases = report.summary["seconds"]
     return {"seconds": seconds, "phases": phases, "peak_mb": _peak_mb(), "as_of": report.summary["as_of"],
             "issues": len(report.issues), "rows": report.summary["rows"].get("Movements")}
+
+
+def child_append(path: str, day: str) -> dict:
+    """Append DAILY_ROWS movements dated `day` to the Movements sheet: sales, receipts, transfers
+    and adjustments of SKUs at their home location (from Item Locations)."""
+    import fastexcel
+    import pandas as pd
+
+    from inv_sheets.io.append import NewRows, append_rows
+
+    homes = fastexcel.read_excel(path).load_sheet("Item Locations").to_pandas()
+    homes = homes.iloc[:DAILY_ROWS]
+    when = pd.Timestamp(day)
+    rows = []
+    for i, (sku, home) in enumerate(zip(homes["SKU"], homes["Location"])):
+        kind = ("sale", "sale", "sale", "receive", "sale", "transfer", "sale", "adjust")[i % 8]
+        row = {"A": f"D{when:%Y%m%d}-{i:04d}", "B": when, "C": kind, "D": sku, "E": 1.0}
+        if kind == "sale":
+            row.update(F=home, L="WEB")
+        elif kind == "receive":
+            row.update(G=home, E=24.0, J=5.0)
+        elif kind == "transfer":
+            row.update(F=home, G="TRN")
+        else:
+            row.update(G=home, M="recount", N="owner")
+        rows.append(row)
+    started = time.perf_counter()
+    append_rows(path, [NewRows("Movements", rows)])
+    return {"seconds": time.perf_counter() - started, "rows": len(rows)}
 
 
 def _in_child(kind: str, path: Path, cache_dir: Path, as_of: str | None = None) -> dict:
@@ -125,10 +162,12 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         kind, path = args.child
-        print(json.dumps(child_bare(path) if kind == "bare" else child_refresh(path, args.as_of)))
+        run = {"bare": lambda: child_bare(path), "append": lambda: child_append(path, args.as_of),
+               "refresh": lambda: child_refresh(path, args.as_of)}[kind]
+        print(json.dumps(run()))
         return
 
-    source = workbook_for(args.rows, args.workdir, args.sheets)
+    source = workbook_for(args.rows - DAILY_ROWS, args.workdir, args.sheets)
     work = args.workdir / "refresh.xlsx"
     shutil.copyfile(source, work)
     cache_dir = Path(tempfile.mkdtemp(prefix="cache-", dir=args.workdir))
@@ -138,13 +177,17 @@ def main() -> None:
         warm = _in_child("refresh", work, cache_dir)
         next_day = (date.fromisoformat(cold["as_of"]) + timedelta(days=1)).isoformat()
         following = _in_child("refresh", work, cache_dir, as_of=next_day)
+        day_after = (date.fromisoformat(next_day) + timedelta(days=1)).isoformat()
+        appended = _in_child("append", work, cache_dir, as_of=day_after)
+        daily = _in_child("refresh", work, cache_dir, as_of=day_after)
         bare2 = _in_child("bare", source, cache_dir)
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
     bare = statistics.median([bare1["seconds"], bare2["seconds"]])
     result = {"rows": args.rows, "sheets": args.sheets, "workbook_mb": round(source.stat().st_size / 1e6, 1),
               "versions": versions(), "bare": [bare1, bare2], "cold": cold, "warm": warm, "next": following,
-              "cold_ratio": cold["seconds"] / bare, "bare_median": bare}
+              "append": appended, "daily": daily, "cold_ratio": cold["seconds"] / bare,
+              "daily_ratio": daily["seconds"] / bare, "bare_median": bare}
     if args.json:
         print(json.dumps(result, indent=2))
     else:
@@ -154,28 +197,33 @@ def main() -> None:
 def render(r: dict) -> str:
     """The measurements as a small table with the targets beside them."""
     v = r["versions"]
-    lines = [f"{r['rows']:,} movement rows over {r['sheets']} ledger sheet(s), {r['workbook_mb']} MB",
+    runs = (("cold", r["cold"]), ("warm", r["warm"]), ("next day", r["next"]), ("daily", r["daily"]))
+    lines = [f"{r['rows']:,} movement rows over {r['sheets']} ledger sheet(s) after the daily append, "
+             f"{r['workbook_mb']} MB before it",
              (f"{v['machine']}, {v['cpus']} CPUs, Python {v['python']}; pandas {v['pandas']}, numpy {v['numpy']}, "
               f"fastexcel {v['fastexcel']}, python-calamine {v['python-calamine']}, pyarrow {v['pyarrow']}"),
              "",
-             f"{'phase':<12}{'cold s':>9}{'warm s':>9}{'next day s':>12}"]
-    runs = (r["cold"], r["warm"], r["next"])
+             f"{'phase':<12}" + "".join(f"{name + ' s':>12}" for name, _ in runs)]
     for phase in PHASES:
-        lines.append(f"{phase:<12}" + "".join(f"{run['phases'].get(phase, 0):>{w}.2f}" for run, w in zip(runs, (9, 9, 12))))
-    lines += [f"{'total':<12}" + "".join(f"{run['seconds']:>{w}.2f}" for run, w in zip(runs, (9, 9, 12))),
-              f"{'peak MB':<12}" + "".join(f"{run['peak_mb']:>{w}.0f}" for run, w in zip(runs, (9, 9, 12))),
+        lines.append(f"{phase:<12}" + "".join(f"{run['phases'].get(phase, 0):>12.2f}" for _, run in runs))
+    lines += [f"{'total':<12}" + "".join(f"{run['seconds']:>12.2f}" for _, run in runs),
+              f"{'peak MB':<12}" + "".join(f"{run['peak_mb']:>12.0f}" for _, run in runs),
+              f"{'findings':<12}" + "".join(f"{run['issues']:>12,}" for _, run in runs),
               "",
               (f"bare fastexcel read of the ledger: {r['bare'][0]['seconds']:.2f}s, {r['bare'][1]['seconds']:.2f}s "
                f"(median {r['bare_median']:.2f}s, peak {max(b['peak_mb'] for b in r['bare']):.0f} MB)"),
-              f"cold refresh / bare read: {r['cold_ratio']:.2f}  (target <= {COLD_TARGET})  "
-              + ("met" if r["cold_ratio"] <= COLD_TARGET else "NOT met"),
-              f"warm refresh: {r['warm']['seconds']:.2f}s  (target <= {WARM_TARGET_SECONDS:.0f}s)  "
-              + ("met" if r["warm"]["seconds"] <= WARM_TARGET_SECONDS else "NOT met"),
-              f"next-day refresh (Movements unchanged, every sheet computed): {r['next']['seconds']:.2f}s  "
-              f"(target <= {WARM_TARGET_SECONDS:.0f}s)  " + ("met" if r["next"]["seconds"] <= WARM_TARGET_SECONDS else "NOT met"),
-              f"peak memory: {max(r['cold']['peak_mb'], r['next']['peak_mb']):.0f} MB  (target < {MEMORY_TARGET_MB} MB)  "
-              + ("met" if max(r["cold"]["peak_mb"], r["next"]["peak_mb"]) < MEMORY_TARGET_MB else "NOT met")]
+              f"appending the day's {r['append']['rows']} rows: {r['append']['seconds']:.2f}s",
+              "",
+              _target("daily refresh / bare read", r["daily_ratio"], DAILY_TARGET),
+              *([_target("daily refresh, s", r["daily"]["seconds"], SMALL_DAILY_SECONDS)] if r["rows"] <= 100_000 else []),
+              _target("cold refresh / bare read", r["cold_ratio"], COLD_TARGET),
+              _target("unchanged workbook, s", r["warm"]["seconds"], WARM_TARGET_SECONDS),
+              _target("peak memory, MB", max(run["peak_mb"] for _, run in runs), MEMORY_TARGET_MB, "{:.0f}")]
     return "\n".join(lines)
+
+
+def _target(what: str, value: float, target: float, fmt: str = "{:.2f}") -> str:
+    return f"{what:<28}{fmt.format(value):>8}  (target <= {fmt.format(target)})  " + ("met" if value <= target else "NOT met")
 
 
 if __name__ == "__main__":
