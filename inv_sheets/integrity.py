@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import secrets
 import zipfile
 from typing import Sequence
 
@@ -166,11 +167,12 @@ class LastRefresh:
     ledger, reading a million fingerprints back and hashing a million rows again.
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, writes: bool = False) -> None:
         self.path = os.fspath(path)
+        self.writes = writes  # whether the sheet check() returns will be written (a refresh, not a validate)
         self._inputs: str | None = None  # the key without the fingerprint part, once checked
         self._issues: list[Issue] = []
-        self._rows: pd.DataFrame | None = None  # the fingerprints written, when they were
+        self._written: str | None = None  # the cache name of the fingerprints to be written
 
     def check(self, book: Book, store: Store) -> tuple[list[Issue], SheetData | None]:
         """Findings, and the sheet to write: None when the one in the file is already right."""
@@ -181,31 +183,36 @@ class LastRefresh:
             self._issues = known
             return known, None
         self._issues, rows = _compare(store, self._seen(part), raw_movement_ids(book, store))
-        blocks, self._rows = _packed(rows)
+        blocks, kept = _packed(rows)
+        # Kept now, under a name of their own, so a million of them are not held through the
+        # features and the write; remember() ties that name to the part they are written to.
+        if self.writes and cache.enabled():
+            self._written = secrets.token_hex(16)
+            cache.save_value(self.path, cache.SEEN, self._written, as_read(kept))
         return self._issues, SheetData(LEDGER, blocks, hidden=True)
 
     def _seen(self, part: str | None) -> pd.DataFrame | None:
         """The fingerprints in the file: as the last refresh wrote them, if this is the part it
         wrote (kept in the cache as read_seen would read them back), else read from the file."""
-        if part is not None:
-            seen = cache.load_value(self.path, cache.SEEN, part)
-            if isinstance(seen, pd.DataFrame):
-                return seen
-        return read_seen(self.path)
+        written = cache.load_value(self.path, cache.SEEN_IN, part) if part is not None else None
+        seen = cache.load_value(self.path, cache.SEEN, written) if isinstance(written, str) else None
+        return seen if isinstance(seen, pd.DataFrame) else read_seen(self.path)
 
     def remember(self, written: str | os.PathLike) -> None:
-        """Keep the findings, and the fingerprints as written, for the next refresh of `written`,
-        the file just written."""
+        """Keep the findings, and which fingerprints were written, for the next refresh of
+        `written`, the file just written."""
         part = _fingerprint_part(written) if cache.enabled() else None
         if part and self._inputs:
             cache.save_check(written, cache.digest(self._inputs, part), self._issues)
-        if part and self._rows is not None:
-            cache.save_value(written, cache.SEEN, part, as_read(self._rows))
+        if part and self._written and os.path.abspath(written) == os.path.abspath(self.path):
+            cache.save_value(written, cache.SEEN_IN, part, self._written)
 
 
 def as_read(kept: pd.DataFrame) -> pd.DataFrame:
     """The fingerprints pack() kept, as read_seen reads them back from the sheet it packed them into."""
-    return kept.reset_index(drop=True).astype({"movement_id": "str", "row": "int64", "fingerprint": "str", "columns": "str"})
+    types = {"movement_id": "str", "row": "int64", "fingerprint": "str", "columns": "str"}
+    kept = kept.reset_index(drop=True)
+    return kept if kept.dtypes.to_dict() == {k: pd.api.types.pandas_dtype(v) for k, v in types.items()} else kept.astype(types)
 
 
 def _check_inputs(book: Book, store: Store) -> str | None:

@@ -135,7 +135,7 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     state = FileState.of(path)
     book = read_book(path, progress=progress)
     read_seconds = time.perf_counter() - started
-    last = LastRefresh(path)
+    last = LastRefresh(path, writes=True)
     result = compute(book, as_of=as_of, progress=progress, seen=last)
     # Writing needs only the sheets: let go of the cells, the store and the ledger first (at a
     # full ledger they are over a gigabyte, and the rendered sheets come on top).
@@ -148,6 +148,7 @@ def refresh(path: str | os.PathLike, *, output: str | os.PathLike | None = None,
     written = write_sheets(path, sheets, output=output, backup=backup, expected=state, placeholders=empty,
                            issues=lambda typed: issues_sheet(found + typed))
     timings["write"] = time.perf_counter() - clock
+    del sheets, empty
     report.summary.update({"output": os.fspath(written.path), "written": list(written.visible),
                            "seconds": {k: round(v, 3) for k, v in timings.items()}})
     if written.backup is not None:

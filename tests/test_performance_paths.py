@@ -486,11 +486,11 @@ def test_the_fingerprints_kept_are_those_the_file_holds(tmp_path, cached, monkey
     for day in ("2025-03-01", "2025-03-02"):
         refresh(path, as_of=day)
         part = integrity._fingerprint_part(path)
-        kept = cache.load_value(path, cache.SEEN, part)
+        kept = cache.load_value(path, cache.SEEN, cache.load_value(path, cache.SEEN_IN, part))
         read = integrity.read_seen(path)
         pd.testing.assert_frame_equal(kept, read, check_exact=True)
         assert len(read) == len(rows) - 1
-    assert cache.load_value(path, cache.SEEN, part.replace(" ", " 0")) is None
+    assert cache.load_value(path, cache.SEEN_IN, part.replace(" ", " 0")) is None
     reads = _fingerprint_reads(monkeypatch)
     assert integrity.LastRefresh(path)._seen("xl/worksheets/sheet99.xml 00") is not None and reads == [str(path)]
 

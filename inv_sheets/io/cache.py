@@ -263,7 +263,8 @@ def save_check(workbook: str | os.PathLike, key: str, issues: list[Issue]) -> bo
     return _save(entry_path(workbook, CHECKED), {"digest": key, "issues": list(issues)})
 
 
-SEEN = "\0seen"  # the entry of the fingerprints a refresh wrote, under the name and digest of their part
+SEEN = "\0seen"  # the fingerprints a refresh wrote, under a name of their own
+SEEN_IN = "\0seen in"  # that name, under the name and digest of the part they were written to
 
 
 def load_value(workbook: str | os.PathLike, entry: str, key: str) -> object | None:

@@ -18,7 +18,7 @@ from typing import Callable
 from lxml import etree
 
 from ..contract.schema import OUTPUT, match_sheet
-from .package import NS_MAIN, NS_R, REL_TABLE, REL_WORKSHEET, Package, insert_in_order, rels_name, to_xml
+from .package import NS_MAIN, NS_R, REL_TABLE, REL_WORKSHEET, Package, Rel, insert_in_order, rels_name, to_xml
 
 _M = f"{{{NS_MAIN}}}"
 MARKER_PREFIX = "_invsheets_"
@@ -104,8 +104,11 @@ class Workbook:
 
     def sheets(self) -> list[Sheet]:
         out = []
+        rels: dict[str, Rel] = {}
+        for rel in self.rels:  # one pass, not one per sheet; the first of a repeated id, as Rels.get
+            rels.setdefault(rel.id, rel)
         for el in self._sheets_element().iterfind(_M + "sheet"):
-            rel = self.rels.get(el.get(f"{{{NS_R}}}id", ""))
+            rel = rels.get(el.get(f"{{{NS_R}}}id", ""))
             out.append(Sheet(el, rel.target if rel and not rel.external else ""))
         return out
 
