@@ -118,13 +118,13 @@ def test_a_named_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
 # Signals ---------------------------------------------------------------------------------------------
 _SLOW_SAVE = """
 import sys, time
-import inv_sheets.io.write as write
-real = write._verify
+import inv_sheets.io.save as save
+real = save._verify
 def slow(*args, **kwargs):
     real(*args, **kwargs)
     print("saving", flush=True)
     time.sleep(30)
-write._verify = slow
+save._verify = slow
 from inv_sheets.cli.main import main
 main(sys.argv[1:])
 """

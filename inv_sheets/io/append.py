@@ -35,7 +35,8 @@ from .edit import _edit as edit_cells
 from .package import CONTENT_TYPES, CT_WORKSHEET, NS_MAIN, REL_STYLES, REL_TABLE, Package, rels_name, to_xml
 from .styles import StyleSheet
 from .workbook import Workbook
-from .write import FileState, save_atomically, source_and_target
+from .save import FileState, save_atomically
+from .write import source_and_target
 
 DATE_FORMAT = "yyyy-mm-dd"
 _M = f"{{{NS_MAIN}}}"
