@@ -131,7 +131,7 @@ def append_rows(path: str | os.PathLike, additions: list[NewRows], changes: list
         stray = pkg.edited() - allowed
         if stray:
             raise WriteError(f"refusing to save: the append would change parts it does not own: {sorted(stray)}")
-        size = save_atomically(pkg, source, target, expected, backup, parts)
+        size, _ = save_atomically(pkg, source, target, expected, backup, parts)
     return AppendResult(target, written, size)
 
 
