@@ -20,8 +20,9 @@ during that recalculation anyway, whereas a chain that names a replaced or remov
 "repair" the file. Dropping it costs nothing and removes that risk.
 
 Saving is atomic (save.py): a temp file in the same directory, fsync, re-open and verify, a last
-check that the source has not changed since it was read, then os.replace. On any failure the
-original file is left as it was.
+check that the source has not changed since it was read, then os.replace, or, for a workbook with
+several hard links, a write over it in place that is undone if it does not finish. On any failure
+the original file is left as it was.
 """
 
 from __future__ import annotations
@@ -66,7 +67,7 @@ from .package import (
     rels_name,
 )
 from .render import DRAWING_RID, TABLE_RID, render
-from .save import FileState, save_atomically
+from .save import FileState, recover, save_atomically
 from .styles import MINIMAL_STYLES, StyleSheet
 from .typed import (
     ORPHANS,
@@ -137,6 +138,7 @@ def check_workbook(path: Path) -> None:
         raise NotAWorkbookError(f"{path} is not a regular file (a pipe or a device), not a workbook file")
     if not path.is_file():
         raise NotAWorkbookError(f"{path} does not exist")
+    recover(path)
     with open(path, "rb") as f:
         head = f.read(8)
     if head == OLE_SIGNATURE:
@@ -181,6 +183,7 @@ def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[st
         check_workbook(source)
         check_not_open(target)
         if target.exists():  # replaced whole: it need not be a workbook (check_new_file asks first)
+            recover(target)
             check_replaceable(target)
         elif not target.parent.is_dir():
             raise WriteError(f"the folder {target.parent} does not exist: create it first, or write elsewhere")
