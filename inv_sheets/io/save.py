@@ -34,7 +34,9 @@ workbook as it was is what the user expects, and the file under the recovery nam
 which makes writing it back safe without asking. A crash just after step 3 is undone the same way.
 
 The recovery file is found beside the name the workbook was written through: a command run through
-another of its names does not look for it, until one runs through this name again.
+another of its names does not look for it, until one runs through this name again. And a command
+that opened the workbook just before another run started writing over it may find it damaged
+(its zip checksums fail) instead of reading a mix: run it again.
 
 Room: while the workbook is written over, the folder holds it, the new workbook and the recovery
 copy. A disk that fills while the copy is made stops the write before the workbook is touched; one
