@@ -9,7 +9,7 @@ back into the same file, leaving everything else in it as it was.
 """
 
 from .contract.issues import (CODES, EncryptedWorkbookError, InvSheetsError, Issue, NotAWorkbookError, Report,
-                              WorkbookChangedError, WorkbookLockedError, WriteError)
+                              WorkbookChangedError, WorkbookLockedError, WorkbookRestored, WriteError)
 from .imports import import_files
 from .refresh import compute, refresh, validate
 from .rules.normalise import normalise
@@ -19,4 +19,4 @@ __version__ = "0.1.0"
 
 __all__ = ["load", "parse", "validate", "normalise", "compute", "refresh", "import_files", "Issue", "Report", "CODES",
            "InvSheetsError", "NotAWorkbookError", "EncryptedWorkbookError", "WorkbookLockedError",
-           "WorkbookChangedError", "WriteError", "__version__"]
+           "WorkbookChangedError", "WriteError", "WorkbookRestored", "__version__"]

@@ -4,6 +4,7 @@ situations around a file (links, signals, pipes) that the first corpus did not t
 from __future__ import annotations
 
 import datetime as dt
+import errno
 import json
 import os
 import re
@@ -118,13 +119,13 @@ def test_a_named_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
 # Signals ---------------------------------------------------------------------------------------------
 _SLOW_SAVE = """
 import sys, time
-import inv_sheets.io.write as write
-real = write._verify
+import inv_sheets.io.save as save
+real = save._verify
 def slow(*args, **kwargs):
     real(*args, **kwargs)
     print("saving", flush=True)
     time.sleep(30)
-write._verify = slow
+save._verify = slow
 from inv_sheets.cli.main import main
 main(sys.argv[1:])
 """
@@ -177,6 +178,277 @@ def test_a_refresh_keeps_the_owner_mode_and_extended_attributes(tmp_path: Path) 
     assert os.getxattr(path, "user.origin") == b"supplier-portal"
     if owner:
         assert (st.st_uid, st.st_gid) == owner
+
+
+# Hard links: written over in place, and put back when that does not finish ---------------------------
+posix_only = pytest.mark.skipif(os.name != "posix", reason="in-place writes are POSIX only (io/save.py)")
+RECOVERY = ".~invsheets-store.xlsx.recover"
+RESTORED = "inv-sheets: store.xlsx: a write that was interrupted has been undone; the workbook is as it was before it"
+
+
+def _linked(path: Path) -> tuple[Path, Path, bytes]:
+    """The workbook at `path` with a second name, other.xlsx, beside it (a hard link)."""
+    other = path.with_name("other.xlsx")
+    os.link(path, other)
+    return path, other, path.read_bytes()
+
+
+def _leftovers(folder: Path) -> list[str]:
+    return [p.name for p in folder.iterdir() if p.name.startswith(".~invsheets-")]
+
+
+def _one_file(path: Path, other: Path, inode: int) -> None:
+    """Both names are still the one file they were."""
+    assert path.stat().st_ino == other.stat().st_ino == inode and path.stat().st_nlink == 2
+
+
+@posix_only
+def test_a_refresh_of_a_workbook_with_a_second_hard_link_shows_in_both(tmp_path: Path) -> None:
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    inode = path.stat().st_ino
+    result = run("refresh", str(path), "-q")
+    assert result.exit_code in (0, 1), result.output
+    _one_file(path, other, inode)
+    assert other.read_bytes() == path.read_bytes() != before
+    with zipfile.ZipFile(other) as z:
+        assert any(n.startswith("xl/tables/") for n in z.namelist())  # the outputs, seen through the other name
+    assert _leftovers(tmp_path) == []
+
+
+def _import_store(tmp_path: Path) -> tuple[Path, list[str]]:
+    from importfiles import store_workbook
+    from test_import import shopify_file
+
+    path = store_workbook(tmp_path / "store.xlsx")
+    return path, ["import", str(path), str(shopify_file(tmp_path / "orders.csv"))]
+
+
+def _normalise_store(tmp_path: Path) -> tuple[Path, list[str]]:
+    path = corpus.store(tmp_path / "store.xlsx", items=corpus.ITEMS + [[" tee-s ", "Tee S", 3.0]])
+    return path, ["normalise", str(path), "--in-place"]
+
+
+def _close_store(tmp_path: Path) -> tuple[Path, list[str]]:
+    path = make_workbook(tmp_path / "store.xlsx", _CLOSE_STORE)
+    return path, ["close-period", str(path), "--before", "2025-01-01"]
+
+
+def _button_store(tmp_path: Path) -> tuple[Path, list[str]]:
+    path = corpus.store(tmp_path / "store.xlsm")
+    return path, ["init", str(path), "--button", "--force"]
+
+
+@posix_only
+@pytest.mark.parametrize("make", [_import_store, _normalise_store, _close_store, _button_store],
+                         ids=["import", "normalise-in-place", "close-period", "init-button-force"])
+def test_every_save_keeps_the_hard_links_of_the_workbook(tmp_path: Path, make) -> None:
+    path, args = make(tmp_path)
+    path, other, before = _linked(path)
+    inode = path.stat().st_ino
+    result = run(*args)
+    assert result.exit_code in (0, 1), result.output
+    _one_file(path, other, inode)
+    assert other.read_bytes() == path.read_bytes() != before
+    assert _leftovers(tmp_path) == []
+
+
+def _half_then(stop: BaseException, again: bool = False):
+    """A stand-in for save._overwrite: the first call (the new workbook) writes half its bytes over
+    the workbook and stops there; the next (writing it back) is the real one, after a second Ctrl-C
+    when `again`."""
+    from inv_sheets.io import save
+
+    real, calls = save._overwrite, []
+
+    def overwrite(target: Path, source) -> None:
+        calls.append(target)
+        if len(calls) > 1:
+            if again:
+                os.kill(os.getpid(), signal.SIGINT)
+            return real(target, source)
+        data = source.read()
+        with open(target, "r+b") as out:
+            out.write(data[:len(data) // 2])
+        raise stop
+    return overwrite, calls
+
+
+@posix_only
+@pytest.mark.parametrize("stop, again, code, said", [
+    (OSError(errno.ENOSPC, "No space left on device"), False, 3,
+     "inv-sheets: could not write store.xlsx: the disk is full; the workbook is unchanged"),
+    (KeyboardInterrupt(), False, 130, "inv-sheets: interrupted, the workbook is unchanged"),
+    (KeyboardInterrupt(), True, 130, "inv-sheets: interrupted, the workbook is unchanged"),
+], ids=["disk-full", "ctrl-c", "ctrl-c-twice"])
+def test_an_interrupted_write_over_a_hard_linked_workbook_puts_it_back(tmp_path: Path, monkeypatch, stop, again,
+                                                                       code, said) -> None:
+    """A second Ctrl-C while the workbook is written back waits until it is whole."""
+    from inv_sheets.io import save
+
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    inode = path.stat().st_ino
+    overwrite, calls = _half_then(stop, again)
+    monkeypatch.setattr(save, "_overwrite", overwrite)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever runs the tests
+    try:
+        result = run("refresh", str(path), "-q")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert result.exit_code == code, result.output
+    assert result.stderr.strip() == said
+    assert len(calls) == 2  # written over half-way, then written back
+    assert path.read_bytes() == other.read_bytes() == before
+    _one_file(path, other, inode)
+    assert _leftovers(tmp_path) == []
+
+
+_HALF_AND_WAIT = """
+import sys, time
+import inv_sheets.io.save as save
+real, calls = save._overwrite, []
+def overwrite(target, source):
+    calls.append(target)
+    if len(calls) > 1:
+        return real(target, source)
+    data = source.read()
+    with open(target, "r+b") as out:
+        out.write(data[:len(data) // 2])
+    print("half written", flush=True)
+    time.sleep(30)
+save._overwrite = overwrite
+from inv_sheets.cli.main import main
+main(sys.argv[1:])
+"""
+
+
+@posix_only
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGKILL], ids=["SIGTERM", "SIGKILL"])
+def test_a_signal_during_the_write_over_a_hard_linked_workbook_leaves_it_recoverable(tmp_path: Path, signum) -> None:
+    """SIGTERM: written back at once. SIGKILL: the recovery file stays, and the next command puts
+    the workbook back from it."""
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    inode = path.stat().st_ino
+    proc = subprocess.Popen([sys.executable, "-c", _HALF_AND_WAIT, "refresh", str(path), "-q"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, "INV_SHEETS_CACHE": "off"})
+    assert proc.stdout.readline().strip() == "half written"
+    assert RECOVERY in _leftovers(tmp_path) and path.read_bytes() != before
+    proc.send_signal(signum)
+    _, err = proc.communicate(timeout=60)
+    if signum == signal.SIGTERM:
+        assert proc.returncode == 143 and err.strip() == "inv-sheets: stopped (SIGTERM), the workbook is unchanged"
+    else:
+        assert proc.returncode == -signal.SIGKILL and path.read_bytes() != before
+        assert (tmp_path / RECOVERY).read_bytes() == before
+        result = run("validate", str(path), "-q")
+        assert result.exit_code in (0, 1), result.output
+        assert result.stderr.strip() == RESTORED
+    assert path.read_bytes() == other.read_bytes() == before
+    _one_file(path, other, inode)
+    # A killed run's temp file (the new workbook) stays until a write an hour later clears it.
+    assert [name for name in _leftovers(tmp_path) if not name.endswith(".tmp")] == []
+    assert signum == signal.SIGKILL or _leftovers(tmp_path) == []
+
+
+@posix_only
+@pytest.mark.parametrize("command", ["validate", "refresh", "normalise"])
+def test_a_recovery_file_left_beside_the_workbook_is_put_back_by_the_next_command(tmp_path: Path, command) -> None:
+    """A crash in the middle of writing over the workbook, made by hand: its old bytes in the
+    recovery file, the workbook half new."""
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    inode = path.stat().st_ino
+    (tmp_path / RECOVERY).write_bytes(before)
+    with open(path, "r+b") as f:
+        f.write(bytes(len(before) // 2))
+    result = run(command, str(path), "-q" if command != "normalise" else "--json")
+    assert result.exit_code in (0, 1), result.output
+    assert result.stderr.strip() == RESTORED
+    if command == "refresh":  # put back, then refreshed as usual
+        assert zipfile.ZipFile(path).testzip() is None and path.read_bytes() != before
+    else:
+        assert path.read_bytes() == before
+    assert other.read_bytes() == path.read_bytes()
+    _one_file(path, other, inode)
+    assert _leftovers(tmp_path) == []
+
+
+@posix_only
+def test_a_recovery_file_that_cannot_be_written_back_is_named_in_one_line(tmp_path: Path, monkeypatch) -> None:
+    from inv_sheets.io import save
+
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    (tmp_path / RECOVERY).write_bytes(before)
+    with open(path, "r+b") as f:
+        f.write(bytes(len(before) // 2))
+    half = path.read_bytes()
+
+    def read_only(target, source) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(target))
+    monkeypatch.setattr(save, "_overwrite", read_only)
+    result = run("validate", str(path))
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == (
+        f"inv-sheets: store.xlsx was left half-written by a write that did not finish, and it could not be written "
+        f"back (Permission denied): {os.path.realpath(tmp_path / RECOVERY)} holds the workbook as it was; copy that file over store.xlsx")
+    assert path.read_bytes() == half and (tmp_path / RECOVERY).read_bytes() == before
+
+
+@posix_only
+@pytest.mark.parametrize("when", ["before", "while"])
+def test_a_workbook_another_run_is_writing_over_is_refused(tmp_path: Path, monkeypatch, when: str) -> None:
+    """Another run's recovery file, locked as a live run holds it: there when the command starts,
+    or made while it computes. Nothing is written over, and the other run's file is left alone."""
+    import fcntl
+
+    from inv_sheets.io import save
+
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    held = []
+
+    def other_run() -> None:
+        (tmp_path / RECOVERY).write_bytes(before)
+        held.append(open(tmp_path / RECOVERY, "rb"))
+        fcntl.flock(held[0], fcntl.LOCK_EX)
+
+    if when == "before":
+        other_run()
+    else:
+        real = save.put_in_place
+
+        def after_the_checks(new, target, expected=None):
+            other_run()
+            return real(new, target, expected)
+        monkeypatch.setattr(save, "put_in_place", after_the_checks)
+    try:
+        result = run("refresh", str(path), "-q")
+    finally:
+        for f in held:
+            f.close()
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == ("inv-sheets: store.xlsx is being written by another inv-sheets run; "
+                                     "run again when it has finished")
+    assert path.read_bytes() == other.read_bytes() == before
+    assert _leftovers(tmp_path) == [RECOVERY]
+
+
+@posix_only
+def test_a_save_landing_just_before_the_write_over_a_hard_linked_workbook_stops_it(tmp_path: Path,
+                                                                                   monkeypatch) -> None:
+    """The workbook's bytes kept for putting it back are checked against what the command read."""
+    from inv_sheets.io import save
+
+    path, other, before = _linked(corpus.store(tmp_path / "store.xlsx"))
+    real = save.put_in_place
+
+    def saved_elsewhere_first(new, target, expected=None):
+        with open(target, "ab") as f:
+            f.write(b"\0")
+        return real(new, target, expected)
+    monkeypatch.setattr(save, "put_in_place", saved_elsewhere_first)
+    result = run("refresh", str(path), "-q")
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == "inv-sheets: store.xlsx changed while it was being written; run again"
+    assert path.read_bytes() == other.read_bytes() == before + b"\0"
+    assert _leftovers(tmp_path) == []
 
 
 # normalise and close-period: what they must not break -------------------------------------------------

@@ -482,7 +482,7 @@ def test_libreoffice_reads_the_outputs_and_recalculates_user_formulas(tmp_path: 
 def test_a_write_clears_temp_files_an_interrupted_write_left(tmp_path):
     import time
 
-    from inv_sheets.io.write import STALE_TEMP_SECONDS, TEMP_PREFIX
+    from inv_sheets.io.save import STALE_TEMP_SECONDS, TEMP_PREFIX
 
     path = build_xlsx(tmp_path / "book.xlsx")
     old = tmp_path / f"{TEMP_PREFIX}old.tmp"

@@ -10,10 +10,11 @@ import functools
 import signal
 import sys
 import threading
+import warnings
 
 import click
 
-from ..contract.issues import BadDateOption, InvSheetsError, Report
+from ..contract.issues import BadDateOption, InvSheetsError, Report, WorkbookRestored
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_CANNOT_RUN = 0, 1, 2, 3
 EXIT_INTERRUPTED, EXIT_TERMINATED = 128 + signal.SIGINT, 128 + signal.SIGTERM  # as a shell reports them
@@ -30,14 +31,18 @@ def _terminate(signum, frame) -> None:
 def fails_cleanly(func):
     """Turn 'could not run' into one line on stderr and exit 3 (a day option that is not one day:
     exit 2), never a traceback; Ctrl-C and SIGTERM into one line and 130 or 143 (a write in progress
-    is abandoned before it replaces the file)."""
+    is abandoned before it replaces the file, or undone when it was writing over it). A workbook put
+    back as it was after an interrupted write is said in one line on stderr, and the command goes on."""
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         main_thread = threading.current_thread() is threading.main_thread()
         previous = signal.signal(signal.SIGTERM, _terminate) if main_thread else None
         try:
-            return func(*args, **kwargs)
+            with warnings.catch_warnings():
+                warnings.simplefilter("always", WorkbookRestored)
+                warnings.showwarning = _say_restored(warnings.showwarning)
+                return func(*args, **kwargs)
         except BadDateOption as exc:
             click.echo(f"inv-sheets: {exc}", err=True)
             sys.exit(EXIT_USAGE)
@@ -61,6 +66,18 @@ def fails_cleanly(func):
                 signal.signal(signal.SIGTERM, previous)
 
     return wrapper
+
+
+def _say_restored(show):
+    """A showwarning that prints a WorkbookRestored as one line of its own and passes on the rest."""
+
+    def say(message, category, filename, lineno, file=None, line=None):
+        if issubclass(category, WorkbookRestored):
+            click.echo(f"inv-sheets: {message}", err=True)
+        else:
+            show(message, category, filename, lineno, file, line)
+
+    return say
 
 
 def progress_printer(quiet: bool):

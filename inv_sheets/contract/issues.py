@@ -311,3 +311,8 @@ class ImportRefused(InvSheetsError):
 
 class CloseRefused(InvSheetsError):
     """The period cannot be closed as the workbook stands (the message says why and what to do)."""
+
+
+# A note, not a failure: the command goes on.
+class WorkbookRestored(UserWarning):
+    """An in-place write that did not finish was undone: the workbook was written back as it was before it."""

@@ -33,7 +33,8 @@ from ..contract.schema import match_sheet
 from ..io.package import CT, CT_WORKSHEET, NS_MAIN, NS_R, REL, Package, to_xml
 from ..io.read import open_package
 from ..io.workbook import Sheet, Workbook, quoted, unique_sheet_name
-from ..io.write import FileState, save_atomically, source_and_target
+from ..io.save import FileState, put_in_place, save_atomically
+from ..io.write import source_and_target
 from . import vml
 from .resources.vba_project import MACRO_NAME, MODULE_NAME, PYTHON_COMMAND, RUNTIME_MODULE, Module, modules
 
@@ -149,7 +150,7 @@ def init_with_button(path: str | os.PathLike, *, sample: bool = False, overwrite
         init_workbook(plain, sample=sample)
         staged = Path(tmp) / target.name
         result = add_button(plain, output=staged)
-        os.replace(staged, target)
+        put_in_place(staged, target)
     return ButtonResult(target, result.sheet, result.added)
 
 

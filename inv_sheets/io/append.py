@@ -37,7 +37,8 @@ from .edit import _edit as edit_cells
 from .package import CONTENT_TYPES, CT_WORKSHEET, NS_MAIN, REL_STYLES, REL_TABLE, Package, rels_name, to_xml
 from .styles import StyleSheet
 from .workbook import Workbook
-from .write import FileState, save_atomically, source_and_target
+from .save import FileState, save_atomically
+from .write import source_and_target
 
 DATE_FORMAT = "yyyy-mm-dd"
 _M = f"{{{NS_MAIN}}}"
@@ -132,7 +133,7 @@ def append_rows(path: str | os.PathLike, additions: list[NewRows], changes: list
         stray = pkg.edited() - allowed
         if stray:
             raise WriteError(f"refusing to save: the append would change parts it does not own: {sorted(stray)}")
-        size = save_atomically(pkg, source, target, expected, backup, parts)
+        size, _ = save_atomically(pkg, source, target, expected, backup, parts)
     return AppendResult(target, written, size)
 
 

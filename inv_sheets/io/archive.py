@@ -29,7 +29,8 @@ from .package import REL_STYLES, REL_TABLE, Package, rels_name
 from .read import is_toolkit_sheet
 from .styles import StyleSheet
 from .workbook import Workbook, quoted
-from .write import FileState, check_writable, save_atomically
+from .save import FileState, save_atomically
+from .write import check_writable
 
 SHEET_ROWS = 1_048_575  # data rows under one header row
 DATE_FORMAT = "yyyy-mm-dd"

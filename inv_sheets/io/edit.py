@@ -22,7 +22,8 @@ from .cells import _LEAP_BUG_END, EPOCH_1900, EPOCH_1904, clean_text, number_tex
 from .package import NS_MAIN, REL_TABLE, Package, rels_name, to_xml
 from .styles import StyleSheet
 from .workbook import Workbook
-from .write import FileState, save_atomically, source_and_target
+from .save import FileState, save_atomically
+from .write import source_and_target
 
 DATE_FORMAT = "yyyy-mm-dd"
 # A cell, with the namespace prefix its sheet was written with (<c>, or <x:c> from some writers).

@@ -42,6 +42,7 @@ from ..contract.schema import (
     match_sheet,
 )
 from . import cache, guard, xmlsafe
+from .save import recover
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
 CONTINUABLE = ("Movements",)  # sheets whose rows may continue on further sheets
@@ -73,6 +74,7 @@ def open_package(path: str | os.PathLike) -> zipfile.ZipFile:
         raise NotAWorkbookError(f"{p}: is a folder, not a workbook file")
     if not p.is_file():  # opening a named pipe would wait for a writer forever
         raise NotAWorkbookError(f"{p}: is not a regular file (a pipe or a device), not a workbook file")
+    recover(p)  # an in-place write that did not finish is undone before anything reads the file
     suffix = p.suffix.lower()
     if suffix in _WRONG_KIND:
         raise NotAWorkbookError(f"{p}: {_WRONG_KIND[suffix]}")

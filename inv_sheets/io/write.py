@@ -19,25 +19,19 @@ calcChain.xml is removed on every write: the workbook is set to recalculate full
 during that recalculation anyway, whereas a chain that names a replaced or removed cell makes Excel
 "repair" the file. Dropping it costs nothing and removes that risk.
 
-Saving is atomic: a temp file in the same directory, fsync, re-open and verify, a last check that
-the source has not changed since it was read, then os.replace. On any failure the original file
-is left as it was.
+Saving is atomic (save.py): a temp file in the same directory, fsync, re-open and verify, a last
+check that the source has not changed since it was read, then os.replace, or, for a workbook with
+several hard links, a write over it in place that is undone if it does not finish. On any failure
+the original file is left as it was.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import errno
-import hashlib
 import os
 import re
-import shutil
 import stat
-import sys
-import tempfile
-import time
 import zipfile
-import zlib
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Iterable
@@ -70,10 +64,10 @@ from .package import (
     REL_STYLES,
     REL_TABLE,
     Package,
-    compressed_bytes,
     rels_name,
 )
 from .render import DRAWING_RID, TABLE_RID, render
+from .save import FileState, recover, save_atomically
 from .styles import MINIMAL_STYLES, StyleSheet
 from .typed import (
     ORPHANS,
@@ -93,24 +87,6 @@ OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _ENCRYPTION_INFO = "EncryptionInfo".encode("utf-16-le")
 _STRICT_NS = b"http://purl.oclc.org/ooxml/"
 _CODE_NAME = re.compile(rb'<(?:\w+:)?sheetPr\b[^>]*?\bcodeName="([^"]*)"')
-
-
-@dataclass(frozen=True)
-class FileState:
-    """What the file was when it was read: compared again just before it is replaced."""
-
-    size: int
-    mtime_ns: int
-    sha256: str
-
-    @classmethod
-    def of(cls, path: str | os.PathLike[str]) -> FileState:
-        st = os.stat(path)
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        return cls(st.st_size, st.st_mtime_ns, digest.hexdigest())
 
 
 @dataclass(frozen=True)
@@ -162,6 +138,7 @@ def check_workbook(path: Path) -> None:
         raise NotAWorkbookError(f"{path} is not a regular file (a pipe or a device), not a workbook file")
     if not path.is_file():
         raise NotAWorkbookError(f"{path} does not exist")
+    recover(path)
     with open(path, "rb") as f:
         head = f.read(8)
     if head == OLE_SIGNATURE:
@@ -206,6 +183,7 @@ def source_and_target(path: str | os.PathLike[str], output: str | os.PathLike[st
         check_workbook(source)
         check_not_open(target)
         if target.exists():  # replaced whole: it need not be a workbook (check_new_file asks first)
+            recover(target)
             check_replaceable(target)
         elif not target.parent.is_dir():
             raise WriteError(f"the folder {target.parent} does not exist: create it first, or write elsewhere")
@@ -219,20 +197,6 @@ def check_new_file(source: str | os.PathLike[str], target: str | os.PathLike[str
     source, target = Path(source), Path(target)
     if not force and target.exists() and not (source.exists() and os.path.samefile(source, target)):
         raise WouldOverwriteError(f"{target} already exists; choose another name, or use --force to replace it")
-
-
-def backup_path(path: Path) -> Path:
-    """A new name beside `path` for its backup: store.bak-2026-12-07-143005.xlsx (-2, -3... if taken).
-
-    Each backup gets its own name, so a later one never replaces an earlier one.
-    """
-    stem = f"{path.stem}.bak-{time.strftime('%Y-%m-%d-%H%M%S')}"
-    candidate = path.with_name(stem + path.suffix)
-    n = 2
-    while candidate.exists():
-        candidate = path.with_name(f"{stem}-{n}{path.suffix}")
-        n += 1
-    return candidate
 
 
 def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, output: str | os.PathLike[str] | None = None,
@@ -459,134 +423,3 @@ def _drop_sheet_parts(pkg: Package, sheet_part: str) -> set[str]:
     return drop | {rels_name(p) for p in drop} | {rels_name(sheet_part)}
 
 
-# Saving ----------------------------------------------------------------------------------------------
-def save_atomically(pkg: Package, source: Path, target: Path, expected: FileState | None, backup: bool,
-                     check_parts: list[str]) -> tuple[int, Path | None]:
-    """Temp file, fsync, verify, re-check the source, (backup,) replace. The target is never truncated.
-
-    A symlinked target is written through to the file it points at (the link stays a link), and the
-    new file keeps the old one's mode, owner and extended attributes. Returns the size written and
-    the backup's path (None without one)."""
-    tmp: Path | None = None
-    target = Path(os.path.realpath(target))
-    try:
-        _remove_stale_temps(target.parent)
-        fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
-        tmp = Path(tmp_name)
-        with os.fdopen(fd, "wb") as out:
-            copied = pkg.save(out)
-            out.flush()
-            os.fsync(out.fileno())
-        _verify(tmp, check_parts, copied)
-        keep_mode = target if target.exists() else source
-        os.chmod(tmp, stat.S_IMODE(keep_mode.stat().st_mode))
-        _keep_owner_and_attributes(keep_mode, tmp)
-        if expected is not None and FileState.of(source) != expected:
-            raise WorkbookChangedError(f"{source.name} changed while it was being written; run again")
-        kept = None
-        if backup and target.exists():
-            kept = backup_path(target)
-            shutil.copy2(target, kept)
-        size = tmp.stat().st_size
-        _replace(tmp, target)
-        tmp = None
-        _fsync_dir(target.parent)
-        return size, kept
-    except OSError as e:
-        reason = "the disk is full" if e.errno in (errno.ENOSPC, errno.EFBIG, errno.EDQUOT) else (e.strerror or str(e))
-        raise WriteError(f"could not write {target.name}: {reason}; the workbook is unchanged") from e
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-
-
-def _keep_owner_and_attributes(old: Path, new: Path) -> None:
-    """Give the new file the old one's owner and extended attributes (a refresh run as root must
-    not leave the user a file they cannot save). What this process may not set is left as it is:
-    a user cannot give a file away, and some attributes (security labels) are the system's."""
-    st = old.stat()
-    if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-        try:
-            os.chown(new, st.st_uid, st.st_gid)
-        except OSError:
-            pass
-    if hasattr(os, "listxattr"):
-        try:
-            names = os.listxattr(old)
-        except OSError:
-            return  # a file system without extended attributes
-        for name in names:
-            try:
-                os.setxattr(new, name, os.getxattr(old, name))
-            except OSError:
-                pass
-
-
-TEMP_PREFIX = ".~invsheets-"
-STALE_TEMP_SECONDS = 3600
-
-
-def _remove_stale_temps(folder: Path) -> None:
-    """Temp files an interrupted write left behind (the workbook itself was never touched)."""
-    cutoff = time.time() - STALE_TEMP_SECONDS
-    for leftover in folder.glob(TEMP_PREFIX + "*.tmp"):
-        try:
-            if leftover.stat().st_mtime < cutoff:
-                leftover.unlink()
-        except OSError:
-            pass  # someone else's, or already gone
-
-
-def _verify(path: Path, sheet_parts: list[str], copied: dict[str, int]) -> None:
-    """Re-open what was written: every member's bytes, and the new sheets parse as XML.
-
-    A written member is inflated to its end (which checks its CRC); a member copied as it was
-    stored is checked on its deflated bytes against `copied` (their CRC-32), without inflating it.
-    """
-    try:
-        with zipfile.ZipFile(path) as z:
-            for info in z.infolist():
-                if info.filename in copied:
-                    if zlib.crc32(compressed_bytes(z, info)) != copied[info.filename]:
-                        raise WriteError(f"the written file is damaged at {info.filename}; the workbook is unchanged")
-                    continue
-                # A parser whose target has no element callbacks checks well-formedness at C speed,
-                # without building a tree of a few million cells.
-                parser = (etree.XMLParser(target=_Discard(), resolve_entities=False, no_network=True)
-                          if info.filename in sheet_parts else None)
-                with z.open(info) as stream:
-                    for block in iter(lambda: stream.read(1 << 20), b""):
-                        if parser is not None:
-                            parser.feed(block)
-                if parser is not None:
-                    parser.close()
-    except (zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError) as e:
-        raise WriteError(f"the written file did not verify ({e}); the workbook is unchanged") from e
-
-
-class _Discard:
-    """A parser target that keeps nothing."""
-
-    def close(self) -> None:
-        return None
-
-
-def _replace(tmp: Path, target: Path) -> None:
-    """os.replace, retried briefly on Windows where a reader may hold the file for a moment."""
-    for attempt in range(5 if sys.platform == "win32" else 1):
-        try:
-            os.replace(tmp, target)
-            return
-        except PermissionError as e:
-            if sys.platform != "win32" or attempt == 4:
-                raise WorkbookLockedError(f"{target.name} is open in another program; close it and try again") from e
-            time.sleep(0.2)
-
-
-def _fsync_dir(folder: Path) -> None:
-    if hasattr(os, "O_DIRECTORY"):
-        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
