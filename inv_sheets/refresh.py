@@ -58,8 +58,8 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     as the file that holds them (integrity.LastRefresh, read only if need be). Past rows edited or
     deleted since are reported, and the new fingerprints go in a hidden sheet.
 
-    With `release`, the cells as read are let go of once the ledger is checked (the book keeps its
-    tables' rows and columns, not their values): the caller will not read them again, and at a
+    With `release`, the cells as read are let go of once the fingerprints are checked (the book
+    keeps its tables' rows, not their values): the caller will not read them again, and at a
     full ledger the features then run in some 150 MB less.
     """
     from .features.summary import around
@@ -87,12 +87,12 @@ def compute(book: Book, *, as_of=None, progress: Progress | None = None,
     else:
         tampered, fingerprints = ledger_check(store, seen, raw_movement_ids(book, store))
     del seen  # a million remembered fingerprints: not needed by the ledger or the features
-    ledger = build(store)
-    issues = unique(book.locate(issues + list(ledger.issues) + tampered) + findings(store, ledger))
-    if release:
+    if release:  # nothing reads the cells as read after the check: only their rows are kept
         for table in book.tables.values():
             table.data = table.data.iloc[:, :0]
         store.raw = {name: frame.iloc[:, :0] for name, frame in store.raw.items()}
+    ledger = build(store)
+    issues = unique(book.locate(issues + list(ledger.issues) + tampered) + findings(store, ledger))
     lap("ledger")
     sheets: list[SheetData] = []
     for feature in features(issues):
