@@ -182,7 +182,11 @@ class LastRefresh:
         if known is not None:
             self._issues = known
             return known, None
-        self._issues, rows = _compare(store, self._seen(part), raw_movement_ids(book, store))
+        grown = self._appended(book, store, part) if part and self._inputs else None
+        if grown is not None:
+            self._issues, rows = grown
+        else:
+            self._issues, rows = _compare(store, self._seen(part), raw_movement_ids(book, store))
         blocks, kept = _packed(rows)
         # Kept now, under a name of their own, so a million of them are not held through the
         # features and the write; remember() ties that name to the part they are written to.
@@ -190,6 +194,39 @@ class LastRefresh:
             self._written = secrets.token_hex(16)
             cache.save_value(self.path, cache.SEEN, self._written, as_read(kept))
         return self._issues, SheetData(LEDGER, blocks, hidden=True)
+
+    def _appended(self, book: Book, store: Store, part: str) -> tuple[list[Issue], pd.DataFrame] | None:
+        """The comparison of a ledger that only grew since the one kept for this fingerprint part.
+
+        When the Movements sheet is its earlier read with rows added below (book.Table.earlier),
+        the earlier rows accepted then are the ones accepted now, and no new row names a movement
+        remembered or already on the sheet, comparing again finds what that comparison found and
+        appends the new rows' fingerprints to what it wrote: so that is the answer, without
+        hashing and matching a million rows. None when any of that is not so (compare afresh).
+        """
+        table = book.table("Movements")
+        earlier = table.earlier if table is not None else None
+        if earlier is None or "movement_id" not in table.data:
+            return None
+        movements = store.tables["Movements"]
+        then = movements.index.isin(earlier.rows)
+        found = cache.load_check(self.path, cache.digest(_inputs(earlier.source, book, store, movements.index[then]), part))
+        seen = self._seen(part) if found is not None else None
+        if seen is None or not len(seen):
+            return None
+        new = fingerprints(movements[~then])
+        rejected = table.data.index.difference(movements.index).difference(earlier.rows)
+        names = {*new["movement_id"].tolist(), *(_code(v) for v in table.data.loc[rejected, "movement_id"])} - {""}
+        if names:
+            named = pa.array(sorted(names), type=pa.large_string())
+            for known in (seen["movement_id"], movements.loc[then, "movement_id"]):
+                if pc.any(pc.is_in(_arrow_text(known), value_set=named)).as_py():
+                    return None
+        new = new.drop_duplicates("movement_id", keep="first")
+        rows = pd.concat([seen, new[new["movement_id"] != ""]], ignore_index=True)
+        if not rows["row"].is_monotonic_increasing:
+            rows = rows.sort_values("row", kind="stable")
+        return found, rows
 
     def _seen(self, part: str | None) -> pd.DataFrame | None:
         """The fingerprints in the file: as the last refresh wrote them, if this is the part it
@@ -221,9 +258,12 @@ def _check_inputs(book: Book, store: Store) -> str | None:
     table = book.table("Movements")
     if table is None or table.source is None or not cache.enabled():
         return None
-    accepted = np.ascontiguousarray(store.tables["Movements"].index.to_numpy(dtype=np.int64))
-    return cache.digest(table.source, str(store.settings.date_order), str(book.date1904),
-                        hashlib.sha256(accepted.tobytes()).hexdigest())
+    return _inputs(table.source, book, store, store.tables["Movements"].index)
+
+
+def _inputs(source: str, book: Book, store: Store, accepted: pd.Index) -> str:
+    rows = np.ascontiguousarray(accepted.to_numpy(dtype=np.int64))
+    return cache.digest(source, str(store.settings.date_order), str(book.date1904), hashlib.sha256(rows.tobytes()).hexdigest())
 
 
 def _fingerprint_part(path: str | os.PathLike) -> str | None:

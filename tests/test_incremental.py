@@ -1,8 +1,9 @@
-"""The daily refresh: a sheet that grew is typed only in its new rows, and the fingerprints the last
-refresh wrote are taken as it wrote them. Whatever happened to the workbook in between (rows
-appended, in or out of date order, counts added, a past cell edited, a row deleted or inserted,
-the whole file saved again by another program), the refresh that reuses what it knew writes the
-same bytes as one that works everything out afresh."""
+"""The daily refresh: a sheet that grew is typed only in its new rows, and its new rows are added to
+the last fingerprint comparison instead of comparing every row again. Whatever happened to the
+workbook in between (rows appended in or out of date order or under a movement ID seen before,
+counts added, a past cell edited, a row deleted or inserted, the whole file saved again by another
+program), the refresh that reuses what it knew writes the same bytes as one that works everything
+out afresh."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
+from inv_sheets import integrity
 from inv_sheets.io import cache, read
 from inv_sheets.io.append import NewRows, append_rows
 from inv_sheets.refresh import refresh
@@ -39,6 +41,13 @@ def _append_movements(path: Path, rng: random.Random, step: int, *, out_of_order
             row["E"] = "two"  # text in the quantity: a finding at its cell
         rows.append(row)
     append_rows(path, [NewRows("Movements", rows)])
+
+
+def _append_known_id(path: Path, rng: random.Random, step: int) -> None:
+    """A new row under the ID of a movement already seen (still there, or deleted since)."""
+    day = dt.datetime(2025, 2, 1) + dt.timedelta(days=20 + step)
+    append_rows(path, [NewRows("Movements", [{"A": f"M{rng.randint(4, 40)}", "B": day, "C": "sale", "D": "TEE",
+                                              "E": 1.0, "F": "MAIN"}])])
 
 
 def _append_counts(path: Path, rng: random.Random, step: int) -> None:
@@ -81,7 +90,7 @@ def _save_again(path: Path, rng: random.Random, step: int) -> None:
 
 CHANGES = (
     lambda p, r, s: _append_movements(p, r, s), lambda p, r, s: _append_movements(p, r, s),
-    lambda p, r, s: _append_movements(p, r, s, out_of_order=True), _append_counts,
+    lambda p, r, s: _append_movements(p, r, s, out_of_order=True), _append_counts, _append_known_id,
     _edit_past, _delete_row, _insert_row, _save_again,
 )
 
@@ -101,20 +110,15 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
     monkeypatch.setattr(cache, "MIN_PART_BYTES", 0)  # every sheet is worth caching here
     if reader == "fast":
         monkeypatch.setattr(read, "EXACT_ROWS", 0)  # every sheet the fast reader can read column-wise
-    reused = []
-    real = validate._typed_again
-
-    def spy(*args):
-        found = real(*args)
-        reused.append(found is not None)
-        return found
-    monkeypatch.setattr(validate, "_typed_again", spy)
+    typed, compared = [], []
+    monkeypatch.setattr(validate, "_typed_again", _spy(validate._typed_again, typed))
+    monkeypatch.setattr(integrity.LastRefresh, "_appended", _spy(integrity.LastRefresh._appended, compared))
 
     rng = random.Random(seed)
     path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *_movements()]})
     refresh(path, as_of="2025-03-01")
-    for step in range(8):
-        change = CHANGES[step % 3] if step < 3 else rng.choice(CHANGES)
+    for step in range(9):
+        change = CHANGES[step] if step < 6 else rng.choice(CHANGES)
         change(path, rng, step)
         afresh = tmp_path / f"afresh-{step}.xlsx"
         shutil.copyfile(path, afresh)
@@ -127,4 +131,14 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
         mine, theirs = _parts(path), _parts(afresh)
         assert mine.keys() == theirs.keys()
         assert [n for n in mine if mine[n] != theirs[n]] == [], (step, change)
-    assert any(reused), "no refresh took the rows it knew from the last one"
+    assert any(typed), "no refresh took the typed rows it knew from the last one"
+    assert any(compared), "no refresh took the fingerprint comparison it knew from the last one"
+
+
+def _spy(real, calls: list[bool]):
+    """`real`, noting whether each call found something to reuse."""
+    def spy(*args):
+        found = real(*args)
+        calls.append(found is not None)
+        return found
+    return spy
