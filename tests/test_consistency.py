@@ -20,6 +20,7 @@ from workbooks import make_workbook
 
 import inv_sheets
 from inv_sheets.cli.main import main
+from inv_sheets.exports import snapshot
 from inv_sheets.features import checklist, counts, kpis, stock
 from inv_sheets.features.channels.allocation import allocate
 from inv_sheets.features.replenish import demand
@@ -331,6 +332,8 @@ def assert_one_set_of_numbers(store, ledger) -> int:
     known = plan[plan["sku"].isin(rule.dropna().index)]
     assert np.allclose(known["unit_cost"], known["sku"].map(rule).astype(float)), "Purchase Plan cost"
     assert counts.unit_costs(store, ledger).dropna().to_dict() == pytest.approx(rule.dropna().to_dict())
+    snap = snapshot.take(store, ledger)  # every export's opening stock: the same cost, 0 where none is known
+    assert np.allclose(snap.stock["unit_cost"], snap.stock["sku"].map(rule).astype(float).fillna(0.0)), "export cost"
     return len(st)
 
 

@@ -3,9 +3,9 @@
 Every exporter reads one `Snapshot`, so the targets cannot disagree about what the workbook holds.
 
 Opening stock is the ledger's on hand at as_of (`ledger.stock`: per SKU, location, batch and
-expiry) with the SKU's bin (Item Locations) and unit cost. Unit cost is the Items unit_cost; when
-that is blank, the unit cost of the SKU's latest receipt that carried one (Movements); else 0,
-and the loss report says so. value = qty x unit cost. Negative positions cannot be opening stock
+expiry) with the SKU's bin (Item Locations) and unit cost. Unit cost is the one the sheets value
+stock by (ledger.costs: the Items unit_cost, else the mean cost of the SKU's receipts that carried
+one); else 0, and the loss report says so. value = qty x unit cost. Negative positions cannot be opening stock
 in any target: they are left out and listed as a loss.
 
 Reorder rules: a row of Item Locations with a reorder point or max is a rule at that location;
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..contract.book import Store
+from ..ledger.costs import unit_costs
 from ..ledger.places import store_places
 
 EPS = 1e-9
@@ -56,7 +57,7 @@ def take(store: Store, ledger: object) -> Snapshot:
     locations["name"] = locations.index.map(locs["name"]) if len(locs) else None
     locations["name"] = locations["name"].where(locations["name"].notna(), pd.Series(locations.index, index=locations.index))
     items = store["Items"].drop_duplicates("sku").set_index("sku", drop=False)
-    items = _with_costs(items, ledger)
+    items = _with_costs(items, store, ledger)
     stock_all = _stock(store, ledger, items)
     # A forced export of a workbook with errors: stock of a SKU whose Items row was left out has no
     # item to hang on (the error that left it out is in the validation report).
@@ -75,18 +76,12 @@ def take(store: Store, ledger: object) -> Snapshot:
     return snap
 
 
-def _with_costs(items: pd.DataFrame, ledger: object) -> pd.DataFrame:
-    """Items with the unit cost every export uses (see the module docstring)."""
-    p = ledger.postings  # type: ignore[attr-defined]
-    receipts = p[(p["type"] == "receive") & (p["qty"] > 0) & p["unit_cost"].notna()
-                 & ~p["location"].str.startswith("@")]
-    last = receipts.sort_values("seq", kind="stable").groupby("sku")["unit_cost"].last()
-    typed = items["unit_cost"]
-    received = items.index.to_series().map(last)
+def _with_costs(items: pd.DataFrame, store: Store, ledger: object) -> pd.DataFrame:
+    """Items with the unit cost every export uses: the sheets' own (see the module docstring)."""
+    costs = unit_costs(store, ledger).reindex(items.index)  # type: ignore[arg-type]
     items = items.copy()
-    items["cost_source"] = np.where(typed.notna(), "Items unit_cost",
-                                    np.where(received.notna(), "latest receipt", "none"))
-    items["unit_cost"] = typed.fillna(received).fillna(0.0).astype(float)
+    items["cost_source"] = costs["source"].fillna("none").to_numpy()
+    items["unit_cost"] = costs["unit_cost"].fillna(0.0).astype(float).to_numpy()
     return items
 
 

@@ -72,7 +72,7 @@ def _reservations(store: Store, ledger: Ledger) -> tuple[pd.Series, pd.Series]:
 
 def unit_costs(store: Store, ledger: Ledger) -> pd.Series:
     """Each Items SKU's unit cost: Items unit_cost, else the mean cost of its receipts (NaN when
-    neither is known). Every sheet that values stock uses this."""
-    from .replenish.abc import consumption_value
+    neither is known): ledger.costs, the rule every sheet and every export values stock by."""
+    from ..ledger import costs
 
-    return consumption_value(store, ledger)["unit_cost"]
+    return costs.unit_costs(store, ledger)["unit_cost"]

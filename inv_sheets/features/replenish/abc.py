@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ...contract.book import Store
+from ...ledger.costs import unit_costs
 
 if TYPE_CHECKING:
     from ...ledger.postings import Ledger
@@ -48,12 +49,7 @@ def _consumption_value(store: Store, ledger: Ledger) -> pd.DataFrame:
     start = ledger.as_of - pd.Timedelta(days=364)
     sold = p[internal & (p["type"] == "sale").to_numpy() & (day >= start).to_numpy()]
     units = (-sold["qty"]).groupby(sold["sku"].to_numpy()).sum().reindex(skus, fill_value=0.0)
-    cost = store["Items"].drop_duplicates("sku").set_index("sku")["unit_cost"].reindex(skus).astype(float)
-    got = p[internal & (p["type"] == "receive").to_numpy() & p["unit_cost"].notna().to_numpy()]
-    if len(got):
-        spent = (got["qty"] * got["unit_cost"]).groupby(got["sku"].to_numpy()).sum()
-        received = got["qty"].groupby(got["sku"].to_numpy()).sum()
-        cost = cost.fillna((spent / received.where(received > 0)).reindex(skus))
+    cost = unit_costs(store, ledger)["unit_cost"].reindex(skus)
     # A store that has entered no costs at all is ranked by units, rather than every SKU being a C.
     value = units * cost.fillna(0.0) if cost.notna().any() else units.copy()
     return pd.DataFrame({"units": units, "unit_cost": cost, "value": value})
