@@ -47,6 +47,16 @@ def test_weeks_are_seven_days_ending_on_the_as_of_day(weeks):
     assert weeks["week"].tolist() == [pd.Timestamp("2026-03-16"), pd.Timestamp("2026-03-23")]
 
 
+def test_a_day_with_only_expired_stock_is_a_stockout_day():
+    """C's only batch expires on the 25th: on hand after that, but not for sale (as demand counts it)."""
+    store = make_store(items=[{"sku": "C", "name": "c", "tracking": "expiry"}],
+                       movements=[mv("2026-03-01", "receive", "C", 5, to="MAIN", batch="L1", expiry="2026-03-25")],
+                       settings={"as_of": "2026-03-29"})
+    weeks = kpis.weekly_kpis(store, build(store), pd.Series({"C": "A"}), weeks=2)
+    assert weeks["sku_days"].tolist() == [7, 7]
+    assert weeks["stockout_days"].tolist() == [0, 4]  # the 26th to the 29th
+
+
 def test_inventory_accuracy_is_the_share_of_counts_within_tolerance(weeks):
     assert weeks["counted"].tolist() == [2, 1]
     assert weeks["inventory_accuracy"].tolist() == [0.5, 1.0]

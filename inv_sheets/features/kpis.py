@@ -11,7 +11,8 @@ Units sold are the sale movements' units (bundles as their components), returns 
 The definitions (sources: research/feature-anchors.md §2, items 6-9 and 13):
   inventory accuracy  counted SKU-locations within tolerance / counted SKU-locations (IRA; each
                       SKU-location counted on a day is one, within when every batch is)
-  stockout rate       active SKU-days with nothing on hand at sellable locations / active SKU-days
+  stockout rate       active SKU-days with nothing for sale (on hand at sellable locations, expired
+                      batches set aside) / active SKU-days
                       (active: not discontinued, not a bundle, stocked at least once by that day;
                       past reservations are not on record, so "available" is sellable on-hand)
   turnover            COGS of the week x 365/7 / average inventory at cost, average = (value at the
@@ -29,6 +30,7 @@ from ..contract.book import Store
 from ..contract.sheetdata import LineChart, SheetData, sheet
 from ..ledger.postings import Ledger
 from .counts import count_days, unit_costs, variance
+from .replenish.demand import unexpired_daily
 
 WEEKS = 12
 EPS = 1e-9
@@ -38,8 +40,9 @@ DEFINITIONS: tuple[tuple[str, str], ...] = (
     ("Inventory accuracy", "Counted SKU-locations within tolerance ÷ counted SKU-locations, counts of the week "
      "(tolerance: count_tolerance_a/b/c of the book on Settings). Variances are never netted: one "
      "SKU over and another under are two misses. Blank: nothing counted that week."),
-    ("Stockout rate", "Active SKU-days with nothing on hand at sellable locations at the end of the day ÷ "
-     "active SKU-days. Active: not discontinued, not a bundle, received at least once by that day."),
+    ("Stockout rate", "Active SKU-days with nothing for sale at the end of the day (nothing on hand at "
+     "sellable locations once expired batches are set aside) ÷ active SKU-days. Active: not "
+     "discontinued, not a bundle, received at least once by that day."),
     ("Turnover", "Cost of goods sold in the week × 365/7 ÷ average inventory at cost, the average being "
      "(value at the start + value at the end of the week) ÷ 2: how many times a year stock turns at "
      "this week's pace. Valued at Items unit cost (else the mean cost of its receipts)."),
@@ -116,8 +119,12 @@ def _stockouts(store: Store, ledger: Ledger, out: pd.DataFrame, first: pd.Timest
     internal = ledger.internal()
     stocked_from = internal[internal["qty"] > 0].groupby("sku")["when"].min().dt.normalize()
     active = active[active.isin(stocked_from.index)]
-    sellable = ledger.daily(first, as_of, by=("sku",), sellable_only=True)
-    sellable = sellable.reindex(columns=active, fill_value=0.0)
+    # For sale: at sellable locations, expired batches set aside (an expired batch is on hand, not
+    # for sale: a day with only expired stock is a stock-out day, as demand counts it).
+    on_hand = unexpired_daily(ledger, first, as_of)
+    at = on_hand.columns.get_level_values(1).to_series()
+    on_hand = on_hand.loc[:, ledger.places.sellable(at).to_numpy()]
+    sellable = on_hand.T.groupby(level=0).sum().T.reindex(columns=active, fill_value=0.0)
     days = sellable.index.to_numpy()[:, None]
     live = days >= stocked_from.reindex(active).to_numpy()[None, :]
     empty = live & (sellable.to_numpy() <= EPS)

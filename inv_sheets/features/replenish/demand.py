@@ -192,7 +192,7 @@ def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataF
     row counts its own location.
     """
     before = win.start - pd.Timedelta(days=1)
-    on_hand = _unexpired_daily(ledger, before, win.end)
+    on_hand = unexpired_daily(ledger, before, win.end)
     if on_hand.shape[1] == 0:
         return pd.DataFrame(True, index=win.days, columns=rows)
     sku = on_hand.columns.get_level_values(0).to_numpy(dtype=object)
@@ -205,9 +205,10 @@ def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataF
     return (opening & closing).set_axis(win.days)
 
 
-def _unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+def unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """End-of-day on hand per (sku, location) without the batches whose expiry is before that day
-    (as on Stock: an expired batch is on hand, but not for sale)."""
+    (as on Stock: an expired batch is on hand, but not for sale). Demand's stock-out days and the
+    KPIs' stockout rate both count from it."""
     p = ledger.postings
     dated = p[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy()]
     if dated.empty:
