@@ -223,7 +223,7 @@ def test_values_typed_into_computed_columns_are_kept_before_they_are_replaced(tm
     assert [f"Stock!{_letter(COST)}1", "Stock", 1, _letter(COST), "warning", "typed-over-output"] in listed  # on the Issues sheet too
 
 
-# Output sheets are never removed; new ones go after the last output sheet ------------------------------
+# Output sheets are never removed; new ones take their place among the outputs ------------------------
 def test_an_output_with_nothing_to_show_keeps_its_sheet_and_the_references_into_it(tmp_path: Path) -> None:
     from office import sheets_as_csv
 
@@ -244,7 +244,7 @@ def test_an_output_with_nothing_to_show_keeps_its_sheet_and_the_references_into_
     assert recalculated[1:3] == [["0"], ["0"]]
 
 
-def test_a_new_output_sheet_goes_after_the_last_output_sheet(tmp_path: Path) -> None:
+def test_new_output_sheets_take_their_place_among_the_outputs(tmp_path: Path) -> None:
     book = make_workbook(tmp_path / "store.xlsx", dict(STORE, Mine=[["notes"], ["x"]]))
     write_sheets(book, [empty_sheet("Stock", AS_OF)])
     wb = openpyxl.load_workbook(book)
@@ -256,8 +256,11 @@ def test_a_new_output_sheet_goes_after_the_last_output_sheet(tmp_path: Path) -> 
 
     refresh(book, as_of=AS_OF)
     wb = openpyxl.load_workbook(book)
-    assert wb.sheetnames[:4] == ["Items", "Movements", "Settings", "Stock"]
-    assert wb.sheetnames[-1] == "Mine"  # never between the user's sheets: still last of the visible tabs
+    # The Summary first among the outputs, the rest after Stock in their order; the user's sheet
+    # stays where it was, never between the outputs.
+    visible = [name for name in wb.sheetnames if wb[name].sheet_state == "visible"]
+    assert visible[:5] == ["Items", "Movements", "Settings", "Summary", "Stock"]
+    assert visible[-1] == "Mine"
     assert wb["Mine"].print_area == "'Mine'!$A$1:$A$2"
     assert wb.active.title == "Mine"
     assert problems(book) == []

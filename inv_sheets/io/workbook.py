@@ -121,19 +121,22 @@ class Workbook:
         """The sheet of that name, compared as Excel does (case-insensitive)."""
         return next((s for s in self.sheets() if s.name.casefold() == name.casefold()), None)
 
-    def add_sheet(self, name: str, part: str, after: Sheet | None = None) -> Sheet:
-        """Add a sheet (after `after`, else at the end): the next unused sheetId and the first unused
-        rId (never renumbering). Positions past it shift, in sheet-scoped names and the window."""
+    def add_sheet(self, name: str, part: str, after: Sheet | None = None, before: Sheet | None = None) -> Sheet:
+        """Add a sheet (after `after`, else before `before`, else at the end): the next unused
+        sheetId and the first unused rId (never renumbering). Positions past it shift, in
+        sheet-scoped names and the window."""
         rid = self.rels.add(REL_WORKSHEET, part)
         sheet_id = max((s.sheet_id for s in self.sheets()), default=0) + 1
         el = etree.Element(_M + "sheet")
         el.set("name", name)
         el.set("sheetId", str(sheet_id))
         el.set(f"{{{NS_R}}}id", rid)
-        if after is None:
-            self._sheets_element().append(el)
-        else:
+        if after is not None:
             after.element.addnext(el)
+        elif before is not None:
+            before.element.addprevious(el)
+        else:
+            self._sheets_element().append(el)
         sheet = Sheet(el, part)
         position = self.sheets().index(sheet)
         if position < len(self.sheets()) - 1:
@@ -157,16 +160,15 @@ class Workbook:
         protection = self.root.find(_M + "workbookProtection")
         return protection is not None and protection.get("lockStructure", "0").lower() in ("1", "true")
 
-    def last_owned(self) -> Sheet | None:
-        """The last sheet, in tab order, that an ownership marker points at."""
+    def owned_sheets(self) -> list[Sheet]:
+        """The sheets, in tab order, that an ownership marker points at."""
         marked = set()
         for dn in self.defined_names():
             if dn.get("name", "").startswith(MARKER_PREFIX) and dn.get("localSheetId") is None:
                 match = _MARKER_REF.match((dn.text or "").strip())
                 if match:
                     marked.add((match.group(1).replace("''", "'") if match.group(1) else match.group(2)).casefold())
-        owned = [s for s in self.sheets() if s.name.casefold() in marked]
-        return owned[-1] if owned else None
+        return [s for s in self.sheets() if s.name.casefold() in marked]
 
     def set_hidden(self, sheet: Sheet, hidden: bool) -> None:
         if hidden:

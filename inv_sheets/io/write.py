@@ -1,7 +1,8 @@
 """The preserving writer: put the toolkit's sheets into the user's own workbook, and nothing else.
 
 `write_sheets` adds or replaces the output sheets it owns (see workbook.py for the ownership
-marker); a new one goes right after the last output sheet, or at the end. It never removes an
+marker); a new one takes its place among the outputs (after the one written before it, the Summary
+before the first), or goes at the end when there are none. It never removes an
 output sheet: one whose feature has nothing to show gets its headers and a line saying why, so
 formulas and names that point into it keep working. It edits only this allow-list of package members:
 
@@ -213,8 +214,8 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
     issues        builds the Issues sheet with the findings the write adds (values typed on output
                   sheets that moved to Orphaned Notes); it replaces the one in `sheets` when there are any.
 
-    A new sheet goes right after the last output sheet (or at the end), never between the user's
-    own. A workbook whose structure is protected is refused if a sheet would have to be added.
+    A new sheet takes its place among the output sheets (at the end when there are none), never
+    between the user's own. A workbook whose structure is protected is refused if a sheet would have to be added.
     """
     source, target = source_and_target(path, output)
     if expected is not None and FileState.of(source) != expected:
@@ -256,8 +257,10 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             allowed.add(rel.target)
 
         written, visible, new_parts = [], [], []
+        previous: Sheet | None = None  # the sheet just written: a new one goes right after it
         for data in sheets:
-            sheet, parts = _put_sheet(pkg, book, styles, capped(data), befores.get(data.name))
+            sheet, parts = _put_sheet(pkg, book, styles, capped(data), befores.get(data.name), previous)
+            previous = sheet
             written.append(sheet.name)
             if not data.hidden:
                 visible.append(sheet.name)
@@ -328,9 +331,11 @@ def _read_before(pkg: Package, book: Workbook, data: SheetData, grid: Grid) -> B
 
 
 def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData,
-               before: Before | None) -> tuple[Sheet, set[str]]:
+               before: Before | None, previous: Sheet | None) -> tuple[Sheet, set[str]]:
     """Write one output sheet (replacing its old self, the user's own columns beside its table
-    put back); returns it and every part it touched."""
+    put back); returns it and every part it touched. A new sheet takes its place among the
+    outputs: right after `previous`, the output written before it, or (the first one, the
+    Summary) right before the first output sheet; at the end when there is none."""
     touched: set[str] = set()
     sheet = book.owned(data.name)
     code_name = table_part = table_name = None
@@ -342,8 +347,9 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
         touched |= _drop_sheet_parts(pkg, sheet.part)
         book.drop_filter_database(sheet)
     else:
+        first = book.owned_sheets()[:1] if previous is None else []
         sheet = book.add_sheet(unique_sheet_name(book, data.name), pkg.unused("xl/worksheets/sheet{}.xml"),
-                               after=book.last_owned())
+                               after=previous, before=first[0] if first else None)
     name, part = sheet.name, sheet.part
     book.set_hidden(sheet, data.hidden)
     book.mark(data.name, name)
