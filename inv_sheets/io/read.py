@@ -261,7 +261,7 @@ def join_sheets(main: Table | None, more: list[Table]) -> Table:
     sources = [t.source for t in tables]
     source = cache.digest(*sources) if all(sources) else None  # in order: the order numbers the rows
     return Table(head.name, head.title, data, letters, headers, head.header_row,
-                 all(t.exact for t in tables), tuple(parts), source)
+                 frozenset().union(*(t.column_wise for t in tables)), tuple(parts), source)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -347,7 +347,7 @@ def table_from_rows(rows: list[list[object]], top_row: int, left_col: int, name:
     frame = frame.replace({"": None})
     frame.index = pd.RangeIndex(top_row + 1, top_row + 1 + len(frame))
     letters = [column_letter(left_col + i) for i in range(width)]
-    return _assemble(frame, header, letters, name, canonical, top_row, issues, exact=True)
+    return _assemble(frame, header, letters, name, canonical, top_row, issues, column_wise=False)
 
 
 def _from_fast(zf, columns, infos, name, part, canonical, issues) -> Table | None:
@@ -360,7 +360,7 @@ def _from_fast(zf, columns, infos, name, part, canonical, issues) -> Table | Non
     frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
     header = ["" if i.column_name_from == "generated" else _dedupe_suffix(i.name, infos) for i in infos]
     letters = [column_letter(i.absolute_index + 1) for i in infos]
-    return _assemble(frame, header, letters, name, canonical, header_row, issues, exact=False)
+    return _assemble(frame, header, letters, name, canonical, header_row, issues, column_wise=True)
 
 
 def _dedupe_suffix(name: str, infos) -> str:
@@ -379,7 +379,7 @@ def _clean_header(value: object) -> str:
     return str(value).strip()
 
 
-def _assemble(frame, header, letters, name, canonical, header_row, issues, *, exact) -> Table | None:
+def _assemble(frame, header, letters, name, canonical, header_row, issues, *, column_wise) -> Table | None:
     """Map headers to canonical columns; keep known columns; findings for unknown and duplicates."""
     schema = SHEET[canonical]
     data: dict[str, pd.Series] = {}
@@ -420,7 +420,8 @@ def _assemble(frame, header, letters, name, canonical, header_row, issues, *, ex
     # Rows with nothing in any known column are blank lines, not records.
     if len(table_frame.columns):
         table_frame = table_frame[table_frame.notna().any(axis=1)]
-    return Table(canonical, name, table_frame, col_letters, headers, header_row, exact)
+    return Table(canonical, name, table_frame, col_letters, headers, header_row,
+                 frozenset(data) if column_wise else frozenset())
 
 
 HEADER_SEARCH_ROWS = 10  # title rows above a table: where to look for headers the first row lacks
