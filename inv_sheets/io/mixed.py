@@ -155,7 +155,7 @@ class _Cells:
         """Every cell's value by position, as the exact reader has it ('' read as blank)."""
         values = np.full(len(self.seen), None, dtype=object)
         for at, typed in self.typed:
-            values[at] = typed.to_numpy(zero_copy_only=False)
+            values[at] = _boxed(typed)
         if self.texts:
             at = np.concatenate(self.texts)
             values[at] = self.column.fast.take(pa.array(at)).to_numpy(zero_copy_only=False)
@@ -314,6 +314,14 @@ def _first_day(date1904: bool) -> pd.Timestamp:
 
 def _is_text(values: pa.Array) -> bool:
     return pa.types.is_string(values.type) or pa.types.is_large_string(values.type) or pa.types.is_string_view(values.type)
+
+
+def _boxed(typed: pa.Array) -> np.ndarray:
+    """Numbers or dates as Python objects, one object per distinct value: a million quantities are
+    a few hundred numbers, and a column of objects then takes a quarter of the memory."""
+    values = typed.to_numpy(zero_copy_only=False)
+    _, first, inverse = np.unique(values.view(np.int64), return_index=True, return_inverse=True)  # -0.0 apart from 0.0
+    return values[first].astype(object)[inverse.reshape(-1)]
 
 
 def _true(mask) -> np.ndarray:
