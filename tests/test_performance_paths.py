@@ -593,7 +593,7 @@ ODD_DATE = [("date", 46023), "2026-01-05", "05/01/2026", 46030, ("date", 46023.5
 
 def _odd_cells_store(path: Path, *, date1904: bool = False, cell_layout=None) -> Path:
     """A store whose Movements Date, Qty, Expiry and Unit cost columns hold every kind of odd cell
-    among plain ones, two of them shared-string texts, and whose first two headers are merged."""
+    among plain ones (some shared-string texts), and whose first two headers are merged."""
     from tests import corpus
 
     header = ["Movement ID", "Date", "Type", "SKU", "Qty", "From location", "To location", "Expiry", "Unit cost"]
@@ -601,12 +601,13 @@ def _odd_cells_store(path: Path, *, date1904: bool = False, cell_layout=None) ->
             for i, (date, qty) in enumerate(zip(ODD_DATE, ODD_QTY))]
     rows += [[f"N{i}", ("date", 46023 + i % 20), "receive", "TEE-M", 1 + i, None, "MAIN", ("date", 46100), 2.0]
              for i in range(40)]
+    rows += [[None, None, None, None, ("raw", ' t="s"><v>2</v>')]]  # an empty text alone: a blank line
     parts = corpus.package_parts(corpus.store_sheets(rows, movement_header=header), date1904=date1904)
     sheet = "xl/worksheets/sheet3.xml"
     xml = parts[sheet].replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>')
     parts[sheet] = cell_layout(xml) if cell_layout else xml
     parts["xl/sharedStrings.xml"] = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{corpus.MAIN_NS}">'
-                                     '<si><t>12</t></si><si><t>2026-01-06</t></si></sst>').encode()
+                                     '<si><t>12</t></si><si><t>2026-01-06</t></si><si><t></t></si></sst>').encode()
     parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
         b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
         b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')

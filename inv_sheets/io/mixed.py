@@ -193,9 +193,14 @@ def read_columns(zf: zipfile.ZipFile, part: str, name: str, table: Table, column
     merged_header(merged, table.header_row - 1, name, issues)
     issues.extend(scanned)
     positions = table.data.index.to_numpy() - first_row
+    emptied = np.zeros(len(positions), dtype=bool)  # a value fastexcel read that is blank here ('', an error)
     for col, c in cells.items():
-        table.data[col] = pd.Series(c.values(read_odd)[positions], index=table.data.index, dtype=object)
-    table.data = table.data[table.data.notna().any(axis=1)]
+        values = c.values(read_odd)[positions]
+        emptied |= c.column.fast.is_valid().to_numpy(zero_copy_only=False)[positions] & pd.isna(values)
+        table.data[col] = pd.Series(values, index=table.data.index, dtype=object)
+    if emptied.any():  # a row left with nothing in it is a blank line, as for the exact reader
+        rows = table.data.index[emptied]
+        table.data = table.data.drop(index=rows[~table.data.loc[rows].notna().any(axis=1).to_numpy()])
     table.column_wise = table.column_wise - set(columns)
     return True
 
