@@ -318,7 +318,7 @@ def _first_day(date1904: bool) -> pd.Timestamp:
 
 
 def _is_text(values: pa.Array) -> bool:
-    return pa.types.is_string(values.type) or pa.types.is_large_string(values.type) or pa.types.is_string_view(values.type)
+    return str(values.type) in ("string", "large_string", "string_view")
 
 
 def _boxed(typed: pa.Array) -> np.ndarray:
