@@ -24,10 +24,11 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -n auto --dist loadgroup
 
-## bench: time each refresh phase against a bare fast read, and an import's append against copying the sheet (benchmarks/)
+## bench: time each refresh phase against a bare fast read, an import's append against copying the sheet, and a ledger with one text cell against a clean one (benchmarks/)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 	$(BIN)/python benchmarks/append_bench.py
+	$(BIN)/python benchmarks/odd_cells_bench.py
 
 ## pictures: docs/img/*.png, the printed demo's Summary, Reorder and Pick List (LibreOffice, poppler-utils)
 pictures: $(STAMP)

@@ -670,4 +670,4 @@ def test_a_users_sheet_put_back_under_an_outputs_name_is_not_overwritten(tmp_pat
     book = openpyxl.load_workbook(path)
     assert [[c.value for c in r] for r in book["Stock"].iter_rows()] == [["My stock notes", None],
                                                                          ["TEE-M", "count again on Friday"]]
-    assert [n for n in book.sheetnames if n.startswith("Stock")] == ["Stock", "Stock (inv-sheets)"]
+    assert sorted(n for n in book.sheetnames if n.startswith("Stock")) == ["Stock", "Stock (inv-sheets)"]

@@ -563,16 +563,170 @@ def test_a_column_never_filled_keeps_the_fast_read_and_the_same_figures(tmp_path
         pd.testing.assert_frame_equal(fast[name], exact[name], check_dtype=False, obj=name)
 
 
-def test_a_column_with_one_text_value_still_goes_to_the_exact_reader(tmp_path, monkeypatch):
+def _exact_only_for(monkeypatch, *sheets: str) -> list[str]:
+    """The sheets read by the exact reader from now on; reading one of `sheets` that way fails."""
     from inv_sheets.io import read
 
-    header = [*HEADER, "Unit cost"]
-    rows = [[*r[:7], None, None, r[9], None] for r in _movements()]
-    rows[5][10] = "n/a"  # one unit cost typed as text
-    path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [header, *rows]})
-    sent = []
+    sent: list[str] = []
     real = read._read_exact
-    monkeypatch.setattr(read, "_read_exact", lambda wb, zf, name, *a: sent.append(name) or real(wb, zf, name, *a))
+
+    def exact(wb, zf, name, *args):
+        assert name not in sheets, f"{name} was read cell by cell"
+        sent.append(name)
+        return real(wb, zf, name, *args)
+
+    monkeypatch.setattr(read, "_read_exact", exact)
+    return sent
+
+
+def _read_and_parse_exactly(path: Path, monkeypatch):
+    """The book, store and findings with every big sheet whose columns mix types read cell by cell
+    (the mixed-column pass turned off), as the exact reader has them."""
+    from inv_sheets.io import mixed
+    from inv_sheets.rules.validate import parse
+
+    with monkeypatch.context() as m:
+        m.setattr(mixed, "read_columns", lambda *args: False)
+        sent = _exact_only_for(m)
+        book = read_book(path)
+        assert "Movements" in sent
+    return (book, *parse(book))
+
+
+def _assert_same(exact, fast) -> None:
+    """The same store (every sheet as typed) and the same findings, in the same order."""
+    (_, exact_store, exact_issues), (_, fast_store, fast_issues) = exact, fast
+    assert exact_store.tables.keys() == fast_store.tables.keys()
+    for name, frame in exact_store.tables.items():
+        pd.testing.assert_frame_equal(fast_store.tables[name], frame, obj=name)
+    assert [i.to_dict() for i in fast_issues] == [i.to_dict() for i in exact_issues]
+
+
+# Every kind of cell a declared number or date column may hold besides its own (corpus.cell_xml).
+ODD_QTY = [3, "12", "12x", " 7 ", True, ("raw", ' t="e"><v>#N/A</v>'), ("date", 46023), ("formula", "2+3", 5),
+           ("formula", "1+1", None), ("formula", '"9"', "9"), ("raw", ' s="1">'), ("raw", ' t="d"><v>2026-01-02T00:00:00</v>'),
+           ("raw", ' t="inlineStr"><is><t>4</t></is>'), 2.5, 1 / 3, 1e20, -0.0, ("raw", ' t="n"><v>6</v>'),
+           ("raw", "><v>1E+2</v>"), ("raw", ' t="b"><v>0</v>'), None, 0.1, ("raw", "><v></v>"), ("raw", " t=\"s\"><v>0</v>")]
+ODD_DATE = [("date", 46023), "2026-01-05", "05/01/2026", 46030, ("date", 46023.5), ("date", 46023.123456789),
+            ("date", 0.25), ("date", 5), ("date", 30), True, ("raw", ' t="e"><v>#VALUE!</v>'),
+            ("raw", ' t="d"><v>2026-01-02T10:00:00</v>'), ("formula", "TODAY()", 46024), ("date", 3000000), "x",
+            ("date", -3), None, ("date", 46024), 0.5, 46025.75, ("raw", ' s="1">'), ("date", 61), ("date", 46027),
+            ("raw", " t=\"s\"><v>1</v>")]
+
+
+def _odd_cells_store(path: Path, *, date1904: bool = False, cell_layout=None) -> Path:
+    """A store whose Movements Date, Qty, Expiry and Unit cost columns hold every kind of odd cell
+    among plain ones (some shared-string texts), and whose first two headers are merged."""
+    from tests import corpus
+
+    header = ["Movement ID", "Date", "Type", "SKU", "Qty", "From location", "To location", "Expiry", "Unit cost"]
+    rows = [[f"M{i}", date, "receive", "TEE-M", qty, None, "MAIN", ODD_DATE[-1 - i], ODD_QTY[-1 - i]]
+            for i, (date, qty) in enumerate(zip(ODD_DATE, ODD_QTY))]
+    rows += [[f"N{i}", ("date", 46023 + i % 20), "receive", "TEE-M", 1 + i, None, "MAIN", ("date", 46100), 2.0]
+             for i in range(40)]
+    rows += [[None, None, None, None, ("raw", ' t="s"><v>2</v>')]]  # an empty text alone: a blank line
+    parts = corpus.package_parts(corpus.store_sheets(rows, movement_header=header), date1904=date1904)
+    sheet = "xl/worksheets/sheet3.xml"
+    xml = parts[sheet].replace(b"</sheetData>", b'</sheetData><mergeCells count="1"><mergeCell ref="A1:B1"/></mergeCells>')
+    parts[sheet] = cell_layout(xml) if cell_layout else xml
+    parts["xl/sharedStrings.xml"] = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{corpus.MAIN_NS}">'
+                                     '<si><t>12</t></si><si><t>2026-01-06</t></si><si><t></t></si></sst>').encode()
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
+        b'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    return corpus.write_zip(path, parts)
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_odd_cells_in_number_and_date_columns_are_read_as_the_exact_reader_has_them(tmp_path, monkeypatch, date1904):
+    """Text, numbers typed as text, yes/no, errors, formulas with and without a result, dates in a
+    number column, times, ISO date cells, blanks: only the columns that hold them are read again,
+    cell by cell, and the store and every finding are those of reading the whole sheet exactly."""
+    from inv_sheets.io import read
+    from inv_sheets.rules.validate import parse
+
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    monkeypatch.setattr(read, "EXACT_ROWS", 5)  # every sheet over five rows is read column-wise
+    path = _odd_cells_store(tmp_path / "store.xlsx", date1904=date1904)
+    exact = _read_and_parse_exactly(path, monkeypatch)
+    _exact_only_for(monkeypatch, "Movements")
+    book = read_book(path)
+    table = book.tables["Movements"]
+    assert table.column_wise == {"movement_id", "type", "sku", "from_location", "to_location"}
+    _assert_same(exact, (book, *parse(book)))
+    found = {(i.code, i.cell) for i in exact[2]}
+    assert {("number-as-text", "Movements!E3"), ("number-with-unit", "Movements!E4"), ("cell-error", "Movements!E7"),
+            ("formula-without-value", "Movements!E10"), ("date-as-text", "Movements!B3"),
+            ("merged-header", "Movements!A1"), ("number-as-text", "Movements!E25")} <= found
+
+
+def test_a_sheet_whose_cells_are_written_otherwise_is_read_exactly(tmp_path, monkeypatch):
+    """Cells whose address is not their first attribute (`<c t="s" r="E3">`) are not what the mixed
+    columns' pass looks for: the whole sheet is read cell by cell instead, with the same result."""
+    from inv_sheets.io import read
+    from inv_sheets.rules.validate import parse
+
+    def r_last(xml: bytes) -> bytes:
+        return re.sub(rb'<c r="([A-Z]+[0-9]+)"( [^>]*?)(/?)>', rb'<c\2 r="\1"\3>', xml)
+
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
     monkeypatch.setattr(read, "EXACT_ROWS", 5)
-    read_book(path)
-    assert "Movements" in sent
+    path = _odd_cells_store(tmp_path / "store.xlsx", cell_layout=r_last)
+    exact = _read_and_parse_exactly(path, monkeypatch)
+    sent = _exact_only_for(monkeypatch)
+    book = read_book(path)
+    assert "Movements" in sent and not book.tables["Movements"].column_wise
+    _assert_same(exact, (book, *parse(book)))
+
+
+def _with_cells(path: Path, cells: dict[str, str]) -> None:
+    """Replace Movements cells in a generated workbook: ref -> the new cell's attributes and content
+    (`t="s"><v>TEXT` adds TEXT to the shared strings and points at it)."""
+    from fidelity import rewrite_zip
+
+    from inv_sheets.io.read import workbook_info
+
+    with zipfile.ZipFile(path) as z:
+        part = dict(workbook_info(z)[0])["Movements"]
+
+    def edit(members):
+        strings = members["xl/sharedStrings.xml"]
+        count = strings.count(b"<si>")
+        xml = members[part]
+        for ref, cell in cells.items():
+            if cell.startswith('t="s"><v>'):
+                text = cell.removeprefix('t="s"><v>')
+                strings = strings.replace(b"</sst>", f"<si><t>{text}</t></si></sst>".encode())
+                cell, count = f't="s"><v>{count}', count + 1
+            xml, n = re.subn(rb'<c r="' + ref.encode() + rb'"[^>]*>.*?</c>', f'<c r="{ref}" {cell}</v></c>'.encode()
+                             if "<v>" in cell else f'<c r="{ref}" {cell}</c>'.encode(), xml, count=1)
+            assert n == 1, ref
+        members["xl/sharedStrings.xml"] = re.sub(rb'(count|uniqueCount)="\d+"', rb'\1="%d"' % count, strings, count=2)
+        members[part] = xml
+
+    rewrite_zip(path, edit)
+
+
+def test_a_big_ledger_with_a_few_odd_cells_reads_them_exactly_and_the_rest_column_wise(tmp_path, monkeypatch):
+    """A ledger longer than EXACT_ROWS with a number typed as text, text in the Qty column, a text
+    date and a text in the Date column: the sheet is not read cell by cell (only its Date and Qty
+    columns are), and the store and every finding are those of reading it exactly."""
+    from benchmarks.generate import generate
+
+    from inv_sheets.io.read import EXACT_ROWS
+    from inv_sheets.rules.validate import parse
+
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    path = generate(tmp_path / "store.xlsx", EXACT_ROWS + 2_000, skus=300)
+    _with_cells(path, {"E1001": 't="s"><v>12', "E30001": 't="s"><v>3 pcs', "E51000": 't="b"><v>1',
+                       "B2001": 't="s"><v>2025-03-04', "B40001": 't="s"><v>soon'})
+    exact = _read_and_parse_exactly(path, monkeypatch)
+    _exact_only_for(monkeypatch, "Movements")
+    book = read_book(path)
+    assert {"date", "qty"}.isdisjoint(book.tables["Movements"].column_wise)
+    assert {"sku", "expiry", "unit_cost"} <= book.tables["Movements"].column_wise
+    _assert_same(exact, (book, *parse(book)))
+    found = {(i.code, i.cell) for i in exact[2]}
+    assert {("number-as-text", "Movements!E1001"), ("number-with-unit", "Movements!E30001"),
+            ("not-a-number", "Movements!E51000"), ("date-as-text", "Movements!B2001"),
+            ("not-a-date", "Movements!B40001")} <= found

@@ -56,7 +56,9 @@ class Table:
     letters: dict[str, str] = field(default_factory=dict)
     headers: dict[str, str] = field(default_factory=dict)
     header_row: int = 1
-    exact: bool = True  # True when every cell kept its own type (not coerced column-wise)
+    # The columns read column-wise (io.read: a big sheet's fast read), where a number in a text column
+    # comes back as text; every other column kept each cell's own type. Empty when read cell by cell.
+    column_wise: frozenset[str] = frozenset()
     parts: tuple[TablePart, ...] = ()  # further sheets whose rows continue this table
     # What the cells were read from, as a digest (cache.source): two tables with the same source
     # hold the same cells under the same names. None when it is not known (a live workbook, a sheet

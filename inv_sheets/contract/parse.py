@@ -117,11 +117,18 @@ def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
     if pd.api.types.is_numeric_dtype(raw) and not pd.api.types.is_bool_dtype(raw):
         values = raw.astype("float64")
     else:
-        present = raw[~blank_cells(raw)]
-        # Cells the exact reader gave as numbers (nearly all of them) are taken column-wise.
-        plain = present.map(type).isin(_NUMBER_TYPES).to_numpy(dtype=bool)
-        found: dict[object, float] = dict(zip(present.index[plain], present[plain].astype("float64")))
-        for row, v in present[~plain].items():
+        kinds = raw.map(type)
+        blank = raw.isna().to_numpy(dtype=bool, copy=True)
+        text = kinds.isin([k for k in kinds.unique() if issubclass(k, str)]).to_numpy(dtype=bool)
+        if text.any():  # blank_cells, with the types already known
+            blank[text] = (raw[text].str.strip() == "").to_numpy(dtype=bool)
+        # Cells the exact reader gave as numbers (nearly all of them) are taken column-wise, by
+        # position; the rest one by one below.
+        plain = kinds.isin(_NUMBER_TYPES).to_numpy(dtype=bool) & ~blank
+        values = pd.Series(np.nan, index=raw.index, dtype="float64")
+        values.iloc[np.flatnonzero(plain)] = raw[plain].astype("float64").to_numpy()
+        found: dict[object, float] = {}
+        for row, v in raw[~blank & ~plain].items():
             if isinstance(v, bool) or isinstance(v, (dt.date, dt.datetime, pd.Timestamp)):
                 bad.append(Bad(row, "not-a-number", f"'{_as_text(v)}' is not a number: type the {column.title.lower()} as a number.", v))
             elif isinstance(v, (int, float, np.integer, np.floating)):
@@ -137,7 +144,8 @@ def _numbers(raw: pd.Series, column: Column) -> tuple[pd.Series, list[Bad]]:
                                    f"{m.group(1)} (the unit belongs in Items' unit column).", v))
                 else:
                     bad.append(Bad(row, "not-a-number", f"'{v}' is not a number: type the {column.title.lower()} as a number.", v))
-        values = pd.Series(found, dtype="float64").reindex(raw.index)
+        if found:
+            values.loc[list(found)] = list(found.values())
     finite = values.notna() & ~np.isfinite(values.fillna(0))
     for row in values.index[finite]:
         bad.append(Bad(row, "bad-number", "This is not a finite number (NaN or infinity): type a real number.", raw[row]))
@@ -178,12 +186,13 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
         raw = raw.astype(object).where(raw.notna(), None)  # the far ones get their finding below
     present = raw[~blank_cells(raw)]
     found: dict[object, pd.Timestamp] = {}
+    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     # Cells the exact reader gave as plain (naive) datetimes, nearly all of them, are taken
-    # column-wise; the rest one by one below.
+    # column-wise, by position; the rest one by one below.
     plain = present.map(_is_naive_datetime).to_numpy(dtype=bool, copy=True)
     stamps = pd.to_datetime(present[plain].to_numpy(dtype=object)) if plain.any() else pd.DatetimeIndex([])
     inside = (stamps >= FIRST_DATE) & (stamps < LAST_DATE)
-    found.update(zip(present.index[plain][inside], stamps[inside]))
+    values.iloc[raw.index.get_indexer(present.index[plain][inside])] = stamps[inside].as_unit("ns")
     plain[np.flatnonzero(plain)[~inside]] = False  # out of range: their finding comes below
     for row, v in present[~plain].items():
         if isinstance(v, (dt.datetime, dt.date, pd.Timestamp, np.datetime64)) and not isinstance(v, bool):
@@ -214,7 +223,6 @@ def _dates(raw: pd.Series, date_order: str | None, date1904: bool) -> tuple[pd.S
                                "(or run `inv-sheets normalise`).", v))
             else:
                 bad.append(Bad(row, problem[0], problem[1], v))
-    values = pd.Series(pd.NaT, index=raw.index, dtype="datetime64[ns]")
     if found:
         values.loc[list(found)] = pd.DatetimeIndex(list(found.values())).as_unit("ns")
     return values, bad

@@ -59,7 +59,7 @@ from ..contract.book import Table
 from ..contract.issues import Issue, Report
 from .package import seek_to_data
 
-FORMAT = 2  # bump when what is cached changes shape
+FORMAT = 3  # bump when what is cached changes shape
 MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
 UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
 REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)

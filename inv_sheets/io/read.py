@@ -7,8 +7,9 @@ as one Movements table; each row keeps its own sheet and row for findings (see b
 Two readers, one result. fastexcel (calamine to Arrow) reads a whole sheet column-wise in a few
 seconds even at a million rows, but a column that mixes numbers and text comes back as text, so a
 number typed as text can no longer be told from a number. python-calamine gives every cell its own
-type. So small sheets (where exactness is cheap) and any sheet whose columns do not come back with
-their declared types are read exactly; big clean sheets keep the fast column-wise read.
+type. So small sheets (where exactness is cheap) are read exactly, cell by cell; big sheets
+column-wise, and a declared number or date column that does not come back with its type (it mixes
+types) is read again cell by cell (io.mixed), so every cell of it is what the exact reader gives.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from ..contract.schema import (
     match_column,
     match_sheet,
 )
-from . import cache, guard, xmlsafe
+from . import cache, guard, mixed, xmlsafe
 from .save import recover
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
@@ -159,7 +160,7 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
                     return hit.table
             start = len(issues)
             guard.check_part(zf, path, parts[name])  # before a Rust reader inflates it
-            table = _read_sheet(exact, reader, zf, name, parts[name], canonical, issues)
+            table = _read_sheet(exact, reader, zf, name, parts[name], canonical, issues, date1904)
             if key is not None:
                 if table is not None:
                     table.source = cache.source(key, name)
@@ -265,7 +266,7 @@ def join_sheets(main: Table | None, more: list[Table]) -> Table:
     sources = [t.source for t in tables]
     source = cache.digest(*sources) if all(sources) else None  # in order: the order numbers the rows
     return Table(head.name, head.title, data, letters, headers, head.header_row,
-                 all(t.exact for t in tables), tuple(parts), source, _joined_earlier(tables))
+                 frozenset().union(*(t.column_wise for t in tables)), tuple(parts), source, _joined_earlier(tables))
 
 
 def _joined_earlier(tables: list[Table]) -> Earlier | None:
@@ -292,7 +293,7 @@ def earlier(before: Table | None, now: Table) -> Earlier | None:
     """
     if before is None or before.source is None or not len(before.data) or len(before.data) > len(now.data):
         return None
-    layout = ("name", "title", "letters", "headers", "header_row", "exact", "parts")
+    layout = ("name", "title", "letters", "headers", "header_row", "column_wise", "parts")
     if any(getattr(before, a) != getattr(now, a) for a in layout) or list(before.data.columns) != list(now.data.columns):
         return None
     head = now.data.iloc[:len(before.data)]
@@ -321,7 +322,7 @@ def _calamine(path: str):
     return CalamineWorkbook.from_path(path)
 
 
-def _read_sheet(exact, reader, zf, name, part, canonical, issues) -> Table | None:
+def _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904=False) -> Table | None:
     """One sheet as a Table, or None when it is empty. Header problems become findings."""
     try:
         with warnings.catch_warnings():
@@ -338,16 +339,27 @@ def _read_sheet(exact, reader, zf, name, part, canonical, issues) -> Table | Non
     # work them out again (half a second at a full sheet).
     infos = fast.selected_columns
     columns = fast.to_arrow()
-    if _mismatched(infos, canonical, columns):
-        return _read_exact(exact(), zf, name, part, canonical, issues)
-    return _from_fast(zf, columns, infos, name, part, canonical, issues)
+    del fast  # the sheet as calamine holds it: not needed once in Arrow
+    mixed_at = _mismatched(infos, canonical, columns)
+    start = len(issues)
+    table = _from_fast(zf, columns, infos, name, part, canonical, issues)
+    if not mixed_at or table is None:
+        return table
+    wanted = {col: mixed.Column(letter, SHEET[canonical].column(col).type == DATE, columns.column(mixed_at[letter]))
+              for col, letter in table.letters.items() if letter in mixed_at}
+    if not wanted or mixed.read_columns(zf, part, name, table, wanted, table.header_row + 1, _styles(zf), date1904,
+                                        issues):
+        return table
+    del issues[start:]  # a sheet in a form the pass does not read: all of it cell by cell
+    return _read_exact(exact(), zf, name, part, canonical, issues)
 
 
-def _mismatched(infos, canonical: str, columns) -> bool:
-    """Whether a declared number or date column came back as text (it mixes types). A column
-    with nothing in it comes back as text too, but holds no value to mistype: a ledger whose
-    Expiry or Unit cost column was never filled keeps the fast read."""
+def _mismatched(infos, canonical: str, columns) -> dict[str, int]:
+    """The declared number or date columns that did not come back with their type (they mix types),
+    as Excel letter -> position. A column with nothing in it comes back as text too, but holds no
+    value to mistype: a ledger whose Expiry or Unit cost column was never filled is not one."""
     schema = SHEET[canonical]
+    out = {}
     for i, info in enumerate(infos):
         col = match_column(canonical, info.name)
         if col is None:
@@ -356,8 +368,26 @@ def _mismatched(infos, canonical: str, columns) -> bool:
         wrong = (declared in (NUMBER, INTEGER) and info.dtype not in ("float", "int")
                  or declared == DATE and info.dtype not in ("datetime", "date"))
         if wrong and columns.column(i).null_count < columns.num_rows:
-            return True
-    return False
+            out[column_letter(info.absolute_index + 1)] = i
+    return out
+
+
+def _styles(zf: zipfile.ZipFile) -> bytes | None:
+    """The workbook's styles part (which says which numbers are dates), wherever its relationship
+    points, or None."""
+    try:
+        rels = xmlsafe.parse(zf.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, xmlsafe.XMLError):
+        return None
+    for rel in rels:
+        if rel.get("Type", "").endswith("/styles"):
+            target = rel.get("Target", "")
+            part = target.lstrip("/") if target.startswith("/") else "xl/" + target
+            try:
+                return zf.read(os.path.normpath(part).replace(os.sep, "/"))
+            except KeyError:
+                return None
+    return None
 
 
 def _read_exact(workbook, zf, name, part, canonical, issues) -> Table | None:
@@ -368,13 +398,9 @@ def _read_exact(workbook, zf, name, part, canonical, issues) -> Table | None:
         start_row, start_col = ws.start or (0, 0)
         merged = ws.merged_cell_ranges or []
     table = table_from_rows(rows, start_row + 1, start_col + 1, name, canonical, issues)
-    for (r0, c0), (r1, c1) in merged:
-        if r0 <= start_row <= r1 and c1 > c0:
-            issues.append(Issue("merged-header", name, start_row + 1, column_letter(c0 + 1),
-                                f"Header cells {column_letter(c0 + 1)}{start_row + 1}:{column_letter(c1 + 1)}{start_row + 1} "
-                                "are merged: unmerge them and give each column its own header."))
+    mixed.merged_header(merged, start_row, name, issues)
     if table is not None:
-        _scan_cells(zf, part, name, table, issues)
+        mixed.scan_cells(zf, part, name, table, issues)
     return table
 
 
@@ -394,7 +420,7 @@ def table_from_rows(rows: list[list[object]], top_row: int, left_col: int, name:
     frame = frame.replace({"": None})
     frame.index = pd.RangeIndex(top_row + 1, top_row + 1 + len(frame))
     letters = [column_letter(left_col + i) for i in range(width)]
-    return _assemble(frame, header, letters, name, canonical, top_row, issues, exact=True)
+    return _assemble(frame, header, letters, name, canonical, top_row, issues, column_wise=False)
 
 
 def _from_fast(zf, columns, infos, name, part, canonical, issues) -> Table | None:
@@ -407,7 +433,7 @@ def _from_fast(zf, columns, infos, name, part, canonical, issues) -> Table | Non
     frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
     header = ["" if i.column_name_from == "generated" else _dedupe_suffix(i.name, infos) for i in infos]
     letters = [column_letter(i.absolute_index + 1) for i in infos]
-    return _assemble(frame, header, letters, name, canonical, header_row, issues, exact=False)
+    return _assemble(frame, header, letters, name, canonical, header_row, issues, column_wise=True)
 
 
 def _dedupe_suffix(name: str, infos) -> str:
@@ -426,7 +452,7 @@ def _clean_header(value: object) -> str:
     return str(value).strip()
 
 
-def _assemble(frame, header, letters, name, canonical, header_row, issues, *, exact) -> Table | None:
+def _assemble(frame, header, letters, name, canonical, header_row, issues, *, column_wise) -> Table | None:
     """Map headers to canonical columns; keep known columns; findings for unknown and duplicates."""
     schema = SHEET[canonical]
     data: dict[str, pd.Series] = {}
@@ -467,7 +493,8 @@ def _assemble(frame, header, letters, name, canonical, header_row, issues, *, ex
     # Rows with nothing in any known column are blank lines, not records.
     if len(table_frame.columns):
         table_frame = table_frame[table_frame.notna().any(axis=1)]
-    return Table(canonical, name, table_frame, col_letters, headers, header_row, exact)
+    return Table(canonical, name, table_frame, col_letters, headers, header_row,
+                 frozenset(data) if column_wise else frozenset())
 
 
 HEADER_SEARCH_ROWS = 10  # title rows above a table: where to look for headers the first row lacks
@@ -511,43 +538,6 @@ def _first_row_number(zf: zipfile.ZipFile, part: str) -> int:
                 if _VALUE_RE.search(m.group(2)):
                     return int(m.group(1))
     return 1
-
-
-_CELL_RE = re.compile(rb"<(?:\w+:)?c\b([^>]*?)(?:/>|>(.*?)</(?:\w+:)?c>)", re.S)
-_REF_RE = re.compile(rb'\br="([A-Z]+)(\d+)"')
-_ERROR_TYPE_RE = re.compile(rb'\bt="e"')
-_FORMULA_TAG_RE = re.compile(rb"<(?:\w+:)?f\b")
-_VALUE_TEXT_RE = re.compile(rb"<(?:\w+:)?v>([^<]+)<")
-
-
-def _scan_cells(zf, part, name, table: Table, issues) -> None:
-    """Findings the readers cannot see: formula cells in known columns saved without a result, and
-    cells holding an Excel error (#DIV/0!, #N/A...), which both readers hand over as blank."""
-    try:
-        xml = zf.read(part)
-    except KeyError:
-        return
-    if b"<f" not in xml and b":f" not in xml and not _ERROR_TYPE_RE.search(xml):
-        return
-    wanted = {letter: col for col, letter in table.letters.items()}
-    for m in _CELL_RE.finditer(xml):
-        attrs, inner = m.group(1), m.group(2) or b""
-        ref = _REF_RE.search(attrs)
-        if ref is None:
-            continue
-        letter, row = ref.group(1).decode(), int(ref.group(2))
-        if letter not in wanted or row <= table.header_row:
-            continue
-        value = _VALUE_TEXT_RE.search(inner)
-        if _ERROR_TYPE_RE.search(attrs):
-            error = value.group(1).decode(errors="replace") if value else "#VALUE!"
-            issues.append(Issue("cell-error", name, row, letter,
-                                f"This cell shows the error {error}: fix the formula or type the value.",
-                                value=error, field=wanted[letter]))
-        elif _FORMULA_TAG_RE.search(inner) and value is None:
-            issues.append(Issue("formula-without-value", name, row, letter,
-                                "This formula has no saved result, so its value is unknown here: open and "
-                                "save the file in Excel or LibreOffice, or type the value.", field=wanted[letter]))
 
 
 __all__ = ["read_book", "open_package", "workbook_info", "continuation_of", "join_sheets",

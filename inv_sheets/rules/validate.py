@@ -118,7 +118,8 @@ def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.Dat
             typed[col.name] = _empty_column(col, table.data.index)
             continue
         raw = table.data[col.name]
-        values, bad = parse_column(raw, col, date_order=date_order, date1904=date1904, exact=table.exact)
+        values, bad = parse_column(raw, col, date_order=date_order, date1904=date1904,
+                                   exact=col.name not in table.column_wise)
         if col.type in (CODE, CHOICE, TEXT):
             # Arrow-backed text: a quarter of the memory of Python strings, and column-wise
             # string operations; blanks become NaN, as in every str column.
