@@ -196,15 +196,8 @@ def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None,
 def load_earlier(workbook: str | os.PathLike, sheet: str, key: Key) -> Table | None:
     """The last read of a sheet whose part has changed since (its key no longer matches): what the
     reader made of it then, if the same reader made it, for read.earlier to compare row by row."""
-    path = entry_path(workbook, sheet)
-    if not _private(path):
-        return None
-    try:
-        with open(path, "rb") as fh:
-            stored = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
-        return None
-    if not isinstance(stored, dict) or stored.get("reader") != _reader():
+    stored = _unpickle(entry_path(workbook, sheet))
+    if stored is None or stored.get("reader") != _reader():
         return None
     formats = tuple(stored.get("formats", ()))
     table = stored.get("table")
@@ -279,6 +272,18 @@ def save_value(workbook: str | os.PathLike, entry: str, key: str, value: object)
 
 def _load(path: Path, digest: str) -> dict | None:
     """A cache file's contents if it is safe to load and holds `digest`, else None."""
+    stored = _unpickle(path)
+    if stored is None or stored.get("digest") != digest:
+        return None
+    try:
+        os.utime(path)  # in use: not pruned
+    except OSError:
+        pass
+    return stored
+
+
+def _unpickle(path: Path) -> dict | None:
+    """A cache file's contents if it is safe to load (see _private) and is a cache entry, else None."""
     if not _private(path):
         return None
     try:
@@ -286,13 +291,7 @@ def _load(path: Path, digest: str) -> dict | None:
             stored = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
-    if not isinstance(stored, dict) or stored.get("digest") != digest:
-        return None
-    try:
-        os.utime(path)  # in use: not pruned
-    except OSError:
-        pass
-    return stored
+    return stored if isinstance(stored, dict) else None
 
 
 def _save(target: Path, payload: dict) -> bool:
