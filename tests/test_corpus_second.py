@@ -118,7 +118,8 @@ def test_a_named_pipe_is_refused_without_waiting(tmp_path: Path) -> None:
 
 # Signals ---------------------------------------------------------------------------------------------
 _SLOW_SAVE = """
-import sys, time
+import signal, sys, time
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal, whatever started the tests
 import inv_sheets.io.save as save
 real = save._verify
 def slow(*args, **kwargs):
