@@ -162,9 +162,11 @@ class LastRefresh:
     So once a refresh has written a file, the findings it made are kept in the cache under a key
     of: the Movements sheets' source (book.Table.source: their cells and names), the date order
     and date system the cells were typed with, the rows accepted, and the fingerprint part as
-    written (its name, CRC-32 and size). The next refresh of that file with the same key takes
-    those findings and leaves the fingerprint sheet as it is, without reading it: at a full
-    ledger, reading a million fingerprints back and hashing a million rows again.
+    written (its name and a digest of its bytes). The next refresh of that file with the same key
+    takes those findings and leaves the fingerprint sheet as it is, without reading it: at a full
+    ledger, reading a million fingerprints back and hashing a million rows again. A ledger that
+    only grew since is added to that comparison (_appended), and the fingerprints written are kept
+    in the cache, so a comparison made again does not read them back from the file (_seen).
     """
 
     def __init__(self, path: str | os.PathLike, *, writes: bool = False) -> None:
