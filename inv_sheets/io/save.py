@@ -93,16 +93,22 @@ STALE_TEMP_SECONDS = 3600
 @dataclass(frozen=True)
 class FileState:
     """What the file was when it was read: compared again just before it is replaced. Taking it
-    first undoes an in-place write that did not finish (`recover`)."""
+    first undoes an in-place write that did not finish (`recover`).
+
+    A file with several hard links, which is written over in place, is also known by a SHA-256 of
+    its bytes, so the copy kept to write it back is checked to be what was read; a file with one
+    name is replaced by a rename and is not read again (at a full ledger, 46 MB twice a refresh)."""
 
     size: int
     mtime_ns: int
-    sha256: str
+    sha256: str | None
 
     @classmethod
     def of(cls, path: str | os.PathLike[str]) -> FileState:
         recover(path)
         st = os.stat(path)
+        if st.st_nlink < 2:
+            return cls(st.st_size, st.st_mtime_ns, None)
         digest = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(1 << 20), b""):
