@@ -1,5 +1,5 @@
-"""The daily refresh: a sheet that grew is typed only in its new rows, and its new rows are added to
-the last fingerprint comparison instead of comparing every row again. Whatever happened to the
+"""The daily refresh: a sheet that grew is read and typed only in its new rows, and its new rows are
+added to the last fingerprint comparison instead of comparing every row again. Whatever happened to the
 workbook in between (rows appended in or out of date order or under a movement ID seen before,
 counts added, a past cell edited, a row deleted or inserted, the whole file saved again by another
 program), the refresh that reuses what it knew writes the same bytes as one that works everything
@@ -17,7 +17,7 @@ import openpyxl
 import pytest
 
 from inv_sheets import integrity
-from inv_sheets.io import cache, read
+from inv_sheets.io import cache, read, tail
 from inv_sheets.io.append import NewRows, append_rows
 from inv_sheets.refresh import refresh
 from inv_sheets.rules import validate
@@ -110,7 +110,8 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
     monkeypatch.setattr(cache, "MIN_PART_BYTES", 0)  # every sheet is worth caching here
     if reader == "fast":
         monkeypatch.setattr(read, "EXACT_ROWS", 0)  # every sheet the fast reader can read column-wise
-    typed, compared = [], []
+    grown, typed, compared = [], [], []
+    monkeypatch.setattr(tail, "read_grown", _spy(tail.read_grown, grown))
     monkeypatch.setattr(validate, "_typed_again", _spy(validate._typed_again, typed))
     monkeypatch.setattr(integrity.LastRefresh, "_appended", _spy(integrity.LastRefresh._appended, compared))
 
@@ -131,6 +132,7 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
         mine, theirs = _parts(path), _parts(afresh)
         assert mine.keys() == theirs.keys()
         assert [n for n in mine if mine[n] != theirs[n]] == [], (step, change)
+    assert any(grown) == (reader == "fast"), "only a sheet read column-wise is read in its new rows alone"
     assert any(typed), "no refresh took the typed rows it knew from the last one"
     assert any(compared), "no refresh took the fingerprint comparison it knew from the last one"
 

@@ -8,6 +8,7 @@ styles that say which numbers are dates. The cache key is:
 
     sheet part     a SHA-256 of its bytes as stored (not the zip directory's CRC-32 and size, which
                    an edit can keep: see part_digest)
+    date system    the workbook's (1900 or 1904): the readers turn serial numbers into dates by it
     shared strings the same (the toolkit's writer never touches that part, so a refresh keeps it;
                    any edit in Excel that adds or removes text changes it)
     styles         the number format of each cell style, compared as a prefix: the writer only
@@ -42,6 +43,7 @@ user's own, sits in a folder others can write to, or cannot be read is ignored a
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import pickle
@@ -59,7 +61,7 @@ from ..contract.book import Table
 from ..contract.issues import Issue, Report
 from .package import seek_to_data
 
-FORMAT = 3  # bump when what is cached changes shape
+FORMAT = 4  # bump when what is cached changes shape
 MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
 UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
 REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
@@ -81,6 +83,7 @@ class Entry:
 
     table: Table | None
     issues: list[Issue] = field(default_factory=list)
+    mark: object = None  # where its rows ended in the sheet's XML (io.tail.Mark), when it was read whole
 
 
 def enabled() -> bool:
@@ -97,8 +100,10 @@ def cache_dir() -> Path:
     return Path(base) / "inv-sheets"
 
 
-def sheet_key(zf: zipfile.ZipFile, part: str) -> Key | None:
-    """The key of a sheet part, or None when it is too small to be worth caching (or caching is off)."""
+def sheet_key(zf: zipfile.ZipFile, part: str, date1904: bool = False) -> Key | None:
+    """The key of a sheet part read in the given date system, or None when it is too small to be
+    worth caching (or caching is off). The date system is the workbook's, not the sheet's: the
+    same serial numbers are other dates once it is switched."""
     if not enabled():
         return None
     try:
@@ -109,7 +114,8 @@ def sheet_key(zf: zipfile.ZipFile, part: str) -> Key | None:
         return None
     strings = next((i for i in zf.infolist() if i.filename.lower() == "xl/sharedstrings.xml"), None)
     try:
-        fields = [str(FORMAT), _versions(), part_digest(zf, info), part_digest(zf, strings) if strings else "-"]
+        fields = [str(FORMAT), _versions(), part_digest(zf, info), part_digest(zf, strings) if strings else "-",
+                  f"date1904={date1904}"]
     except (OSError, zipfile.BadZipFile):
         return None  # damage is reported by the reader that meets it
     return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), cell_formats(zf))
@@ -186,16 +192,18 @@ def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
     return Entry(stored["table"], list(stored["issues"]))
 
 
-def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue]) -> bool:
+def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue],
+         mark: object = None) -> bool:
     """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable."""
     return _save(entry_path(workbook, sheet),
                  {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues),
-                  "reader": _reader()})
+                  "mark": mark, "reader": _reader()})
 
 
-def load_earlier(workbook: str | os.PathLike, sheet: str, key: Key) -> Table | None:
-    """The last read of a sheet whose part has changed since (its key no longer matches): what the
-    reader made of it then, if the same reader made it, for read.earlier to compare row by row."""
+def load_last(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
+    """The last read of a sheet whose part has changed since (its key no longer matches), if the
+    same reader made it with cell formats the current ones begin with: for io.tail to read only
+    the rows added, or read.earlier to compare row by row."""
     stored = _unpickle(entry_path(workbook, sheet))
     if stored is None or stored.get("reader") != _reader():
         return None
@@ -203,7 +211,7 @@ def load_earlier(workbook: str | os.PathLike, sheet: str, key: Key) -> Table | N
     table = stored.get("table")
     if key.formats[:len(formats)] != formats or not isinstance(table, Table) or table.source is None:
         return None
-    return table
+    return Entry(table, list(stored.get("issues", [])), stored.get("mark"))
 
 
 def refresh_key(workbook: str | os.PathLike, as_of: object) -> str | None:
@@ -355,6 +363,7 @@ def _reader() -> str:
     return f"{FORMAT}|{_versions()}"
 
 
+@functools.cache
 def _versions() -> str:
     from importlib.metadata import PackageNotFoundError, version
 

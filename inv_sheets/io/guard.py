@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Callable
 import zlib
 from pathlib import Path
 
@@ -95,19 +96,29 @@ def _check_string_count(zf: zipfile.ZipFile, path: str | Path, info: zipfile.Zip
             "(a damaged or hostile file); refused: open it in Excel and save it again if you trust it")
 
 
-def check_part(zf: zipfile.ZipFile, path: str | Path, part: str) -> None:
+def check_part(zf: zipfile.ZipFile, path: str | Path, part: str,
+               see: Callable[[bytes], None] | None = None) -> None:
     """Raise WorkbookTooLargeError if `part` inflates beyond the size its header declares.
 
-    Every member of that name is checked, in any case: a reader may match names loosely."""
+    Every member of that name is checked, in any case: a reader may match names loosely. `see`, when
+    given, is handed the part's XML block by block as it is inflated, so that one pass over a big
+    sheet serves the check and whatever else needs its bytes (io.tail)."""
     for info in zf.infolist():
         if info.filename.lower() == part.lower():
-            _check_inflated(path, info)
+            own = see if info.filename == part else None
+            if own is not None and info.compress_type != zipfile.ZIP_DEFLATED:
+                with zf.open(info) as fh:  # stored as it is: nothing to check, only to hand over
+                    while block := fh.read(1 << 24):
+                        own(block)
+                continue
+            _check_inflated(path, info, own)
 
 
-def _check_inflated(path: str | Path, info: zipfile.ZipInfo) -> None:
+def _check_inflated(path: str | Path, info: zipfile.ZipInfo, see: Callable[[bytes], None] | None = None) -> None:
     count = is_worksheet(info.filename) and info.file_size > SHEET_ROWS * MIN_ROW_BYTES
-    if info.compress_type == zipfile.ZIP_DEFLATED and (info.compress_size > CHECK_COMPRESSED_BYTES or count):
-        within, rows = _inflates_within(path, info, count)
+    if info.compress_type == zipfile.ZIP_DEFLATED and (
+            info.compress_size > CHECK_COMPRESSED_BYTES or count or see is not None):
+        within, rows = _inflates_within(path, info, count, see)
         if not within:
             raise WorkbookTooLargeError(
                 f"{path}: part {info.filename} inflates beyond the {info.file_size:,} bytes its header "
@@ -132,7 +143,8 @@ def _has_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     return _DOCTYPE.search(head) is not None
 
 
-def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool = False) -> tuple[bool, int]:
+def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool = False,
+                     see: Callable[[bytes], None] | None = None) -> tuple[bool, int]:
     """Whether the part's raw deflate stream inflates to no more than its declared size, and (when
     `count_rows`) how many rows it holds, counted as it goes: a sheet of repeated rows is refused
     at the sheet's row limit, before a reader holds gigabytes of them.
@@ -158,6 +170,8 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool =
                     total += len(data)
                     if total > info.file_size:
                         return False, rows
+                    if see is not None:
+                        see(data)
                     if count_rows:
                         tag = tag or _row_tag(data)
                         rows += (tail + data).count(tag) if tag else 0

@@ -338,6 +338,37 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 
 
+def small_workbook(sheet: bytes, styles: bytes | None, date1904: bool, strings: bytes | None = None) -> bytes:
+    """A workbook package, in memory, of one sheet named "s" (its whole XML), the workbook's styles
+    (which say which numbers are dates), its date system and, when given, a shared-strings part."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as mini:
+        mini.writestr("[Content_Types].xml", (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns='
+            '"http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" '
+            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
+            'ContentType="application/xml"/></Types>'))
+        mini.writestr("_rels/.rels", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
+        pr = '<workbookPr date1904="1"/>' if date1904 else ""
+        mini.writestr("xl/workbook.xml", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS}" xmlns:r="{_REL}">'
+            f'{pr}<sheets><sheet name="s" sheetId="1" r:id="rId1"/></sheets></workbook>'))
+        style_rel = f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>' if styles else ""
+        strings_rel = f'<Relationship Id="rId3" Type="{_REL}/sharedStrings" Target="sharedStrings.xml"/>' if strings else ""
+        mini.writestr("xl/_rels/workbook.xml.rels", (
+            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
+            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>{style_rel}'
+            f"{strings_rel}</Relationships>"))
+        if styles:
+            mini.writestr("xl/styles.xml", styles)
+        if strings:
+            mini.writestr("xl/sharedStrings.xml", strings)
+        mini.writestr("xl/worksheets/sheet1.xml", sheet)
+    return buffer.getvalue()
+
+
 def _read_odd(odd: list[tuple[int, int, bytes]], head: bytes, styles: bytes | None,
               date1904: bool) -> dict[tuple[int, str], object]:
     """The odd cells' values as python-calamine reads them, by (row, letter), from a workbook holding
@@ -359,30 +390,8 @@ def _read_odd(odd: list[tuple[int, int, bytes]], head: bytes, styles: bytes | No
     rows.append(b"</row>")
     sheet = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + head + b"<sheetData>"
              + b"".join(rows) + b"</sheetData></worksheet>")
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as mini:
-        mini.writestr("[Content_Types].xml", (
-            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Types xmlns='
-            '"http://schemas.openxmlformats.org/package/2006/content-types"><Default Extension="rels" '
-            'ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" '
-            'ContentType="application/xml"/></Types>'))
-        mini.writestr("_rels/.rels", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
-            f'<Relationship Id="rId1" Type="{_REL}/officeDocument" Target="xl/workbook.xml"/></Relationships>'))
-        pr = '<workbookPr date1904="1"/>' if date1904 else ""
-        mini.writestr("xl/workbook.xml", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<workbook xmlns="{_NS}" xmlns:r="{_REL}">'
-            f'{pr}<sheets><sheet name="odd" sheetId="1" r:id="rId1"/></sheets></workbook>'))
-        style_rel = f'<Relationship Id="rId2" Type="{_REL}/styles" Target="styles.xml"/>' if styles else ""
-        mini.writestr("xl/_rels/workbook.xml.rels", (
-            f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<Relationships xmlns="{_PKG_REL}">'
-            f'<Relationship Id="rId1" Type="{_REL}/worksheet" Target="worksheets/sheet1.xml"/>{style_rel}'
-            "</Relationships>"))
-        if styles:
-            mini.writestr("xl/styles.xml", styles)
-        mini.writestr("xl/worksheets/sheet1.xml", sheet)
-    buffer.seek(0)
-    ws = CalamineWorkbook.from_filelike(buffer).get_sheet_by_name("odd")
+    buffer = io.BytesIO(small_workbook(sheet, styles, date1904))
+    ws = CalamineWorkbook.from_filelike(buffer).get_sheet_by_name("s")
     grid = ws.to_python(skip_empty_area=True)
     top, left = ws.start or (0, 0)
     out = {}

@@ -42,7 +42,7 @@ from ..contract.schema import (
     match_column,
     match_sheet,
 )
-from . import cache, guard, mixed, xmlsafe
+from . import cache, guard, mixed, tail, xmlsafe
 from .save import recover
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
@@ -149,23 +149,38 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
             raise NotAWorkbookError(f"{path}: is damaged and cannot be read ({_first_line(exc)})") from None
         parts = dict(sheets)
         exact = functools.cache(lambda: _calamine(path))  # opened once, only if a sheet needs it
-        key_of = functools.partial(cache.sheet_key, zf)
+        key_of = functools.partial(cache.sheet_key, zf, date1904=date1904)
+        strings = tail.Strings(zf)  # inflated only if a big sheet grew or is marked
 
         def load(name: str, canonical: str, issues: list[Issue]) -> Table | None:
-            key = key_of(parts[name])
-            if key is not None:
-                hit = cache.load(path, name, key)
-                if hit is not None:
-                    issues.extend(hit.issues)
-                    return hit.table
-            start = len(issues)
-            guard.check_part(zf, path, parts[name])  # before a Rust reader inflates it
-            table = _read_sheet(exact, reader, zf, name, parts[name], canonical, issues, date1904)
-            if key is not None:
+            part = parts[name]
+            key = key_of(part)
+            if key is None:
+                guard.check_part(zf, path, part)  # before a Rust reader inflates it
+                return _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904)
+            hit = cache.load(path, name, key)
+            if hit is not None:
+                issues.extend(hit.issues)
+                return hit.table
+            last = cache.load_last(path, name, key)
+            mark = last.mark if last is not None and isinstance(last.mark, tail.Mark) else None
+            scan = tail.Scan(mark.rows_bytes if mark else None)
+            guard.check_part(zf, path, part, scan.see)  # one pass: the size check and the scan
+            grown = mark and tail.read_grown(scan, zf.getinfo(part).file_size, last.table, last.issues, mark, strings,
+                                             _styles(zf), date1904)
+            if grown:
+                table, found = grown
+            else:
+                found = []
+                table = _read_sheet(exact, reader, zf, name, part, canonical, found, date1904)
                 if table is not None:
-                    table.source = cache.source(key, name)
-                    table.earlier = earlier(cache.load_earlier(path, name, key), table)
-                cache.save(path, name, key, table, issues[start:])
+                    table.earlier = earlier(last.table if last else None, table)
+            issues.extend(found)
+            if table is not None:
+                table.source = cache.source(key, name)
+            whole = table is not None and table.column_wise == frozenset(table.data.columns)
+            cache.save(path, name, key, table, found,
+                       scan.mark(strings, date1904) if whole and scan.complete(zf.getinfo(part).file_size) else None)
             return table
 
         book = collect(path, [n for n, _ in sheets], load, progress=progress)
@@ -340,9 +355,10 @@ def _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904=False
     infos = fast.selected_columns
     columns = fast.to_arrow()
     del fast  # the sheet as calamine holds it: not needed once in Arrow
-    mixed_at = _mismatched(infos, canonical, columns)
+    mixed_at = mismatched(infos, canonical, columns)
     start = len(issues)
-    table = _from_fast(zf, columns, infos, name, part, canonical, issues)
+    header_row = _first_row_number(zf, part)
+    table = from_fast(columns, infos, name, canonical, header_row, header_row + 1, issues)
     if not mixed_at or table is None:
         return table
     wanted = {col: mixed.Column(letter, SHEET[canonical].column(col).type == DATE, columns.column(mixed_at[letter]))
@@ -354,7 +370,7 @@ def _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904=False
     return _read_exact(exact(), zf, name, part, canonical, issues)
 
 
-def _mismatched(infos, canonical: str, columns) -> dict[str, int]:
+def mismatched(infos, canonical: str, columns) -> dict[str, int]:
     """The declared number or date columns that did not come back with their type (they mix types),
     as Excel letter -> position. A column with nothing in it comes back as text too, but holds no
     value to mistype: a ledger whose Expiry or Unit cost column was never filled is not one."""
@@ -423,14 +439,16 @@ def table_from_rows(rows: list[list[object]], top_row: int, left_col: int, name:
     return _assemble(frame, header, letters, name, canonical, top_row, issues, column_wise=False)
 
 
-def _from_fast(zf, columns, infos, name, part, canonical, issues) -> Table | None:
-    header_row = _first_row_number(zf, part)
+def from_fast(columns, infos, name: str, canonical: str, header_row: int, first_row: int,
+              issues: list[Issue]) -> Table | None:
+    """A Table from fastexcel's read of a sheet (Arrow columns and their infos) whose headers are
+    on Excel row `header_row` and whose rows start at Excel row `first_row`."""
     frame = columns.to_pandas()
     frame.columns = range(len(infos))
     for i in range(columns.num_columns):
         if columns.column(i).null_count == columns.num_rows:  # never filled: blank, as the exact reader has it
             frame[i] = pd.Series(None, index=frame.index, dtype=object)
-    frame.index = pd.RangeIndex(header_row + 1, header_row + 1 + len(frame))
+    frame.index = pd.RangeIndex(first_row, first_row + len(frame))
     header = ["" if i.column_name_from == "generated" else _dedupe_suffix(i.name, infos) for i in infos]
     letters = [column_letter(i.absolute_index + 1) for i in infos]
     return _assemble(frame, header, letters, name, canonical, header_row, issues, column_wise=True)
