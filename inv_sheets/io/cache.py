@@ -62,7 +62,7 @@ from ..contract.issues import Issue, Report
 from .package import seek_to_data
 
 FORMAT = 4  # bump when what is cached changes shape
-MIN_PART_BYTES = 4 << 20  # sheets smaller than this (inflated) read faster than a cache file loads
+MIN_PART_BYTES = 512 << 10  # sheets smaller than this (inflated, some 5,000 rows) read about as fast as a cache file loads
 UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
 REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
 TYPED = "\0typed "  # + a sheet's name: the entry of that sheet as typed
