@@ -142,9 +142,9 @@ def _spy(monkeypatch) -> list[str]:
     seen: list[str] = []
     real = read._read_sheet
 
-    def spy(exact, reader, zf, name, *args):
+    def spy(exact, reader, zf, name, *args, **kwargs):
         seen.append(name)
-        return real(exact, reader, zf, name, *args)
+        return real(exact, reader, zf, name, *args, **kwargs)
 
     monkeypatch.setattr(read, "_read_sheet", spy)
     return seen

@@ -15,6 +15,7 @@ types) is read again cell by cell (io.mixed), so every cell of it is what the ex
 from __future__ import annotations
 
 import functools
+import io
 import logging
 import os
 import re
@@ -43,6 +44,7 @@ from ..contract.schema import (
     match_sheet,
 )
 from . import cache, guard, mixed, tail, xmlsafe
+from .alone import alone
 from .save import recover
 
 EXACT_ROWS = 50_000  # sheets up to this many rows are always read cell by cell type
@@ -138,26 +140,28 @@ def zlib_error() -> type[Exception]:
 
 def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> Book:
     """Read every known sheet of the workbook at `path`. Raises InvSheetsError if it cannot run."""
-    import fastexcel
-
     path = os.fspath(path)
     with open_package(path) as zf:
         sheets, date1904 = workbook_info(zf)
-        try:
-            reader = fastexcel.read_excel(path)
-        except Exception as exc:  # the Rust reader reports damage as its own exception types
-            raise NotAWorkbookError(f"{path}: is damaged and cannot be read ({_first_line(exc)})") from None
         parts = dict(sheets)
-        exact = functools.cache(lambda: _calamine(path))  # opened once, only if a sheet needs it
+        # Each reader opens the whole workbook once, only if a sheet needs it: a small sheet is
+        # read from a workbook of its own (io.alone), a cached one not at all.
+        reader = functools.cache(lambda: _fastexcel(path, path))
+        exact = functools.cache(lambda: _calamine(path))
         key_of = functools.partial(cache.sheet_key, zf, date1904=date1904)
-        strings = tail.Strings(zf)  # inflated only if a big sheet grew or is marked
+        strings = tail.Strings(zf)  # inflated only if a sheet uses shared strings, grew or is marked
+        styles = functools.cache(lambda: _styles(zf))
 
         def load(name: str, canonical: str, issues: list[Issue]) -> Table | None:
             part = parts[name]
             key = key_of(part)
             if key is None:
                 guard.check_part(zf, path, part)  # before a Rust reader inflates it
-                return _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904)
+                own = alone(zf, part, strings, styles(), date1904)
+                if own is None:
+                    return _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904)
+                return _read_sheet(lambda: _calamine(own), lambda: _fastexcel(own, path), zf, name, part, canonical,
+                                   issues, date1904, inner="s")
             hit = cache.load(path, name, key)
             if hit is not None:
                 issues.extend(hit.issues)
@@ -167,7 +171,7 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
             scan = tail.Scan(mark.rows_bytes if mark else None)
             guard.check_part(zf, path, part, scan.see)  # one pass: the size check and the scan
             grown = mark and tail.read_grown(scan, zf.getinfo(part).file_size, last.table, last.issues, mark, strings,
-                                             _styles(zf), date1904)
+                                             styles(), date1904)
             if grown:
                 table, found = grown
             else:
@@ -331,25 +335,41 @@ def _first_line(exc: BaseException) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
-def _calamine(path: str):
+def _fastexcel(source: str | bytes, path: str):
+    """fastexcel's reader of a workbook file, or of one in memory (io.alone)."""
+    import fastexcel
+
+    try:
+        return fastexcel.read_excel(source)
+    except Exception as exc:  # the Rust reader reports damage as its own exception types
+        raise NotAWorkbookError(f"{path}: is damaged and cannot be read ({_first_line(exc)})") from None
+
+
+def _calamine(source: str | bytes):
+    """python-calamine's reader of a workbook file, or of one in memory (io.alone)."""
     from python_calamine import CalamineWorkbook
 
-    return CalamineWorkbook.from_path(path)
+    return CalamineWorkbook.from_filelike(io.BytesIO(source)) if isinstance(source, bytes) else \
+        CalamineWorkbook.from_path(source)
 
 
-def _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904=False) -> Table | None:
-    """One sheet as a Table, or None when it is empty. Header problems become findings."""
+def _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904=False, inner=None) -> Table | None:
+    """One sheet as a Table, or None when it is empty. Header problems become findings.
+
+    `reader` and `exact` give the fastexcel and python-calamine readers of the workbook the sheet is
+    read from, where it is named `inner` (the whole workbook's: its own name)."""
+    inner = inner or name
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fast = reader.load_sheet(name, schema_sample_rows=None)
+            fast = reader().load_sheet(inner, schema_sample_rows=None)
     except Exception as exc:
         message = _first_line(exc)
         if "empty" in message.lower() or "no rows" in message.lower():
             return None
         raise NotAWorkbookError(f"{zf.filename}: sheet '{name}' cannot be read ({message})") from None
     if fast.height <= EXACT_ROWS:
-        return _read_exact(exact(), zf, name, part, canonical, issues)
+        return _read_exact(exact(), zf, name, part, canonical, issues, inner)
     # Every column is loaded, so the selected columns are all of them; available_columns() would
     # work them out again (half a second at a full sheet).
     infos = fast.selected_columns
@@ -367,7 +387,7 @@ def _read_sheet(exact, reader, zf, name, part, canonical, issues, date1904=False
                                         issues):
         return table
     del issues[start:]  # a sheet in a form the pass does not read: all of it cell by cell
-    return _read_exact(exact(), zf, name, part, canonical, issues)
+    return _read_exact(exact(), zf, name, part, canonical, issues, inner)
 
 
 def mismatched(infos, canonical: str, columns) -> dict[str, int]:
@@ -406,10 +426,10 @@ def _styles(zf: zipfile.ZipFile) -> bytes | None:
     return None
 
 
-def _read_exact(workbook, zf, name, part, canonical, issues) -> Table | None:
+def _read_exact(workbook, zf, name, part, canonical, issues, inner) -> Table | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ws = workbook.get_sheet_by_name(name)
+        ws = workbook.get_sheet_by_name(inner)
         rows = ws.to_python(skip_empty_area=True)
         start_row, start_col = ws.start or (0, 0)
         merged = ws.merged_cell_ranges or []

@@ -285,11 +285,14 @@ def _small_sheet(xml: bytes, header_row: int, last_row: int, strings: Strings) -
     numbers = [int(n) for n in _ROW_NUMBER.findall(sheet)]
     if any(b <= a for a, b in zip(numbers, numbers[1:])):
         raise _Unsure  # rows out of order
-    if not used:
-        return sheet, None
+    return sheet, shared_strings_part(strings, used) if used else None
+
+
+def shared_strings_part(strings: Strings, used: dict[int, int]) -> bytes:
+    """A shared-strings part of the strings `used` (index -> new index, numbered from 0 in order)."""
     elements = b"".join(strings.element(i) for i in used)
-    return sheet, (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="' + _NS_MAIN
-                   + b'" count="%d" uniqueCount="%d">' % (len(used), len(used)) + elements + b"</sst>")
+    return (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="' + _NS_MAIN
+            + b'" count="%d" uniqueCount="%d">' % (len(used), len(used)) + elements + b"</sst>")
 
 
 def _read_small(package: bytes, before: Table, first_row: int) -> tuple[Table, list[Issue]] | None:

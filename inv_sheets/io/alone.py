@@ -1,0 +1,68 @@
+"""A small sheet read from a workbook of its own, not from the whole workbook.
+
+Opening a workbook with fastexcel or python-calamine reads its shared strings first, all of them:
+at a ledger of a million rows that is some 27 MB of XML and over a million strings, about 0.7 s
+for each reader, paid again by every refresh to read the Items, Settings and other small sheets,
+whose cells use a few thousand of them. So a small sheet is put, as it is, into a workbook of its
+own in memory: its XML with each shared-string index renumbered to the strings it uses, those
+strings (their XML as it is: rich text, phonetic runs and all), the workbook's styles (which say
+which numbers are dates) and its date system. Both readers then read it as they would read it in
+the whole workbook, at the cost of its own size.
+
+Whatever the renumbering cannot vouch for gives None, and the sheet is read from the whole
+workbook as before: a namespace prefix on cells, a shared-string cell whose value is not a plain
+index, an index beyond the strings, shared strings written with attributes on their elements, a
+part name the package holds twice. tests/test_alone.py holds every sheet of the test workbooks to
+what the whole workbook's read gives.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+import zlib
+
+from . import mixed
+from .tail import Strings, shared_strings_part
+
+# A cell (self-closed, or with its content), as io.tail finds cells.
+_CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
+_SHARED = re.compile(rb'\bt="s"')
+_INDEX = re.compile(rb"<v>(\d+)</v>")
+_PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|v|row|sheetData|worksheet)\b")
+
+
+def alone(zf: zipfile.ZipFile, part: str, strings: Strings, styles: bytes | None, date1904: bool) -> bytes | None:
+    """The workbook, in memory, of the sheet at `part` alone (named "s"), or None when unsure."""
+    if sum(1 for info in zf.infolist() if info.filename.lower() == part.lower()) != 1:
+        return None
+    try:
+        xml = zf.read(part)
+        if _PREFIXED.search(xml):
+            return None
+        if not _SHARED.search(xml):
+            return mixed.small_workbook(xml, styles, date1904)
+        if not strings.usable():
+            return None
+        count = len(strings.starts())
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        return None  # damaged: the whole workbook's readers say so, in their words
+    used: dict[int, int] = {}
+
+    class Unsure(Exception):
+        pass
+
+    def cell(m: re.Match) -> bytes:
+        inner = m.group(3)
+        if inner is None or not _SHARED.search(m.group(1)):
+            return m.group(0)
+        index = _INDEX.fullmatch(inner)
+        if index is None or int(index.group(1)) >= count:
+            raise Unsure
+        return b"<c" + m.group(1) + b"><v>%d</v></c>" % used.setdefault(int(index.group(1)), len(used))
+
+    try:
+        sheet = _CELL.sub(cell, xml)
+    except Unsure:
+        return None
+    return mixed.small_workbook(sheet, styles, date1904, shared_strings_part(strings, used) if used else None)
