@@ -144,12 +144,16 @@ def _spread(s: pd.DataFrame) -> pd.DataFrame:
     calendar = np.arange(width)
     sums = {e: np.bincount(calendar % e, weights=load, minlength=e) for e in cadences.tolist()}
     sizes = {e: np.bincount(calendar % e, minlength=e).astype(float) for e in cadences.tolist()}
+    adds: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}  # what placing on (cadence, day) adds
     for i in order.index.to_numpy():
         e = int(every[i])
         day = int(np.argmin(sums[e] / sizes[e]))
-        placed = calendar[day::e]
-        for other, total in sums.items():
-            total += np.bincount(placed % other, minlength=other)
+        add = adds.get((e, day))
+        if add is None:
+            placed = calendar[day::e]
+            add = adds[(e, day)] = [(total, np.bincount(placed % other, minlength=other)) for other, total in sums.items()]
+        for total, more in add:
+            total += more
         slot[i] = day
     return s.assign(slot=slot)
 

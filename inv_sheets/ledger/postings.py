@@ -103,12 +103,13 @@ class Ledger:
     legs: Legs = field(repr=False)
     _derived: dict = field(default_factory=dict, repr=False, compare=False)
 
-    def derived(self, name: str, store: Store, make: Callable[[], T]) -> T:
+    def derived(self, name: str, store: Store | None, make: Callable[[], T]) -> T:
         """What `make` works out from this ledger and `store`, worked out once per ledger.
 
         One refresh asks for some results from several features (ABC classes, the count schedule,
         the allocation). They live as long as the ledger, and only for the store they were made
-        from (the store is held, so its identity cannot pass to another object meanwhile).
+        from (the store is held, so its identity cannot pass to another object meanwhile); None
+        for what the ledger alone gives.
         """
         held = self._derived.get(name)
         if held is not None and held[0] is store:

@@ -150,10 +150,9 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
         pd.MultiIndex.from_arrays([[], []], names=["sku", "location"])
     win = window(store, ledger.as_of)
     days = win.days
-    sales = sale_lines(ledger.postings, win.start, win.end)
-    promo = promo_sales(sales, store["Promotions"])
+    sales = _window_sales(store, ledger, win)
     keys = row_keys(sales["sku"].to_numpy(dtype=object), sales["location"].to_numpy(dtype=object), rows)
-    sales = sales.assign(row_sku=keys.get_level_values(0), row_loc=keys.get_level_values(1), promo=promo)
+    sales = sales.assign(row_sku=keys.get_level_values(0), row_loc=keys.get_level_values(1))
     sales = sales[sales["row_sku"].notna()]
 
     def per_day(frame: pd.DataFrame) -> pd.DataFrame:
@@ -184,6 +183,16 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     return stats
 
 
+def _window_sales(store: Store, ledger: Ledger, win: Window) -> pd.DataFrame:
+    """The window's sale lines (sale_lines) with whether each is promo demand (promo): the same for
+    every set of reorder rows, so worked out once per ledger."""
+    def make() -> pd.DataFrame:
+        sales = sale_lines(ledger.postings, win.start, win.end)
+        return sales.assign(promo=promo_sales(sales, store["Promotions"]))
+
+    return ledger.derived(f"sales {win.start:%Y-%m-%d} {win.end:%Y-%m-%d}", store, make)
+
+
 def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataFrame:
     """Days x rows: True where the row began and ended the day with nothing sellable on hand
     (exactly zero once expired batches are set aside).
@@ -208,7 +217,12 @@ def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataF
 def unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """End-of-day on hand per (sku, location) without the batches whose expiry is before that day
     (as on Stock: an expired batch is on hand, but not for sale). Demand's stock-out days and the
-    KPIs' stockout rate both count from it."""
+    KPIs' stockout rate both count from it. Worked out once per ledger and period; callers only
+    read it."""
+    return ledger.derived(f"unexpired {start:%Y-%m-%d} {end:%Y-%m-%d}", None, lambda: _unexpired_daily(ledger, start, end))
+
+
+def _unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     p = ledger.postings
     dated = p[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy()]
     if dated.empty:

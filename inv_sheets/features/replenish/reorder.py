@@ -27,6 +27,7 @@ cells, give the very numbers the library wrote. Sources: docs/replenishment.md.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from decimal import ROUND_HALF_UP, Decimal
@@ -218,10 +219,14 @@ def excel_round(values: pd.Series, digits: int) -> pd.Series:
     """Round half away from zero on the value's 15 significant digits, as Excel's ROUND does, so the
     library's numbers are the ones the sheet's formulas give (numpy would round 47.68325 down)."""
     step = Decimal(1).scaleb(-digits)
+    # Each distinct value once (most rows share a few: 0 above all); distinct by its bits, so -0.0
+    # stays -0.0.
+    bits, at = np.unique(np.ascontiguousarray(values.to_numpy(dtype=float)).view(np.int64), return_inverse=True)
+    distinct = bits.view(np.float64)
     # Beyond 1e15 a double has no decimals left to round (and Decimal would refuse the quantize).
-    out = [float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if math.isfinite(v) and abs(v) < 1e15 else v
-           for v in values.to_numpy(dtype=float)]  # one per reorder row, not per movement
-    return pd.Series(out, index=values.index, dtype=float)
+    out = np.array([float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if math.isfinite(v) and abs(v) < 1e15
+                    else v for v in distinct.tolist()], dtype=float)
+    return pd.Series(out[at] if len(values) else out, index=values.index, dtype=float)
 
 
 def _ceil_to(qty: pd.Series, step: pd.Series) -> np.ndarray:
@@ -363,5 +368,6 @@ def _names(store: Store, skus: pd.Series) -> pd.Series:
     return skus.map(names)
 
 
+@functools.lru_cache(maxsize=4096)  # a few distinct quantities, written out on thousands of lines
 def _n(x: float) -> str:
     return f"{x:,.2f}".rstrip("0").rstrip(".") if not math.isnan(x) else ""
