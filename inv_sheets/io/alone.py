@@ -42,7 +42,7 @@ def alone(zf: zipfile.ZipFile, part: str, strings: Strings, styles: bytes | None
             return None
         if not _SHARED.search(xml):
             return mixed.small_workbook(xml, styles, date1904)
-        if not strings.usable():
+        if not strings.usable:
             return None
         count = len(strings.starts())
     except (zipfile.BadZipFile, zlib.error, EOFError):

@@ -24,6 +24,7 @@ holds the result to a full read's, byte for byte, after random appends, edits an
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import zipfile
@@ -148,13 +149,14 @@ class Strings:
             self._xml = self._zf.read(self._info) if self._info is not None else b""
         return self._xml
 
+    @functools.cached_property
     def usable(self) -> bool:
         """Whether its strings are written as <si> and <si/> only (no prefix, no attribute)."""
         return b"<si " not in self.xml and b":si>" not in self.xml
 
     def counted(self) -> tuple[int, int, str] | None:
         """How many strings there are, the length of their XML and its digest."""
-        if not self.usable():
+        if not self.usable:
             return None
         xml = self.xml
         count = xml.count(b"<si>") + xml.count(b"<si/>")
@@ -182,7 +184,7 @@ class Strings:
 
     def keeps(self, mark: Mark) -> bool:
         """Whether the strings of `mark` are still the first strings, byte for byte."""
-        if not self.usable() or len(self.starts()) < mark.strings:
+        if not self.usable or len(self.starts()) < mark.strings:
             return False
         if not mark.strings:
             return True

@@ -77,7 +77,13 @@ class Legs:
         key = np.zeros(int(mask.sum()), dtype=np.int64)
         for c, size in zip(codes, sizes):
             key = key * size + c
-        uniq, g = np.unique(key, return_inverse=True)
+        # Hashing, then sorting only the distinct keys: np.unique would sort all two million legs.
+        first, found = pd.factorize(key)
+        order = np.argsort(found, kind="stable")
+        uniq = found[order]
+        rank = np.empty(len(order), dtype=np.intp)
+        rank[order] = np.arange(len(order))
+        g = rank[first]
         group_codes = []
         for size in reversed(sizes):
             uniq, c = np.divmod(uniq, size)
