@@ -22,6 +22,7 @@ its pick-and-pack step:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import combinations
@@ -204,9 +205,16 @@ def _allocate(store: Store, ledger: Ledger) -> pd.DataFrame:
     bins = _bins(store)
     rank = _ranker(store, ledger)
 
+    # Orders share a few channels and regions: each ranking is worked out once. A location holding
+    # none of an order's SKUs cannot ship any of it, so only those holding some are weighed.
+    ranked = functools.cache(lambda channel, region: rank(feeds.get(channel, sellable), region))
+    stocked: dict[str, set[str]] = {}
+    for sku, loc in available:
+        stocked.setdefault(sku, set()).add(loc)
     rows: list[tuple] = []
     for o in orders:
-        locs = rank(feeds.get(o.channel, sellable), o.region)
+        holding = set().union(*(stocked.get(s, ()) for s in o.needs))
+        locs = [loc for loc in ranked(o.channel, o.region) if loc in holding]
         have = {loc: {s: available.get((s, loc), 0.0) for s in o.needs} for loc in locs}
         chosen = _fewest_locations(o.needs, locs, have)
         taken: list[tuple[str, float, str, object]] = []
