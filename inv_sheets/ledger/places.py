@@ -136,7 +136,7 @@ def resolve_codes(store: Store, places: Places) -> tuple[Resolved, list[Issue]]:
     given_from, given_to = codes[fixed:fixed + n], codes[fixed + n:]
     code_of = {name: i for i, name in enumerate(names)}
     default = {key: code_of.get(value, -1) if value is not None else -1 for key, value in places.defaults.items()}
-    tcode = pd.Categorical(mv["type"], categories=TYPES).codes
+    tcode = type_codes(mv["type"])
     frm = np.full(n, -1, dtype=np.int64)
     to = np.full(n, -1, dtype=np.int64)
     for ti, t in enumerate(MOVEMENT_TYPE.values()):
@@ -161,6 +161,14 @@ def resolve_codes(store: Store, places: Places) -> tuple[Resolved, list[Issue]]:
     ok = known & ~missing & ~same
     issues = _findings(store, places, names, tcode, frm, to, ok, missing_from, missing_to, same, flip)
     return Resolved(names, frm, to, np.abs(qty), ok), issues
+
+
+def type_codes(types: pd.Series) -> np.ndarray:
+    """Each movement type's position in TYPES, -1 for a blank or unknown one: the handful of
+    distinct spellings looked up once, not a million times."""
+    codes, distinct = pd.factorize(types)
+    position = pd.Index(TYPES).get_indexer(distinct)
+    return np.where(codes >= 0, position[codes] if len(position) else -1, -1).astype(np.int8)
 
 
 def _side(kind: str, given: np.ndarray, default: int, code_of: dict[str, int]) -> np.ndarray:
