@@ -202,6 +202,7 @@ def _findings(store: Store, places: Places, names: np.ndarray, tcode: np.ndarray
     kind = places.table["kind"].reindex(name_index).to_numpy(dtype=object)  # per place code; NaN outside
     sellable = places.table["sellable"].reindex(name_index).fillna(False).to_numpy(dtype=bool)
     present = set(places.table["kind"])
+    known = ~pd.isna(kind)
     for side, codes in (("source", frm), ("target", to)):
         field = "from_location" if side == "source" else "to_location"
         for ti, t in enumerate(MOVEMENT_TYPE.values()):
@@ -211,10 +212,10 @@ def _findings(store: Store, places: Places, names: np.ndarray, tcode: np.ndarray
             if want in ("returns_hold", "damaged") and want not in present:
                 continue  # a store without such a location uses its default instead
             mask = ok & (tcode == ti) & ~flip
+            # Whether each place fits, worked out per place (a few dozen), then looked up per movement.
+            fits = sellable if want == "sellable" else np.isin(kind, _FITS[want])
             c = codes[mask]
-            k = kind[c]
-            bad = ~sellable[c] if want == "sellable" else ~np.isin(k, _FITS[want])
-            bad &= ~pd.isna(k)  # unknown locations are the validator's to report
+            bad = ~fits[c] & known[c]  # unknown locations are the validator's to report
             expect = "a sellable location" if want == "sellable" else f"a location of kind {want}"
             for i in np.flatnonzero(mask)[bad]:
                 place = names[codes[i]]
