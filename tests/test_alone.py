@@ -149,3 +149,10 @@ def test_a_sheet_written_with_a_prefix_is_read_from_the_whole_workbook(tmp_path)
     xml = corpus.sheet_xml([["SKU"], ["TEE-M"]]).replace("<c ", "<x:c ").replace("</c>", "</x:c>")
     zf = zipfile.ZipFile(corpus.write_zip(tmp_path / "p.xlsx", corpus.package_parts({"Items": xml})))
     assert alone.alone(zf, "xl/worksheets/sheet1.xml", tail.Strings(zf), None, False) is None
+
+
+def test_a_big_sheet_is_read_from_the_whole_workbook(tmp_path, monkeypatch):
+    zf, part = _sheet_with(tmp_path, ' t="s"><v>0</v>')
+    assert alone.alone(zf, part, tail.Strings(zf), None, False) is not None
+    monkeypatch.setattr(alone, "MAX_BYTES", zf.getinfo(part).file_size - 1)
+    assert alone.alone(zf, part, tail.Strings(zf), None, False) is None

@@ -12,8 +12,8 @@ the whole workbook, at the cost of its own size.
 Whatever the renumbering cannot vouch for gives None, and the sheet is read from the whole
 workbook as before: a namespace prefix on cells, a shared-string cell whose value is not a plain
 index, an index beyond the strings, shared strings written with attributes on their elements, a
-part name the package holds twice. tests/test_alone.py holds every sheet of the test workbooks to
-what the whole workbook's read gives.
+part name the package holds twice, a sheet over MAX_BYTES. tests/test_alone.py holds every sheet
+of the test workbooks to what the whole workbook's read gives.
 """
 
 from __future__ import annotations
@@ -25,6 +25,10 @@ import zlib
 from . import mixed
 from .tail import Strings, shared_strings_part
 
+# A sheet bigger than this (inflated, some 50,000 rows) is read from the whole workbook: beyond it,
+# renumbering its cells one by one costs about what opening the whole workbook does (a sheet that
+# big is cached, so it comes here only with the cache off).
+MAX_BYTES = 8 << 20
 # A cell (self-closed, or with its content), as io.tail finds cells.
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
 _SHARED = re.compile(rb'\bt="s"')
@@ -34,7 +38,8 @@ _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|v|row|sheetData|worksheet)\b")
 
 def alone(zf: zipfile.ZipFile, part: str, strings: Strings, styles: bytes | None, date1904: bool) -> bytes | None:
     """The workbook, in memory, of the sheet at `part` alone (named "s"), or None when unsure."""
-    if sum(1 for info in zf.infolist() if info.filename.lower() == part.lower()) != 1:
+    named = [info for info in zf.infolist() if info.filename.lower() == part.lower()]
+    if len(named) != 1 or named[0].file_size > MAX_BYTES:
         return None
     try:
         xml = zf.read(part)
