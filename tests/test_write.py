@@ -302,8 +302,8 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path, mon
     state = FileState.of(book)
     save = package_module.Package.save
 
-    def save_while_someone_saves(self, out) -> dict[str, int]:
-        copied = save(self, out)
+    def save_while_someone_saves(self, out, **kwargs) -> dict[str, int]:
+        copied = save(self, out, **kwargs)
         with open(book, "ab") as f:
             f.write(b"\0")
         return copied
@@ -322,8 +322,8 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
     original = book.read_bytes()
     save = package_module.Package.save
 
-    def save_then_damage(self, out) -> dict[str, int]:
-        copied = save(self, out)
+    def save_then_damage(self, out, **kwargs) -> dict[str, int]:
+        copied = save(self, out, **kwargs)
         out.flush()
         with zipfile.ZipFile(f"/proc/self/fd/{out.fileno()}") as z:
             infos = [i for i in z.infolist() if (i.filename in copied) == (which == "copied") and i.compress_size > 8]
@@ -339,6 +339,50 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
     assert book.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
+
+
+def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
+    """The save deflates edited parts on two threads and writes them itself: every byte of the
+    file, headers and central directory included, is what ZipFile.writestr would have written."""
+    book = build_xlsx(tmp_path / "store.xlsx")
+    big = b"<x>" + b"".join(b'<r n="%d">%s</r>' % (i, os.urandom(i % 50).hex().encode()) for i in range(60_000)) + b"</x>"
+    edited = {"xl/worksheets/sheet1.xml": big, "xl/new.xml": b"<y/>", "xl/empty.xml": b""}
+    with package_module.Package(book) as pkg:
+        for name, data in edited.items():
+            pkg._edited[name] = data  # noqa: SLF001 - the same bytes as stored still count as edited here
+        ours = tmp_path / "ours.xlsx"
+        with open(ours, "wb") as out:
+            copied = pkg.save(out, xml_parts=["xl/worksheets/sheet1.xml", "xl/new.xml"])
+        theirs = tmp_path / "theirs.xlsx"
+        with open(theirs, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dest:
+            for name in pkg.names():
+                if name in edited:
+                    info = pkg._infos.get(name)  # noqa: SLF001
+                    member = zipfile.ZipInfo(name, info.date_time if info else package_module._NEW_MEMBER_TIME)
+                    member.compress_type = zipfile.ZIP_DEFLATED
+                    member.external_attr = info.external_attr if info else 0o600 << 16
+                    dest.writestr(member, edited[name], compresslevel=1)
+                else:
+                    package_module._copy_raw(pkg._zip, pkg._infos[name], dest)  # noqa: SLF001
+    assert set(copied) == set(pkg.names()) - set(edited)
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_a_sheet_that_is_not_well_formed_is_refused_before_the_replace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = build_xlsx(tmp_path / "store.xlsx")
+    original = book.read_bytes()
+    write = package_module.Package.write
+
+    def write_broken(self, name, data, content_type=None) -> None:
+        if name.startswith("xl/worksheets/") and b"<sheetData>" in data:
+            data = data.replace(b"</sheetData>", b"</sheetData", 1)
+        write(self, name, data, content_type)
+    monkeypatch.setattr(package_module.Package, "write", write_broken)
+    with pytest.raises(WriteError, match="not well-formed XML.*the workbook is unchanged"):
+        write_sheets(book, outputs())
+    assert book.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
 def test_disk_full_leaves_the_original_whole(tmp_path: Path) -> None:
     book = build_xlsx(tmp_path / "store.xlsx")
