@@ -477,6 +477,17 @@ def test_dates_follow_excels_calendar() -> None:
     assert encode(pd.Series(pd.to_datetime(["2024-01-01"]).tz_localize("UTC")), date1904=True).texts == ["43830"]
 
 
+def test_whole_numbers_are_written_as_python_writes_them() -> None:
+    """Whole numbers go to text column-wise (Arrow); the text is str(int) of each, whatever its size or sign."""
+    values = np.concatenate([np.random.default_rng(7).integers(-10**15 + 1, 10**15, 50_000).astype(float),
+                             [0.0, -0.0, 1.0, -1.0, 10**15 - 1, -(10**15 - 1), 2.0**31, -(2.0**63)]])
+    got = encode(pd.Series(values), date1904=False)
+    want = [str(int(v)) if abs(v) < 1e15 else repr(v) for v in values.tolist()]
+    assert got.texts == want and set(got.classes) == {"n"}
+    mixed = encode(pd.Series([1.0, 2.5, np.nan, -3.0, 1e16]), date1904=False)
+    assert (mixed.classes, mixed.texts) == (["n", "n", "", "n", "n"], ["1", "2.5", "", "-3", "1e+16"])
+
+
 def test_a_date_column_is_encoded_as_its_values_one_by_one() -> None:
     stamps = ["1899-06-01", "1899-12-31", "1899-12-31 06:00", "1900-01-01", "1900-02-28", "1900-03-01", None,
               "2024-01-01 12:00", "2024-01-02 00:00:00.5"]

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 MAX_CELL_TEXT = 32_767
 _ILLEGAL = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
@@ -109,17 +111,23 @@ def _numbers(arr: np.ndarray) -> Column:
     finite = np.isfinite(arr)
     whole = finite & (np.abs(arr) < 1e15) & (arr == np.trunc(arr))
     if whole.all():
-        texts = list(map(str, arr.astype(np.int64).tolist()))
+        texts = _whole_texts(arr)
     elif not whole.any() and finite.all():
         texts = list(map(repr, arr.tolist()))
     else:
         out = np.full(len(arr), "", dtype=object)
-        out[whole] = list(map(str, arr[whole].astype(np.int64).tolist()))
+        out[whole] = _whole_texts(arr[whole])
         fraction = finite & ~whole
         out[fraction] = list(map(repr, arr[fraction].tolist()))
         texts = out.tolist()
     classes = ["n"] * len(texts) if finite.all() else ["n" if ok else "" for ok in finite.tolist()]
     return Column(classes, texts)
+
+
+def _whole_texts(arr: np.ndarray) -> list[str]:
+    """Whole numbers (under 1e15) as str(int) writes them: Arrow's cast of int64 to text gives the
+    same digits in C, about twice as fast as str() per value."""
+    return pc.cast(pa.array(arr.astype(np.int64)), pa.string()).to_numpy(zero_copy_only=False).tolist()
 
 
 def _strings(series: pd.Series) -> Column:
