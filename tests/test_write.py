@@ -342,14 +342,18 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
 
 
 def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
-    """The save deflates edited parts on two threads and writes them itself: every byte of the
-    file, headers and central directory included, is what ZipFile.writestr would have written."""
+    """Parts are deflated on two threads as they are written and the save writes them itself:
+    every byte of the file, headers and central directory included, is what ZipFile.writestr
+    would have written, for a part replaced after it was first written too."""
     book = build_xlsx(tmp_path / "store.xlsx")
     big = b"<x>" + b"".join(b'<r n="%d">%s</r>' % (i, os.urandom(i % 50).hex().encode()) for i in range(60_000)) + b"</x>"
     edited = {"xl/worksheets/sheet1.xml": big, "xl/new.xml": b"<y/>", "xl/empty.xml": b""}
     with package_module.Package(book) as pkg:
+        pkg.write("xl/worksheets/sheet1.xml", b"<x>deflated as it is written, then replaced</x>")
+        pkg.write("xl/gone.xml", b"<z/>")
+        pkg.remove("xl/gone.xml")
         for name, data in edited.items():
-            pkg._edited[name] = data  # noqa: SLF001 - the same bytes as stored still count as edited here
+            pkg.write(name, data)
         ours = tmp_path / "ours.xlsx"
         with open(ours, "wb") as out:
             copied = pkg.save(out, xml_parts=["xl/worksheets/sheet1.xml", "xl/new.xml"])

@@ -18,7 +18,7 @@ import re
 import struct
 import zipfile
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Collection, Iterator
@@ -206,7 +206,12 @@ CONTENT_TYPES = "[Content_Types].xml"
 
 
 class Package:
-    """A zip package opened for editing; the source file is only read."""
+    """A zip package opened for editing; the source file is only read.
+
+    A part written is deflated at once on a worker thread (zlib lets go of the interpreter while it
+    works), so the next output sheet is rendered on one core while the last one is deflated on the
+    other; `save` takes what is ready and deflates the rest.
+    """
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
@@ -217,9 +222,15 @@ class Package:
         self._removed: set[str] = set()
         self._rels: dict[str, Rels] = {}
         self.content_types = ContentTypes(self._zip.read(CONTENT_TYPES))
+        self._pool: ThreadPoolExecutor | None = None  # started by the first part written
+        self._deflating: dict[str, tuple[bytes, Future[tuple[bytes, int]]]] = {}  # part -> (its bytes, deflated)
 
     def close(self) -> None:
         self._zip.close()
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+            self._pool = None
+        self._deflating.clear()
 
     def __enter__(self) -> Package:
         return self
@@ -251,6 +262,7 @@ class Package:
         self._removed.discard(name)
         if not self._same_as_stored(name, data):
             self._edited[name] = data
+            self._deflating[name] = (data, self._deflate(data))
         if content_type:
             self.content_types.set_override(name, content_type)
 
@@ -276,6 +288,7 @@ class Package:
             if n in self:
                 self._removed.add(n)
                 self._edited.pop(n, None)
+                self._deflating.pop(n, None)
         self._rels.pop(name, None)
         if name.endswith(".rels"):
             self._rels.pop(source_of(name), None)
@@ -329,36 +342,46 @@ class Package:
             self.write(CONTENT_TYPES, to_xml(self.content_types.root))
             self.content_types.dirty = False
 
+    def _deflate(self, data: bytes) -> Future[tuple[bytes, int]]:
+        """Deflate `data` on the worker threads: (its deflated bytes, its CRC-32), when done."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(max_workers=DEFLATE_THREADS, thread_name_prefix="deflate")
+        return self._pool.submit(_deflate, data)
+
     def save(self, out: BinaryIO, xml_parts: Collection[str] = ()) -> dict[str, int]:
         """Write the package: unedited members raw-copied, edited ones deflated, in order.
 
-        Edited members are deflated on two threads (zlib lets go of the interpreter while it works)
-        and written in their order, byte for byte as zipfile would write them. Those named in
-        `xml_parts` are checked to be well-formed XML on the way (etree.XMLSyntaxError if not),
-        before anything is written for them.
+        Edited members were deflated on the worker threads as they were written (see the class
+        docstring); they are written in their order, byte for byte as zipfile would write them.
+        Those named in `xml_parts` are checked to be well-formed XML on those threads too
+        (etree.XMLSyntaxError if not), before anything is written for them.
 
         Returns the CRC-32 of each raw-copied member's compressed bytes, so what was written can be
         checked without inflating members the save never changed (a million-row ledger sheet).
         """
         self._flush()
         copied: dict[str, int] = {}
-        xml_parts = set(xml_parts)
-        pool = ThreadPoolExecutor(max_workers=DEFLATE_THREADS)
-        try:
-            deflated = {name: pool.submit(_deflate, data, name in xml_parts) for name, data in
-                        ((n, self._edited[n]) for n in self.names() if n in self._edited)}
-            with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dest:
-                for name in self.names():
-                    info = self._infos.get(name)
-                    if name in deflated:
-                        new = zipfile.ZipInfo(name, info.date_time if info else _NEW_MEMBER_TIME)
-                        new.compress_type = zipfile.ZIP_DEFLATED
-                        new.external_attr = info.external_attr if info else 0o600 << 16
-                        _write_deflated(dest, new, self._edited[name], *deflated.pop(name).result())
-                    else:
-                        copied[name] = _copy_raw(self._zip, info, dest)
-        finally:
-            pool.shutdown(cancel_futures=True)
+        edited = [name for name in self.names() if name in self._edited]
+        deflated, checked = {}, {}
+        for name in edited:
+            data = self._edited[name]
+            early = self._deflating.get(name)
+            deflated[name] = early[1] if early is not None and early[0] is data else self._deflate(data)
+            if name in xml_parts:
+                assert self._pool is not None
+                checked[name] = self._pool.submit(well_formed, data)
+        with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dest:
+            for name in self.names():
+                info = self._infos.get(name)
+                if name in deflated:
+                    if name in checked:
+                        checked.pop(name).result()
+                    new = zipfile.ZipInfo(name, info.date_time if info else _NEW_MEMBER_TIME)
+                    new.compress_type = zipfile.ZIP_DEFLATED
+                    new.external_attr = info.external_attr if info else 0o600 << 16
+                    _write_deflated(dest, new, self._edited[name], *deflated.pop(name).result())
+                else:
+                    copied[name] = _copy_raw(self._zip, info, dest)
         return copied
 
 
@@ -369,11 +392,8 @@ DEFLATE_THREADS = 2
 DEFLATE_LEVEL = 1
 
 
-def _deflate(data: bytes, xml: bool) -> tuple[bytes, int]:
-    """A member's bytes deflated as zipfile deflates them (raw stream, DEFLATE_LEVEL), and their
-    CRC-32; checked to be well-formed XML first when `xml`."""
-    if xml:
-        well_formed(data)
+def _deflate(data: bytes) -> tuple[bytes, int]:
+    """A member's bytes deflated as zipfile deflates them (raw stream, DEFLATE_LEVEL), and their CRC-32."""
     compressor = zlib.compressobj(DEFLATE_LEVEL, zlib.DEFLATED, -15)
     return compressor.compress(data) + compressor.flush(), zlib.crc32(data)
 
