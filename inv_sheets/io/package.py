@@ -21,7 +21,7 @@ import zlib
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Collection, Iterator
+from typing import BinaryIO, Callable, Collection, Iterator, TypeVar
 from urllib.parse import unquote
 
 from lxml import etree
@@ -54,6 +54,7 @@ _LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # zip local file header, 30 bytes
 _DATA_DESCRIPTOR = 0x08
 # Members keep their timestamp; new ones get a fixed one so the same input gives the same bytes.
 _NEW_MEMBER_TIME = (1980, 1, 1, 0, 0, 0)
+T = TypeVar("T")
 
 
 def parse_xml(data: bytes) -> etree._Element:
@@ -262,7 +263,7 @@ class Package:
         self._removed.discard(name)
         if not self._same_as_stored(name, data):
             self._edited[name] = data
-            self._deflating[name] = (data, self._deflate(data))
+            self._deflating[name] = (data, self._on_worker(_deflate, data))
         if content_type:
             self.content_types.set_override(name, content_type)
 
@@ -342,11 +343,11 @@ class Package:
             self.write(CONTENT_TYPES, to_xml(self.content_types.root))
             self.content_types.dirty = False
 
-    def _deflate(self, data: bytes) -> Future[tuple[bytes, int]]:
-        """Deflate `data` on the worker threads: (its deflated bytes, its CRC-32), when done."""
+    def _on_worker(self, work: Callable[[bytes], T], data: bytes) -> Future[T]:
+        """Run `work(data)` on the package's worker threads (started the first time)."""
         if self._pool is None:
             self._pool = ThreadPoolExecutor(max_workers=DEFLATE_THREADS, thread_name_prefix="deflate")
-        return self._pool.submit(_deflate, data)
+        return self._pool.submit(work, data)
 
     def save(self, out: BinaryIO, xml_parts: Collection[str] = ()) -> dict[str, int]:
         """Write the package: unedited members raw-copied, edited ones deflated, in order.
@@ -361,15 +362,14 @@ class Package:
         """
         self._flush()
         copied: dict[str, int] = {}
-        edited = [name for name in self.names() if name in self._edited]
-        deflated, checked = {}, {}
-        for name in edited:
+        deflated: dict[str, Future[tuple[bytes, int]]] = {}
+        checked: dict[str, Future[None]] = {}
+        for name in (n for n in self.names() if n in self._edited):
             data = self._edited[name]
             early = self._deflating.get(name)
-            deflated[name] = early[1] if early is not None and early[0] is data else self._deflate(data)
+            deflated[name] = early[1] if early is not None and early[0] is data else self._on_worker(_deflate, data)
             if name in xml_parts:
-                assert self._pool is not None
-                checked[name] = self._pool.submit(well_formed, data)
+                checked[name] = self._on_worker(well_formed, data)
         with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dest:
             for name in self.names():
                 info = self._infos.get(name)
