@@ -30,7 +30,7 @@ from inv_sheets.contract.issues import (
 )
 from inv_sheets.contract.sheetdata import LineChart, SheetData, sheet
 from inv_sheets.io import package as package_module
-from inv_sheets.io.cells import encode
+from inv_sheets.io.cells import clean_text, clean_texts, encode
 from inv_sheets.io.render import render
 from inv_sheets.io.styles import MINIMAL_STYLES, StyleSheet
 from inv_sheets.io.write import FileState, check_writable, write_sheets
@@ -479,6 +479,21 @@ def test_dates_follow_excels_calendar() -> None:
     assert got.classes == ["s", "s", "d", "d", "d", "", "d"]  # no serial before 1900: written as text
     assert got.texts == ["0001-01-01", "1899-06-01", "1", "59", "61", "", "45292.5"]  # 60 is Excel's 29 Feb 1900
     assert encode(pd.Series(pd.to_datetime(["2024-01-01"]).tz_localize("UTC")), date1904=True).texts == ["43830"]
+
+
+def test_a_column_that_needs_no_cleaning_is_found_without_cleaning_it() -> None:
+    """clean_texts skips a column it can tell needs nothing (plain ASCII, no _xHHHH_); whatever
+    the column, the texts are those each text cleaned on its own gives."""
+    pieces = ["a", "Z9", " ", "\t", "\n", "\r", "&", "<", ">", '"', "'", "_x0041_", "_x00g1_", "_X0041_", "\x00",
+              "\x01", "\x1f", "\x7f", "é", "\ud800", "\ufffe", "€", "_", "x"]
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        texts = ["".join(rng.choice(pieces, rng.integers(0, 6))) for _ in range(rng.integers(1, 5))]
+        assert clean_texts(texts) == [clean_text(t) for t in texts], texts
+    long = ["b" * 32_767, "c" * 32_768]
+    assert clean_texts(long) == [clean_text(t) for t in long]
+    plain = ["SKU-1", "a b\tc\nd", "x_0041_"]
+    assert clean_texts(plain) is plain
 
 
 def test_whole_numbers_are_written_as_python_writes_them() -> None:
