@@ -30,7 +30,7 @@ from inv_sheets.contract.issues import (
 )
 from inv_sheets.contract.sheetdata import LineChart, SheetData, sheet
 from inv_sheets.io import package as package_module
-from inv_sheets.io.cells import encode
+from inv_sheets.io.cells import clean_text, clean_texts, encode
 from inv_sheets.io.render import render
 from inv_sheets.io.styles import MINIMAL_STYLES, StyleSheet
 from inv_sheets.io.write import FileState, check_writable, write_sheets
@@ -302,8 +302,8 @@ def test_a_file_changed_since_it_was_read_is_not_overwritten(tmp_path: Path, mon
     state = FileState.of(book)
     save = package_module.Package.save
 
-    def save_while_someone_saves(self, out) -> dict[str, int]:
-        copied = save(self, out)
+    def save_while_someone_saves(self, out, **kwargs) -> dict[str, int]:
+        copied = save(self, out, **kwargs)
         with open(book, "ab") as f:
             f.write(b"\0")
         return copied
@@ -322,8 +322,8 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
     original = book.read_bytes()
     save = package_module.Package.save
 
-    def save_then_damage(self, out) -> dict[str, int]:
-        copied = save(self, out)
+    def save_then_damage(self, out, **kwargs) -> dict[str, int]:
+        copied = save(self, out, **kwargs)
         out.flush()
         with zipfile.ZipFile(f"/proc/self/fd/{out.fileno()}") as z:
             infos = [i for i in z.infolist() if (i.filename in copied) == (which == "copied") and i.compress_size > 8]
@@ -339,6 +339,54 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
     assert book.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
+
+
+def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
+    """Parts are deflated on two threads as they are written and the save writes them itself:
+    every byte of the file, headers and central directory included, is what ZipFile.writestr
+    would have written, for a part replaced after it was first written too."""
+    book = build_xlsx(tmp_path / "store.xlsx")
+    big = b"<x>" + b"".join(b'<r n="%d">%s</r>' % (i, os.urandom(i % 50).hex().encode()) for i in range(60_000)) + b"</x>"
+    edited = {"xl/worksheets/sheet1.xml": big, "xl/new.xml": b"<y/>", "xl/empty.xml": b""}
+    with package_module.Package(book) as pkg:
+        pkg.write("xl/worksheets/sheet1.xml", b"<x>deflated as it is written, then replaced</x>")
+        pkg.write("xl/gone.xml", b"<z/>")
+        pkg.remove("xl/gone.xml")
+        for name, data in edited.items():
+            pkg.write(name, data)
+        ours = tmp_path / "ours.xlsx"
+        with open(ours, "wb") as out:
+            copied = pkg.save(out, xml_parts=["xl/worksheets/sheet1.xml", "xl/new.xml"])
+        theirs = tmp_path / "theirs.xlsx"
+        with open(theirs, "wb") as out, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as dest:
+            for name in pkg.names():
+                if name in edited:
+                    info = pkg._infos.get(name)  # noqa: SLF001
+                    member = zipfile.ZipInfo(name, info.date_time if info else package_module._NEW_MEMBER_TIME)
+                    member.compress_type = zipfile.ZIP_DEFLATED
+                    member.external_attr = info.external_attr if info else 0o600 << 16
+                    dest.writestr(member, edited[name], compresslevel=1)
+                else:
+                    package_module._copy_raw(pkg._zip, pkg._infos[name], dest)  # noqa: SLF001
+    assert set(copied) == set(pkg.names()) - set(edited)
+    assert ours.read_bytes() == theirs.read_bytes()
+
+
+def test_a_sheet_that_is_not_well_formed_is_refused_before_the_replace(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    book = build_xlsx(tmp_path / "store.xlsx")
+    original = book.read_bytes()
+    write = package_module.Package.write
+
+    def write_broken(self, name, data, content_type=None) -> None:
+        if name.startswith("xl/worksheets/") and b"<sheetData>" in data:
+            data = data.replace(b"</sheetData>", b"</sheetData", 1)
+        write(self, name, data, content_type)
+    monkeypatch.setattr(package_module.Package, "write", write_broken)
+    with pytest.raises(WriteError, match="not well-formed XML.*the workbook is unchanged"):
+        write_sheets(book, outputs())
+    assert book.read_bytes() == original
+    assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
 def test_disk_full_leaves_the_original_whole(tmp_path: Path) -> None:
     book = build_xlsx(tmp_path / "store.xlsx")
@@ -431,6 +479,32 @@ def test_dates_follow_excels_calendar() -> None:
     assert got.classes == ["s", "s", "d", "d", "d", "", "d"]  # no serial before 1900: written as text
     assert got.texts == ["0001-01-01", "1899-06-01", "1", "59", "61", "", "45292.5"]  # 60 is Excel's 29 Feb 1900
     assert encode(pd.Series(pd.to_datetime(["2024-01-01"]).tz_localize("UTC")), date1904=True).texts == ["43830"]
+
+
+def test_a_column_that_needs_no_cleaning_is_found_without_cleaning_it() -> None:
+    """clean_texts skips a column it can tell needs nothing (plain ASCII, no _xHHHH_); whatever
+    the column, the texts are those each text cleaned on its own gives."""
+    pieces = ["a", "Z9", " ", "\t", "\n", "\r", "&", "<", ">", '"', "'", "_x0041_", "_x00g1_", "_X0041_", "\x00",
+              "\x01", "\x1f", "\x7f", "é", "\ud800", "\ufffe", "€", "_", "x"]
+    rng = np.random.default_rng(11)
+    for _ in range(3000):
+        texts = ["".join(rng.choice(pieces, rng.integers(0, 6))) for _ in range(rng.integers(1, 5))]
+        assert clean_texts(texts) == [clean_text(t) for t in texts], texts
+    long = ["b" * 32_767, "c" * 32_768]
+    assert clean_texts(long) == [clean_text(t) for t in long]
+    plain = ["SKU-1", "a b\tc\nd", "x_0041_"]
+    assert clean_texts(plain) is plain
+
+
+def test_whole_numbers_are_written_as_python_writes_them() -> None:
+    """Whole numbers go to text column-wise (Arrow); the text is str(int) of each, whatever its size or sign."""
+    values = np.concatenate([np.random.default_rng(7).integers(-10**15 + 1, 10**15, 50_000).astype(float),
+                             [0.0, -0.0, 1.0, -1.0, 10**15 - 1, -(10**15 - 1), 2.0**31, -(2.0**63)]])
+    got = encode(pd.Series(values), date1904=False)
+    want = [str(int(v)) if abs(v) < 1e15 else repr(v) for v in values.tolist()]
+    assert got.texts == want and set(got.classes) == {"n"}
+    mixed = encode(pd.Series([1.0, 2.5, np.nan, -3.0, 1e16]), date1904=False)
+    assert (mixed.classes, mixed.texts) == (["n", "n", "", "n", "n"], ["1", "2.5", "", "-3", "1e+16"])
 
 
 def test_a_date_column_is_encoded_as_its_values_one_by_one() -> None:

@@ -69,6 +69,7 @@ import time
 import warnings
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -77,7 +78,7 @@ from typing import BinaryIO, Iterator
 from lxml import etree
 
 from ..contract.issues import WorkbookChangedError, WorkbookLockedError, WorkbookRestored, WriteError
-from .package import Package, compressed_bytes
+from .package import DEFLATE_THREADS, Package, compressed_bytes
 
 try:
     import fcntl
@@ -145,10 +146,13 @@ def save_atomically(pkg: Package, source: Path, target: Path, expected: FileStat
         fd, tmp_name = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=".tmp", dir=target.parent)
         tmp = Path(tmp_name)
         with os.fdopen(fd, "wb") as out:
-            copied = pkg.save(out)
+            try:
+                copied = pkg.save(out, xml_parts=check_parts)
+            except etree.XMLSyntaxError as e:
+                raise WriteError(f"a written sheet is not well-formed XML ({e}); the workbook is unchanged") from e
             out.flush()
             os.fsync(out.fileno())
-        _verify(tmp, check_parts, copied)
+        _verify(tmp, copied)
         keep_mode = target if target.exists() else source
         os.chmod(tmp, stat.S_IMODE(keep_mode.stat().st_mode))
         _keep_owner_and_attributes(keep_mode, tmp)
@@ -202,38 +206,34 @@ def _remove_stale_temps(folder: Path) -> None:
             pass  # someone else's, or already gone
 
 
-def _verify(path: Path, sheet_parts: list[str], copied: dict[str, int]) -> None:
-    """Re-open what was written: every member's bytes, and the new sheets parse as XML.
+def _verify(path: Path, copied: dict[str, int]) -> None:
+    """Re-open what was written and check every member's bytes.
 
-    A written member is inflated to its end (which checks its CRC); a member copied as it was
-    stored is checked on its deflated bytes against `copied` (their CRC-32), without inflating it.
+    A written member is inflated to its end (which checks its CRC against the one taken of the
+    bytes that were deflated, already checked to be well-formed XML when they are a sheet), two at
+    a time: zlib lets go of the interpreter while it inflates. A member copied as it was stored is
+    checked on its deflated bytes against `copied` (their CRC-32), without inflating it.
     """
     try:
         with zipfile.ZipFile(path) as z:
+            written = []
             for info in z.infolist():
-                if info.filename in copied:
-                    if zlib.crc32(compressed_bytes(z, info)) != copied[info.filename]:
-                        raise WriteError(f"the written file is damaged at {info.filename}; the workbook is unchanged")
-                    continue
-                # A parser whose target has no element callbacks checks well-formedness at C speed,
-                # without building a tree of a few million cells.
-                parser = (etree.XMLParser(target=_Discard(), resolve_entities=False, no_network=True)
-                          if info.filename in sheet_parts else None)
-                with z.open(info) as stream:
-                    for block in iter(lambda: stream.read(1 << 20), b""):
-                        if parser is not None:
-                            parser.feed(block)
-                if parser is not None:
-                    parser.close()
-    except (zipfile.BadZipFile, zlib.error, etree.XMLSyntaxError) as e:
+                if info.filename not in copied:
+                    written.append(info.filename)
+                elif zlib.crc32(compressed_bytes(z, info)) != copied[info.filename]:
+                    raise WriteError(f"the written file is damaged at {info.filename}; the workbook is unchanged")
+        with ThreadPoolExecutor(max_workers=DEFLATE_THREADS) as pool:
+            for _ in pool.map(lambda name: _inflate(path, name), written):
+                pass
+    except (zipfile.BadZipFile, zlib.error) as e:
         raise WriteError(f"the written file did not verify ({e}); the workbook is unchanged") from e
 
 
-class _Discard:
-    """A parser target that keeps nothing."""
-
-    def close(self) -> None:
-        return None
+def _inflate(path: Path, name: str) -> None:
+    """Read one member of the zip at `path` to its end: zipfile checks its CRC there (BadZipFile)."""
+    with zipfile.ZipFile(path) as z, z.open(name) as stream:
+        while stream.read(1 << 20):
+            pass
 
 
 def put_in_place(new: Path, target: Path, expected: str | None = None) -> None:
