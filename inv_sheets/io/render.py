@@ -79,6 +79,7 @@ class SheetParts:
     drawing: bytes | None = None
     chart: bytes | None = None
     print_area: str = ""  # the table's range, $A$1:$H$40: what prints
+    encoded: tuple[Column, ...] = ()  # each table column's cells as written (cells.encode), in order
 
 
 def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, style: StyleIndex,
@@ -94,10 +95,12 @@ def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, 
 
     header = [_text_cell(f"{column_letter(i)}1", header_xf, clean_text(c.title)) for i, c in enumerate(columns, 1)]
     body: list[list[str]] = []  # one list of cell XML per column, '' for an empty cell
+    written: list[Column] = []
     widths: list[float] = []
     links: list[str] = []
     for i, col in enumerate(columns, 1):
         encoded = encode(frame[col.name], date1904)
+        written.append(encoded)
         numbers = _numbers(frame[col.name])
         whole = _whole(col, encoded, numbers)
         body.append(_column_cells(column_letter(i), col, encoded, data, style, row_numbers, links, whole))
@@ -143,11 +146,11 @@ def render(data: SheetData, *, sheet_name: str, table_id: int, table_name: str, 
     table = _table(table_id, table_name, columns, f"A1:{last_col}{last_row}")
     area = f"$A$1:${last_col}${last_row}"
     if data.chart is None:
-        return SheetParts(worksheet, table, print_area=area)
+        return SheetParts(worksheet, table, print_area=area, encoded=tuple(written))
     # Below the table (a chart's sheet is a short weekly table), so both show without scrolling sideways.
     drawing = chart_xml.drawing(0, n_rows + 2)
     chart = chart_xml.line_chart(data.chart, sheet_ref(sheet_name), frame, columns, date1904)
-    return SheetParts(worksheet, table, drawing, chart, print_area=area)
+    return SheetParts(worksheet, table, drawing, chart, print_area=area, encoded=tuple(written))
 
 
 def number_format(col: OutColumn, whole: bool = True) -> str:

@@ -27,7 +27,7 @@ import re
 import zipfile
 import zlib
 from dataclasses import dataclass, field
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Sequence
 
 import pandas as pd
 from lxml import etree
@@ -35,7 +35,7 @@ from lxml import etree
 from ..contract.issues import Issue, column_letter
 from ..contract.schema import OUT_DATE, OUT_TEXT, OutColumn, Output
 from ..contract.sheetdata import DEFINITIONS_LINK, SheetData
-from .cells import clean_text, encode
+from .cells import Column, clean_text, encode
 from .guard import check_part
 from .package import NS_MAIN, Package
 
@@ -104,12 +104,15 @@ class Before:
     keys: list[tuple] = field(default_factory=list)  # the key of each row below the header, in order
 
 
-def record(data: SheetData, worksheet: bytes, date1904: bool) -> str:
+def record(data: SheetData, worksheet: bytes, date1904: bool, encoded: Sequence[Column] = ()) -> str:
     """What the refresh wrote on an output sheet, to tell next time whether anyone typed there:
     the CRC-32 of the rendered worksheet (before the user's own columns go back on it, so a sheet
-    that has some is always read), then one per table column (at most RECORDED_COLUMNS)."""
-    frame = data.frame()
-    digests = [_digest(_written(encode(frame[c.name], date1904))) for c in data.columns[:RECORDED_COLUMNS]]
+    that has some is always read), then one per table column (at most RECORDED_COLUMNS).
+    `encoded` is the columns as the renderer encoded them (render.SheetParts), else encoded here."""
+    if len(encoded) < min(len(data.columns), RECORDED_COLUMNS):
+        frame = data.frame()
+        encoded = [encode(frame[c.name], date1904) for c in data.columns[:RECORDED_COLUMNS]]
+    digests = [_digest(_written(column)) for column in encoded[:RECORDED_COLUMNS]]
     return f"{zlib.crc32(worksheet):08x}:" + "".join(digests)
 
 
