@@ -255,6 +255,15 @@ class Package:
             return self._edited[name]
         return self._zip.read(name)
 
+    def crc(self, name: str) -> int:
+        """The CRC-32 of a part's bytes: from the zip directory for one as stored (Excel and the
+        writer put the true one there), without inflating it."""
+        if name in self._removed:
+            raise KeyError(name)
+        if name in self._edited:
+            return zlib.crc32(self._edited[name])
+        return self._zip.getinfo(name).CRC
+
     def xml(self, name: str) -> etree._Element:
         return parse_xml(self.read(name))
 

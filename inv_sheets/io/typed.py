@@ -128,7 +128,7 @@ def read_before(pkg: Package, sheet_part: str, sheet_name: str, output: Output, 
     if keys is None:
         return None
     crc, digests = _parse_record(last)
-    if crc is not None and crc == zlib.crc32(pkg.read(sheet_part)):
+    if crc is not None and crc == pkg.crc(sheet_part):
         return None  # as the last refresh wrote it: nothing typed
     rows = grid(sheet_name, sheet_part)
     if not rows:
