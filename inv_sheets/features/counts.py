@@ -147,7 +147,7 @@ def _spread(s: pd.DataFrame) -> pd.DataFrame:
     adds: dict[tuple[int, int], list[tuple[np.ndarray, np.ndarray]]] = {}  # what placing on (cadence, day) adds
     for i in order.index.to_numpy():
         e = int(every[i])
-        day = int(np.argmin(sums[e] / sizes[e]))
+        day = int((sums[e] / sizes[e]).argmin())
         add = adds.get((e, day))
         if add is None:
             placed = calendar[day::e]

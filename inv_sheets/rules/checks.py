@@ -105,7 +105,7 @@ def references(store: Store) -> Iterator[Issue]:
             target_sheet, target_col = col.references.split(".")
             if not store.has(target_sheet):
                 continue  # a store without that sheet uses the names as they come
-            known = set(store[target_sheet][target_col].dropna())
+            known = set(store[target_sheet][target_col].dropna().tolist())  # a list first: arrow text is slow to step through
             values = frame[col.name].dropna()
             unknown = values[~_isin(values, known)]
             for row, value in unknown.items():

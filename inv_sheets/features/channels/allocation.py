@@ -197,7 +197,8 @@ def _allocate(store: Store, ledger: Ledger) -> pd.DataFrame:
         return _frame([])
     pool = promisable_stock(store, ledger)
     batches: dict[tuple[str, str], list[list]] = {}
-    for sku, loc, batch, qty in zip(pool["sku"], pool["location"], pool["batch"], pool["qty"]):
+    # Columns as lists first: stepping through arrow-backed text one value at a time is slow.
+    for sku, loc, batch, qty in zip(*(pool[c].tolist() for c in ("sku", "location", "batch", "qty"))):
         batches.setdefault((sku, loc), []).append([None if pd.isna(batch) else batch, float(qty)])
     available = {key: sum(q for _, q in parts) for key, parts in batches.items()}
     feeds = channel_feeds(store, ledger)
@@ -253,7 +254,7 @@ def _take(parts: list[list], qty: float) -> list[tuple[object, float]]:
 
 def _bins(store: Store) -> dict[tuple[str, str], str]:
     il = store["Item Locations"].dropna(subset=["sku", "location", "bin"])
-    return {(s, loc): b for s, loc, b in zip(il["sku"], il["location"], il["bin"])}
+    return {(s, loc): b for s, loc, b in zip(il["sku"].tolist(), il["location"].tolist(), il["bin"].tolist())}
 
 
 def _frame(rows: list[tuple]) -> pd.DataFrame:

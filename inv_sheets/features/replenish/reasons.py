@@ -22,9 +22,12 @@ from ...contract.book import Settings
 def reorder_reasons(t: pd.DataFrame, settings: Settings) -> list[str]:
     """One reason per row of the reorder table (see replenish.reorder_table for its columns)."""
     # One string per reorder row (a SKU or SKU-location), not per movement: a plain loop reads best.
+    # Text columns as Python objects first: stepping through arrow-backed text value by value is slow.
+    text = [c for c in t.columns if isinstance(t[c].dtype, pd.StringDtype)]
+    rows = t.astype(dict.fromkeys(text, object)) if text else t
     return ["; ".join(part for part in (
         _decision(r), _quantity(r), _safety(r), _demand(r, settings), _lead(r)) if part)
-        for r in t.itertuples()]
+        for r in rows.itertuples()]
 
 
 def _decision(r) -> str:

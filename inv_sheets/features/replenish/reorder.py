@@ -355,7 +355,7 @@ def plan_sheet(plan: pd.DataFrame, shortfalls: pd.DataFrame, store: Store) -> Sh
         if s.min_order_value == s.min_order_value:
             notes.append((f"{s.supplier or '(no supplier)'} minimum",
                           f"order value {_n(s.order_value)} vs min order value {_n(s.min_order_value)}"))
-    for r in shortfalls.itertuples():
+    for r in shortfalls.astype(object).itertuples():  # Python objects: arrow text is slow to step through
         notes.append((f"{r.supplier} short delivery",
                       f"PO {r.po} {r.sku}: ordered {_n(r.qty)}, received {_n(r.received)}, short {_n(r.short_qty)}"))
     return SheetData(output, plan.assign(name=_names(store, plan["sku"])), formulas=formulas(output, PLAN_DERIVED),
