@@ -64,9 +64,22 @@ def too_many_rows(folder: Path, rows: int = 1_100_000) -> Path:
     return write_zip(folder / "too-many-rows.xlsx", package_parts(sheets))
 
 
+def unsupported_compression(folder: Path) -> Path:
+    """The Items sheet stored with a compression method Python's zipfile cannot inflate (9,
+    Deflate64): a reader that inflates it itself must say the workbook cannot be read."""
+    parts = package_parts(store_sheets())
+    members = []
+    for name in sorted(parts, key=lambda p: (p != "[Content_Types].xml", p)):
+        data = parts[name]
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        method = 9 if name == "xl/worksheets/sheet1.xml" else 8
+        members.append((name, c.compress(data) + c.flush(), method, zlib.crc32(data), len(data)))
+    return _raw_zip(folder / "deflate64.xlsx", members)
+
+
 REFUSED = {  # builder -> words one of which the one-line refusal must contain
     duplicate_members: ("twice",), backslash_members: ("backslashes",), unique_count_bomb: ("strings",),
-    too_many_rows: ("rows",),
+    too_many_rows: ("rows",), unsupported_compression: ("cannot be read", "damaged"),
 }
 
 

@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import re
 import zipfile
-import zlib
 
 from . import mixed
+from .guard import UNREADABLE
 from .tail import Strings, shared_strings_part
 
 # A sheet bigger than this (inflated, some 50,000 rows) is read from the whole workbook: beyond it,
@@ -50,7 +50,7 @@ def alone(zf: zipfile.ZipFile, part: str, strings: Strings, styles: bytes | None
         if not strings.usable:
             return None
         count = len(strings.starts())
-    except (zipfile.BadZipFile, zlib.error, EOFError):
+    except UNREADABLE:
         return None  # damaged: the whole workbook's readers say so, in their words
     used: dict[int, int] = {}
 

@@ -44,6 +44,9 @@ _UNIQUE_COUNT = re.compile(rb"<(?:\w+:)?sst\b[^>]*?\buniqueCount\s*=\s*[\"'](\d+
 SHEET_ROWS = 1_048_576  # the rows a worksheet has: a part holding more is no sheet Excel wrote
 MIN_ROW_BYTES = 6  # the shortest row, <row/>: a part smaller than SHEET_ROWS of them needs no count
 MIN_STRING_BYTES = 8  # the shortest shared string, <si><t/> and its end, takes more bytes than this
+# What inflating a damaged member raises (a bad stream, a cut file, a method zipfile cannot inflate):
+# a pass of our own over a part lets the reader that meets it say so, in one line.
+UNREADABLE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
 
 
 def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
@@ -87,7 +90,7 @@ def _check_string_count(zf: zipfile.ZipFile, path: str | Path, info: zipfile.Zip
     try:
         with zf.open(info) as fh:
             head = fh.read(DOCTYPE_SCAN_BYTES)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+    except UNREADABLE:
         return  # damage is reported by the reader that meets it
     m = _UNIQUE_COUNT.search(head)
     if m is not None and int(m.group(1)) > info.file_size // MIN_STRING_BYTES + 1:
@@ -138,7 +141,7 @@ def _has_doctype(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> bool:
     try:
         with zf.open(info) as fh:
             head = fh.read(DOCTYPE_SCAN_BYTES)
-    except (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError):
+    except UNREADABLE:
         return False  # damage is reported by the reader that meets it
     return _DOCTYPE.search(head) is not None
 

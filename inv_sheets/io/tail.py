@@ -36,6 +36,7 @@ import pandas as pd
 from ..contract.book import Earlier, Table
 from ..contract.issues import Issue
 from . import mixed
+from .guard import UNREADABLE
 
 MAX_TAIL_BYTES = 64 << 20  # rows added beyond this much XML are read with the whole sheet
 MAX_HEAD_BYTES = 1 << 20  # <sheetData> comes after a sheet's few settings
@@ -145,8 +146,13 @@ class Strings:
 
     @property
     def xml(self) -> bytes:
+        """Its XML; none when there is no such part, or it cannot be inflated (so no index is vouched
+        for, and the sheets go to the reader that reports the damage)."""
         if self._xml is None:
-            self._xml = self._zf.read(self._info) if self._info is not None else b""
+            try:
+                self._xml = self._zf.read(self._info) if self._info is not None else b""
+            except UNREADABLE:
+                self._xml = b""
         return self._xml
 
     @functools.cached_property
