@@ -175,7 +175,8 @@ def test_a_1904_workbook_reads_its_new_dates_in_its_own_date_system(tmp_path, gr
 
 @pytest.mark.parametrize("change", [
     "text in a number column", "a column filled for the first time", "a past cell edited",
-    "a row above the last one", "a string pointed at that is not there", "strings renumbered"])
+    "a row above the last one", "a string pointed at that is not there", "strings renumbered",
+    "a string index written otherwise"])
 def test_what_the_new_rows_alone_cannot_vouch_for_is_read_whole(tmp_path, grown, change):
     header = [*HEADER, "Unit cost"]
     path = _store(tmp_path / "store.xlsx", header, [[*row, None] for row in _movements()])
@@ -192,6 +193,9 @@ def test_what_the_new_rows_alone_cannot_vouch_for_is_read_whole(tmp_path, grown,
         _package_edit(path, lambda xml: _add_rows(xml, b'<row r="3"><c r="E3"><v>1</v></c></row>'))
     elif change == "a string pointed at that is not there":
         _package_edit(path, lambda xml: _add_rows(xml, b'<row r="60"><c r="D60" t="s"><v>99999</v></c></row>'))
+    elif change == "a string index written otherwise":  # not a plain index: renumbering could miss it
+        _package_edit(path, lambda xml: _add_rows(xml, b'<row r="60"><c r="D60" t="s"><f>D2</f><v>%d</v></c></row>'
+                                                         % tee))
     else:
         def renumber(xml: bytes) -> bytes:  # TEE's string moved to the end, the sheet pointing at it there
             return xml.replace(b"</sst>", b"<si><t>TEE</t></si></sst>")

@@ -23,7 +23,7 @@ import zipfile
 
 from . import mixed
 from .guard import UNREADABLE
-from .tail import Strings, shared_strings_part
+from .tail import SHARED, Strings, Unsure, renumbered, shared_strings_part
 
 # A sheet bigger than this (inflated, some 50,000 rows) is read from the whole workbook: beyond it,
 # renumbering its cells one by one costs about what opening the whole workbook does (a sheet that
@@ -31,8 +31,6 @@ from .tail import Strings, shared_strings_part
 MAX_BYTES = 8 << 20
 # A cell (self-closed, or with its content), as io.tail finds cells.
 _CELL = re.compile(rb"<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
-_SHARED = re.compile(rb'\bt="s"')
-_INDEX = re.compile(rb"<v>(\d+)</v>")
 _PREFIXED = re.compile(rb"<[A-Za-z_][\w.-]*:(?:c|v|row|sheetData|worksheet)\b")
 
 
@@ -45,7 +43,7 @@ def alone(zf: zipfile.ZipFile, part: str, strings: Strings, styles: bytes | None
         xml = zf.read(part)
         if _PREFIXED.search(xml):
             return None
-        if not _SHARED.search(xml):
+        if not SHARED.search(xml):
             return mixed.small_workbook(xml, styles, date1904)
         if not strings.usable:
             return None
@@ -54,17 +52,10 @@ def alone(zf: zipfile.ZipFile, part: str, strings: Strings, styles: bytes | None
         return None  # damaged: the whole workbook's readers say so, in their words
     used: dict[int, int] = {}
 
-    class Unsure(Exception):
-        pass
-
     def cell(m: re.Match) -> bytes:
-        inner = m.group(3)
-        if inner is None or not _SHARED.search(m.group(1)):
+        if m.group(3) is None or not SHARED.search(m.group(1)):
             return m.group(0)
-        index = _INDEX.fullmatch(inner)
-        if index is None or int(index.group(1)) >= count:
-            raise Unsure
-        return b"<c" + m.group(1) + b"><v>%d</v></c>" % used.setdefault(int(index.group(1)), len(used))
+        return b"<c" + m.group(1) + b">" + renumbered(m.group(3), count, used) + b"</c>"
 
     try:
         sheet = _CELL.sub(cell, xml)

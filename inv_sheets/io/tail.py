@@ -48,8 +48,8 @@ _ROW_NUMBER = re.compile(rb'<row\b[^>]*?\br="(\d+)"')
 _TAG = re.compile(rb"<row\b([^>]*)>|<c\b([^>]*?)(/>|>(.*?)</c>)", re.S)
 _ROW_REF = re.compile(rb'\br="(\d+)"')
 _CELL_REF = re.compile(rb'\br="([A-Z]{1,3})(\d+)"')
-_SHARED = re.compile(rb'\bt="s"')
-_VALUE = re.compile(rb"<v>(\d+)</v>")
+SHARED = re.compile(rb'\bt="s"')  # a cell holding a shared string
+_INDEX = re.compile(rb"<v>(\d+)</v>")
 _WORKSHEET = re.compile(rb"<worksheet\b[^>]*>")
 _NS_MAIN = b"http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 
@@ -201,8 +201,8 @@ class Strings:
                 and hashlib.sha256(self.xml[first:end]).hexdigest() == mark.strings_digest)
 
 
-class _Unsure(Exception):
-    """The new rows are written in a way the small read does not vouch for."""
+class Unsure(Exception):
+    """A piece of a sheet written in a way a small read of it does not vouch for."""
 
 
 def read_grown(scan: Scan, size: int, before: Table, before_issues: list[Issue], mark: Mark, strings: Strings,
@@ -226,7 +226,7 @@ def read_grown(scan: Scan, size: int, before: Table, before_issues: list[Issue],
         return None
     try:
         sheet, shared = _small_sheet(header.group(0) + rows, before.header_row, mark.last_row, strings)
-    except _Unsure:
+    except Unsure:
         return None
     sheet = (b'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n' + worksheet.group(0) + b"<sheetData>"
              + sheet + b"</sheetData></worksheet>")
@@ -259,7 +259,7 @@ def _small_sheet(xml: bytes, header_row: int, last_row: int, strings: Strings) -
     last marked one), so the small sheet has no empty million rows above them, and the shared
     strings they use, renumbered from 0."""
     used: dict[int, int] = {}
-    count = len(strings.starts()) if b't="s"' in xml else 0
+    count = len(strings.starts()) if SHARED.search(xml) else 0
 
     def row(number: bytes) -> bytes:
         r = int(number)
@@ -267,33 +267,37 @@ def _small_sheet(xml: bytes, header_row: int, last_row: int, strings: Strings) -
             return b"1"
         if last_row < r <= SHEET_ROWS:
             return b"%d" % (r - last_row + 1)
-        raise _Unsure
-
-    def shared(m: re.Match) -> bytes:
-        index = int(m.group(1))
-        if index >= count:
-            raise _Unsure
-        return b"<v>%d</v>" % used.setdefault(index, len(used))
+        raise Unsure
 
     def tag(m: re.Match) -> bytes:
         if m.group(1) is not None:
             attrs, found = _ROW_REF.subn(lambda r: b'r="' + row(r.group(1)) + b'"', m.group(1))
             if not found:
-                raise _Unsure  # a row without its number: where it goes depends on the rows before
+                raise Unsure  # a row without its number: where it goes depends on the rows before
             return b"<row" + attrs + b">"
         attrs = _CELL_REF.sub(lambda r: b'r="' + r.group(1) + row(r.group(2)) + b'"', m.group(2))
         inner = m.group(4)
         if inner is None:
             return b"<c" + attrs + m.group(3)
-        if _SHARED.search(attrs):
-            inner = _VALUE.sub(shared, inner)
+        if SHARED.search(attrs):
+            inner = renumbered(inner, count, used)
         return b"<c" + attrs + b">" + inner + b"</c>"
 
     sheet = _TAG.sub(tag, xml)
     numbers = [int(n) for n in _ROW_NUMBER.findall(sheet)]
     if any(b <= a for a, b in zip(numbers, numbers[1:])):
-        raise _Unsure  # rows out of order
+        raise Unsure  # rows out of order
     return sheet, shared_strings_part(strings, used) if used else None
+
+
+def renumbered(inner: bytes, count: int, used: dict[int, int]) -> bytes:
+    """A shared-string cell's content with its index renumbered among the strings used so far
+    (`used`: index -> new index, numbered from 0 in order). Unsure unless it is a plain index to
+    one of the `count` strings: anything else would point the small read at another string."""
+    index = _INDEX.fullmatch(inner)
+    if index is None or int(index.group(1)) >= count:
+        raise Unsure
+    return b"<v>%d</v>" % used.setdefault(int(index.group(1)), len(used))
 
 
 def shared_strings_part(strings: Strings, used: dict[int, int]) -> bytes:
