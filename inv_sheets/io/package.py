@@ -430,12 +430,17 @@ def _write_deflated(dest: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes, d
     gives it (no data descriptor; zip64 fields when the member might pass 4 GB)."""
     info.file_size, info.compress_size, info.CRC = len(data), len(deflated), crc
     info.flag_bits = 0x00
-    zip64 = info.file_size * 1.05 > zipfile.ZIP64_LIMIT  # zipfile's own rule, decided before deflating
+    _append_member(dest, info, deflated, info.file_size * 1.05 > zipfile.ZIP64_LIMIT)  # zipfile's own zip64 rule
+
+
+def _append_member(dest: zipfile.ZipFile, info: zipfile.ZipInfo, stored: bytes, zip64: bool) -> None:
+    """Write a member whose stored (compressed) bytes are known, and register it the way
+    ZipFile.write does: zipfile has no public way to write bytes compressed elsewhere."""
     dest_fp = dest.fp
     assert dest_fp is not None
     info.header_offset = dest_fp.tell()
     dest_fp.write(info.FileHeader(zip64))
-    dest_fp.write(deflated)
+    dest_fp.write(stored)
     dest.filelist.append(info)
     dest.NameToInfo[info.filename] = info
     dest.start_dir = dest_fp.tell()
@@ -445,9 +450,8 @@ def _write_deflated(dest: zipfile.ZipFile, info: zipfile.ZipInfo, data: bytes, d
 def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipFile) -> int:
     """Copy one member's compressed bytes unchanged (no inflate/deflate round trip); return their CRC-32.
 
-    zipfile has no public raw copy; this writes the local header from a copy of the ZipInfo and
-    registers it the way ZipFile.write does. CRC and sizes go in the header itself, so a source
-    member streamed with a data descriptor is stored without one.
+    The local header is written from a copy of the ZipInfo. CRC and sizes go in the header itself,
+    so a source member streamed with a data descriptor is stored without one.
     """
     if info.flag_bits & 0x01:  # encrypted member: not raw-copyable, and not something Excel writes
         raise zipfile.BadZipFile(f"encrypted zip member {info.filename}")
@@ -459,15 +463,7 @@ def _copy_raw(source: zipfile.ZipFile, info: zipfile.ZipInfo, dest: zipfile.ZipF
         setattr(copy, attr, getattr(info, attr))
     copy.flag_bits &= ~_DATA_DESCRIPTOR
     copy.extra = _without_zip64(info.extra)
-    dest_fp = dest.fp
-    assert dest_fp is not None
-    copy.header_offset = dest_fp.tell()
-    dest_fp.write(copy.FileHeader(zip64=info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT))
-    dest_fp.write(data)
-    dest.filelist.append(copy)
-    dest.NameToInfo[copy.filename] = copy
-    dest.start_dir = dest_fp.tell()
-    dest._didModify = True  # noqa: SLF001 - so close() writes the central directory
+    _append_member(dest, copy, data, info.file_size > zipfile.ZIP64_LIMIT or info.compress_size > zipfile.ZIP64_LIMIT)
     return zlib.crc32(data)
 
 

@@ -104,14 +104,11 @@ class Before:
     keys: list[tuple] = field(default_factory=list)  # the key of each row below the header, in order
 
 
-def record(data: SheetData, worksheet: bytes, date1904: bool, encoded: Sequence[Column] = ()) -> str:
+def record(worksheet: bytes, encoded: Sequence[Column]) -> str:
     """What the refresh wrote on an output sheet, to tell next time whether anyone typed there:
     the CRC-32 of the rendered worksheet (before the user's own columns go back on it, so a sheet
-    that has some is always read), then one per table column (at most RECORDED_COLUMNS).
-    `encoded` is the columns as the renderer encoded them (render.SheetParts), else encoded here."""
-    if len(encoded) < min(len(data.columns), RECORDED_COLUMNS):
-        frame = data.frame()
-        encoded = [encode(frame[c.name], date1904) for c in data.columns[:RECORDED_COLUMNS]]
+    that has some is always read), then one per table column (at most RECORDED_COLUMNS), from the
+    columns as the renderer encoded them (render.SheetParts.encoded)."""
     digests = [_digest(_written(column)) for column in encoded[:RECORDED_COLUMNS]]
     return f"{zlib.crc32(worksheet):08x}:" + "".join(digests)
 

@@ -364,7 +364,7 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
 
     worksheet = rendered.worksheet
     if not data.hidden:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there
-        book.set_hidden_text(record_name(data.name), record(data, worksheet, book.date1904, rendered.encoded))
+        book.set_hidden_text(record_name(data.name), record(worksheet, rendered.encoded))
     if before is not None:
         worksheet = put_back(worksheet, before, data, book.date1904)
     pkg.write(part, worksheet, CT_WORKSHEET)

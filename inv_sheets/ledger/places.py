@@ -166,9 +166,8 @@ def resolve_codes(store: Store, places: Places) -> tuple[Resolved, list[Issue]]:
 def type_codes(types: pd.Series) -> np.ndarray:
     """Each movement type's position in TYPES, -1 for a blank or unknown one: the handful of
     distinct spellings looked up once, not a million times."""
-    codes, distinct = pd.factorize(types)
-    position = pd.Index(TYPES).get_indexer(distinct)
-    return np.where(codes >= 0, position[codes] if len(position) else -1, -1).astype(np.int8)
+    codes, distinct = pd.factorize(types)  # a blank is code -1: the -1 appended last
+    return np.append(pd.Index(TYPES).get_indexer(distinct), -1)[codes].astype(np.int8)
 
 
 def _side(kind: str, given: np.ndarray, default: int, code_of: dict[str, int]) -> np.ndarray:

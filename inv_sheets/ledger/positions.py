@@ -78,12 +78,7 @@ class Legs:
         for c, size in zip(codes, sizes):
             key = key * size + c
         # Hashing, then sorting only the distinct keys: np.unique would sort all two million legs.
-        first, found = pd.factorize(key)
-        order = np.argsort(found, kind="stable")
-        uniq = found[order]
-        rank = np.empty(len(order), dtype=np.intp)
-        rank[order] = np.arange(len(order))
-        g = rank[first]
+        g, uniq = pd.factorize(key, sort=True)
         group_codes = []
         for size in reversed(sizes):
             uniq, c = np.divmod(uniq, size)

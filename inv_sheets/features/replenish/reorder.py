@@ -226,7 +226,7 @@ def excel_round(values: pd.Series, digits: int) -> pd.Series:
     # Beyond 1e15 a double has no decimals left to round (and Decimal would refuse the quantize).
     out = np.array([float(Decimal(f"{v:.15g}").quantize(step, ROUND_HALF_UP)) if math.isfinite(v) and abs(v) < 1e15
                     else v for v in distinct.tolist()], dtype=float)
-    return pd.Series(out[at] if len(values) else out, index=values.index, dtype=float)
+    return pd.Series(out[at], index=values.index, dtype=float)
 
 
 def _ceil_to(qty: pd.Series, step: pd.Series) -> np.ndarray:
