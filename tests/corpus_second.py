@@ -77,9 +77,24 @@ def unsupported_compression(folder: Path) -> Path:
     return _raw_zip(folder / "deflate64.xlsx", members)
 
 
+def damaged_styles(folder: Path) -> Path:
+    """The styles part (which says which numbers are dates) with its deflated bytes flipped."""
+    parts = package_parts(store_sheets())
+    members = []
+    for name in sorted(parts, key=lambda p: (p != "[Content_Types].xml", p)):
+        data = parts[name]
+        c = zlib.compressobj(6, zlib.DEFLATED, -15)
+        stored = c.compress(data) + c.flush()
+        if name == "xl/styles.xml":
+            stored = bytes(b ^ 0x5A for b in stored)
+        members.append((name, stored, 8, zlib.crc32(data), len(data)))
+    return _raw_zip(folder / "damaged-styles.xlsx", members)
+
+
 REFUSED = {  # builder -> words one of which the one-line refusal must contain
     duplicate_members: ("twice",), backslash_members: ("backslashes",), unique_count_bomb: ("strings",),
     too_many_rows: ("rows",), unsupported_compression: ("cannot be read", "damaged"),
+    damaged_styles: ("damaged",),
 }
 
 

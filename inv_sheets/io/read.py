@@ -423,6 +423,9 @@ def _styles(zf: zipfile.ZipFile) -> bytes | None:
                 return zf.read(os.path.normpath(part).replace(os.sep, "/"))
             except KeyError:
                 return None
+            except guard.UNREADABLE as exc:  # read without it, every date would be a number
+                raise NotAWorkbookError(f"{zf.filename}: is damaged and cannot be read ({part}: {_first_line(exc)})") \
+                    from None
     return None
 
 
