@@ -64,37 +64,46 @@ def too_many_rows(folder: Path, rows: int = 1_100_000) -> Path:
     return write_zip(folder / "too-many-rows.xlsx", package_parts(sheets))
 
 
-def unsupported_compression(folder: Path) -> Path:
-    """The Items sheet stored with a compression method Python's zipfile cannot inflate (9,
-    Deflate64): a reader that inflates it itself must say the workbook cannot be read."""
-    parts = package_parts(store_sheets())
-    members = []
-    for name in sorted(parts, key=lambda p: (p != "[Content_Types].xml", p)):
-        data = parts[name]
-        c = zlib.compressobj(6, zlib.DEFLATED, -15)
-        method = 9 if name == "xl/worksheets/sheet1.xml" else 8
-        members.append((name, c.compress(data) + c.flush(), method, zlib.crc32(data), len(data)))
-    return _raw_zip(folder / "deflate64.xlsx", members)
-
-
-def damaged_styles(folder: Path) -> Path:
-    """The styles part (which says which numbers are dates) with its deflated bytes flipped."""
+def _stored_otherwise(path: Path, part: str, *, method: int = 8, flipped: bool = False) -> Path:
+    """A small store with one part stored otherwise: under another compression method, or with its
+    deflated bytes flipped (the zip directory intact)."""
     parts = package_parts(store_sheets())
     members = []
     for name in sorted(parts, key=lambda p: (p != "[Content_Types].xml", p)):
         data = parts[name]
         c = zlib.compressobj(6, zlib.DEFLATED, -15)
         stored = c.compress(data) + c.flush()
-        if name == "xl/styles.xml":
+        if name == part and flipped:
             stored = bytes(b ^ 0x5A for b in stored)
-        members.append((name, stored, 8, zlib.crc32(data), len(data)))
-    return _raw_zip(folder / "damaged-styles.xlsx", members)
+        members.append((name, stored, method if name == part else 8, zlib.crc32(data), len(data)))
+    return _raw_zip(path, members)
+
+
+def unsupported_compression(folder: Path) -> Path:
+    """The Items sheet stored with a compression method Python's zipfile cannot inflate (9,
+    Deflate64): a reader that inflates it itself must say the workbook cannot be read."""
+    return _stored_otherwise(folder / "deflate64.xlsx", "xl/worksheets/sheet1.xml", method=9)
+
+
+def damaged_styles(folder: Path) -> Path:
+    """The styles part (which says which numbers are dates) damaged."""
+    return _stored_otherwise(folder / "damaged-styles.xlsx", "xl/styles.xml", flipped=True)
+
+
+def damaged_package_relationships(folder: Path) -> Path:
+    """_rels/.rels, where every reader of the package starts, damaged."""
+    return _stored_otherwise(folder / "damaged-rels.xlsx", "_rels/.rels", flipped=True)
+
+
+def damaged_workbook_part(folder: Path) -> Path:
+    """xl/workbook.xml, the list of sheets, damaged."""
+    return _stored_otherwise(folder / "damaged-workbook.xlsx", "xl/workbook.xml", flipped=True)
 
 
 REFUSED = {  # builder -> words one of which the one-line refusal must contain
     duplicate_members: ("twice",), backslash_members: ("backslashes",), unique_count_bomb: ("strings",),
     too_many_rows: ("rows",), unsupported_compression: ("cannot be read", "damaged"),
-    damaged_styles: ("damaged",),
+    damaged_styles: ("damaged",), damaged_package_relationships: ("damaged",), damaged_workbook_part: ("damaged",),
 }
 
 

@@ -113,13 +113,15 @@ def open_package(path: str | os.PathLike) -> zipfile.ZipFile:
 def workbook_info(zf: zipfile.ZipFile) -> tuple[list[tuple[str, str]], bool]:
     """The sheets in workbook order as (name, part path), and whether the 1904 date system is on."""
     try:
+        if "_rels/.rels" in zf.NameToInfo:  # every reader of the package starts here: damage is refused as they refuse it
+            zf.read("_rels/.rels")
         wb_bytes = zf.read("xl/workbook.xml")
         if STRICT_NS in wb_bytes[:4096]:
             raise NotAWorkbookError(
                 f"{zf.filename}: is saved as Strict Open XML: save it as an ordinary Excel workbook (.xlsx)")
         wb = xmlsafe.parse(wb_bytes)
         rels = xmlsafe.parse(zf.read("xl/_rels/workbook.xml.rels"))
-    except (KeyError, xmlsafe.XMLError, zipfile.BadZipFile, OSError, EOFError, zlib_error()):
+    except (KeyError, xmlsafe.XMLError, *guard.UNREADABLE):
         raise NotAWorkbookError(f"{zf.filename}: is damaged (its workbook part cannot be read)") from None
     targets = {r.get("Id"): r.get("Target", "") for r in rels}
     sheets = []
@@ -131,11 +133,6 @@ def workbook_info(zf: zipfile.ZipFile) -> tuple[list[tuple[str, str]], bool]:
     pr = next(wb.iter("{*}workbookPr"), None)
     date1904 = pr is not None and pr.get("date1904", "0").lower() in ("1", "true")
     return sheets, date1904
-
-
-def zlib_error() -> type[Exception]:
-    import zlib
-    return zlib.error
 
 
 def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> Book:

@@ -52,6 +52,7 @@ from ..contract.issues import (
 )
 from ..contract.sheetdata import SheetData
 from .docprops import APP, update_titles
+from .guard import UNREADABLE
 from .package import (
     CONTENT_TYPES,
     CT_CHART,
@@ -162,7 +163,7 @@ def check_workbook(path: Path) -> None:
                     raise NotAWorkbookError(f"{path.name} has no workbook part")
                 if _STRICT_NS in pkg.head(main, 4096):
                     raise NotAWorkbookError(f"{path.name} is saved as 'Strict Open XML'; save it as a normal Excel Workbook")
-    except (KeyError, zipfile.BadZipFile, etree.XMLSyntaxError) as e:
+    except (KeyError, etree.XMLSyntaxError, *UNREADABLE) as e:
         raise NotAWorkbookError(f"{path.name} is damaged or not an Excel workbook ({e})") from e
 
 
