@@ -46,23 +46,27 @@ def _rich_strings(folder: Path) -> Path:
                f"<si><t>Tee M</t>{ZH}</si>", "<si/>", *filler, "<si><t xml:space=\"preserve\"> TEE-L </t></si>"]
     last = len(strings) - 1
 
-    def s(ref: str, index: int) -> tuple:
+    def s(index: int) -> tuple:
         return ("raw", f' t="s"><v>{index}</v>')
 
-    items = corpus.sheet_xml([[s("A1", 0), s("B1", 1), s("C1", 2)], [s("A2", 3), s("B2", 4), 4.0],
-                              [s("A3", last), s("B3", 5), ("date", 46000)]]).replace('r="A1"', 'r="A1"')
-    parts = corpus.package_parts({"Items": items, **{k: v for k, v in corpus.store_sheets().items() if k != "Items"}})
+    items = corpus.sheet_xml([[s(0), s(1), s(2)], [s(3), s(4), 4.0], [s(last), s(5), ("date", 46000)]])
+    parts = corpus.package_parts({**corpus.store_sheets(), "Items": items})
+    return corpus.write_zip(folder / "rich.xlsx", _with_strings(parts, strings))
+
+
+def _with_strings(parts: dict[str, bytes], strings: list[str]) -> dict[str, bytes]:
+    """The parts with a shared-strings part of `strings` (each an <si> element) and its relationship."""
     parts["xl/sharedStrings.xml"] = (f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{corpus.MAIN_NS}" '
                                      f'count="{len(strings)}" uniqueCount="{len(strings)}">{"".join(strings)}</sst>').encode()
-    rels = parts["xl/_rels/workbook.xml.rels"].decode()
-    parts["xl/_rels/workbook.xml.rels"] = rels.replace(
-        "</Relationships>", '<Relationship Id="rIdS" Type="http://schemas.openxmlformats.org/officeDocument/2006/'
-        'relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>').encode()
-    return corpus.write_zip(folder / "rich.xlsx", parts)
+    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
+        b"</Relationships>", b'<Relationship Id="rIdStrings" Type="http://schemas.openxmlformats.org/officeDocument/'
+        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
+    return parts
 
 
 def _openpyxl_store(folder: Path) -> Path:
-    """A store openpyxl wrote (shared strings for every text cell), with dates and 1904 off."""
+    """A store openpyxl wrote (its text as inline strings), with a date typed as text and a word in a
+    number column."""
     return make_workbook(folder / "openpyxl.xlsx", {
         "Items": [["SKU", "Name", "Unit cost"], ["TEE-M", "Tee M", 4], ["TEE-L", "Tee L", 4.5], ["MUG", "Mug", None]],
         "Locations": [["Location", "Kind", "Sellable"], ["MAIN", "stock", "yes"]],
@@ -89,15 +93,8 @@ def _as_shared_strings(path: Path) -> Path:
         if name.startswith("xl/worksheets/"):
             parts[name] = inline.sub(lambda m: f'<c {m.group(1)}t="s"><v>{index[m.group(2)]}</v></c>',
                                      parts[name].decode()).encode()
-    parts["xl/sharedStrings.xml"] = (
-        f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<sst xmlns="{corpus.MAIN_NS}" count="{len(order)}" '
-        f'uniqueCount="{len(order)}">' + "".join(f'<si><t xml:space="preserve">{t}</t></si>' for t in order)
-        + "</sst>").encode()
-    parts["xl/_rels/workbook.xml.rels"] = parts["xl/_rels/workbook.xml.rels"].replace(
-        b"</Relationships>", b'<Relationship Id="rIdStrings" Type="http://schemas.openxmlformats.org/officeDocument/'
-        b'2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>')
-    shared = path.with_name("shared-" + path.name)
-    return corpus.write_zip(shared, parts)
+    parts = _with_strings(parts, [f'<si><t xml:space="preserve">{t}</t></si>' for t in order])
+    return corpus.write_zip(path.with_name("shared-" + path.name), parts)
 
 
 @pytest.mark.parametrize("shared", [False, True], ids=["inline strings", "shared strings"])
