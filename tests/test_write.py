@@ -340,7 +340,6 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
     assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
 
-
 def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
     """Parts are deflated on two threads as they are written and the save writes them itself:
     every byte of the file, headers and central directory included, is what ZipFile.writestr
@@ -382,11 +381,13 @@ def test_a_sheet_that_is_not_well_formed_is_refused_before_the_replace(
         if name.startswith("xl/worksheets/") and b"<sheetData>" in data:
             data = data.replace(b"</sheetData>", b"</sheetData", 1)
         write(self, name, data, content_type)
+
     monkeypatch.setattr(package_module.Package, "write", write_broken)
     with pytest.raises(WriteError, match="not well-formed XML.*the workbook is unchanged"):
         write_sheets(book, outputs())
     assert book.read_bytes() == original
     assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
+
 
 def test_disk_full_leaves_the_original_whole(tmp_path: Path) -> None:
     book = build_xlsx(tmp_path / "store.xlsx")
