@@ -400,6 +400,8 @@ def _key_text(text: str) -> str:
 
 def _written(column) -> list[str]:
     """An encoded column as its cells' texts, '' for an empty cell (how _read_text reads them back)."""
+    if "" not in column.classes:  # no empty cell (the usual column): the texts as they are
+        return column.texts
     return [text if cls else "" for cls, text in zip(column.classes, column.texts)]
 
 
