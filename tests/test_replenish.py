@@ -185,7 +185,8 @@ def test_observed_lead_time_from_purchase_lines_wins_and_says_so():
     r = replenish.reorder_table(store, led).iloc[0]
     assert "lead time 11 days (SD 3.61) observed on 3 received purchase lines of S1; Suppliers says 7" in r.why
     _, short = replenish.purchase_plan(store, led, replenish.reorder_table(store, led))
-    assert short[["po", "short_qty"]].values.tolist() == [["P3", 10.0]]
+    assert short[["supplier", "lines_short", "lines_closed", "short_qty", "po", "short"]].values.tolist() == [
+        ["S1", 1, 3, 10.0, "P3", 10.0]]
 
 
 def test_no_lead_time_is_said_and_zero_days_used():
@@ -217,6 +218,27 @@ def test_purchase_plan_groups_by_supplier_and_checks_minimum_order_value():
                                     ["S2", "C", "C", 10.0, 1.0, 10.0, 10.0, 5.0, True]]
     assert sheets[1].formulas == {"line_value": "=D{row}*E{row}", "order_value": "=SUMIF($A:$A,A{row},$F:$F)",
                                   "meets_min_order": '=OR(H{row}="",G{row}>=H{row})'}
+
+
+def test_short_deliveries_are_one_line_a_supplier_with_the_latest_to_chase():
+    moves = [mv("2026-10-11", "receive", "A", 40, to="MAIN", ref="P1"),
+             mv("2026-11-17", "receive", "A", 45, to="MAIN", ref="P2"),
+             mv("2026-11-20", "receive", "A", 50, to="MAIN", ref="P3"),
+             mv("2026-12-01", "receive", "A", 9, to="MAIN", ref="P4")]
+    purchases = [{"po": "P1", "supplier": "S1", "sku": "A", "qty": 50, "ordered": "2026-10-01", "status": "closed"},
+                 {"po": "P2", "supplier": "S1", "sku": "A", "qty": 50, "ordered": "2026-11-02", "status": "closed"},
+                 {"po": "P3", "supplier": "S1", "sku": "A", "qty": 50, "ordered": "2026-11-05", "status": "closed"},
+                 {"po": "P4", "supplier": "S2", "sku": "A", "qty": 10, "ordered": "2026-11-20", "status": "closed"},
+                 {"po": "P5", "supplier": "S2", "sku": "A", "qty": 10, "ordered": "2026-12-20", "status": "open"}]
+    store = make_store(items=[{"sku": "A", "name": "A", "supplier": "S1"}], movements=moves, purchases=purchases,
+                       suppliers=[{"supplier": "S1"}, {"supplier": "S2"}], settings={"as_of": "2026-12-31"})
+    sheets = replenish.replenish_sheets(store, ledger_mod.build(store))
+    notes = dict(sheets[-1].notes)
+    assert notes["S1 short deliveries"] == ("2 of 3 closed purchase lines received short, 15 short in all; "
+                                            "latest: PO P2 A, ordered 50, received 45, short 5")
+    assert notes["S2 short deliveries"] == ("1 of 1 closed purchase lines received short, 1 short in all; "
+                                            "latest: PO P4 A, ordered 10, received 9, short 1")
+    assert len([term for term in notes if "short" in term]) == 2
 
 
 def test_no_purchase_plan_when_nothing_to_order_or_chase():

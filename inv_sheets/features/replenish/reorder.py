@@ -321,8 +321,8 @@ def purchase_plan(store: Store, ledger: Ledger, table: pd.DataFrame) -> tuple[pd
     """Suggested lines grouped into one draft order per supplier, and the receiving shortfalls.
 
     Plan columns supplier, sku, qty, unit_cost (available.unit_costs, else the latest PO line's), line_value,
-    order_value (the supplier's lines together), min_order_value, meets_min_order. Shortfalls: the
-    closed PO lines received short (po, supplier, sku, qty, received, short_qty).
+    order_value (the supplier's lines together), min_order_value, meets_min_order. Shortfalls: one row
+    per supplier with a closed PO line received short (short_deliveries).
     """
     lines = table[table["suggested_qty"] > 0].assign(supplier=lambda f: f["supplier"].fillna(""))
     plan = lines.groupby(["supplier", "sku"], as_index=False)["suggested_qty"].sum().rename(
@@ -338,13 +338,31 @@ def purchase_plan(store: Store, ledger: Ledger, table: pd.DataFrame) -> tuple[pd
     plan["min_order_value"] = minimum.reindex(plan["supplier"]).to_numpy()
     plan["meets_min_order"] = plan["min_order_value"].isna() | (plan["order_value"] >= plan["min_order_value"])
     plan["supplier"] = plan["supplier"].replace("", None)
-    pl = ledger.po_lines
-    shortfalls = pl[pl["short_qty"] > 0][["po", "supplier", "sku", "qty", "received", "short_qty"]]
-    return plan, shortfalls.sort_values(["supplier", "po", "sku"]).reset_index(drop=True)
+    return plan, short_deliveries(ledger.po_lines)
+
+
+def short_deliveries(po_lines: pd.DataFrame) -> pd.DataFrame:
+    """Each supplier that delivered short, by supplier: how many of its closed PO lines were
+    received short (lines_short of lines_closed), the units short in all (short_qty), and its
+    latest short line (po, sku, qty, received, short: the last received, then the last on Purchases).
+
+    One row a supplier, not one a line: years of purchases can hold thousands of short lines, and
+    what the plan needs is which suppliers ship short, how often, and the line to chase now.
+    """
+    closed = po_lines[po_lines["status"] == "closed"].assign(supplier=lambda f: f["supplier"].fillna(""))
+    short = closed[closed["short_qty"] > 0]
+    if not len(short):
+        return pd.DataFrame(columns=["supplier", "lines_short", "lines_closed", "short_qty", "po", "sku", "qty",
+                                     "received", "short"])
+    latest = (short.sort_values(["last_receipt", "row"], na_position="first").drop_duplicates("supplier", keep="last")
+              .set_index("supplier")[["po", "sku", "qty", "received", "short_qty"]].rename(columns={"short_qty": "short"}))
+    counts = short.groupby("supplier").agg(lines_short=("short_qty", "size"), short_qty=("short_qty", "sum"))
+    counts.insert(1, "lines_closed", closed.groupby("supplier").size().reindex(counts.index))
+    return counts.join(latest).rename_axis("supplier").reset_index()
 
 
 def plan_sheet(plan: pd.DataFrame, shortfalls: pd.DataFrame, store: Store) -> SheetData:
-    """The Purchase Plan sheet, with each supplier's short deliveries listed beside it."""
+    """The Purchase Plan sheet, with each supplier's short deliveries summed up beside it."""
     output = OUTPUT["Purchase Plan"]
     notes: list[tuple[str, str]] = [
         ("Line value", "qty x unit cost (a blank cost counts 0)"),
@@ -355,9 +373,11 @@ def plan_sheet(plan: pd.DataFrame, shortfalls: pd.DataFrame, store: Store) -> Sh
         if s.min_order_value == s.min_order_value:
             notes.append((f"{s.supplier or '(no supplier)'} minimum",
                           f"order value {_n(s.order_value)} vs min order value {_n(s.min_order_value)}"))
-    for r in shortfalls.astype(object).itertuples():  # Python objects: arrow text is slow to step through
-        notes.append((f"{r.supplier} short delivery",
-                      f"PO {r.po} {r.sku}: ordered {_n(r.qty)}, received {_n(r.received)}, short {_n(r.short_qty)}"))
+    for r in shortfalls.astype(object).itertuples():
+        notes.append((f"{r.supplier or '(no supplier)'} short deliveries",
+                      f"{r.lines_short} of {r.lines_closed} closed purchase lines received short, "
+                      f"{_n(r.short_qty)} short in all; latest: PO {r.po} {r.sku}, ordered {_n(r.qty)}, "
+                      f"received {_n(r.received)}, short {_n(r.short)}"))
     return SheetData(output, plan.assign(name=_names(store, plan["sku"])), formulas=formulas(output, PLAN_DERIVED),
                      notes=tuple(notes))
 
