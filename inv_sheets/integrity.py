@@ -41,6 +41,7 @@ import hashlib
 import os
 import secrets
 import zipfile
+from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
@@ -185,19 +186,21 @@ class LastRefresh:
             self._issues = known
             return known, None
         grown = self._appended(book, store, part) if part and self._inputs else None
+        before = None
         if grown is not None:
-            self._issues, rows = grown
+            self._issues, rows, before = grown
         else:
             self._issues, rows = _compare(store, self._seen(part), raw_movement_ids(book, store))
-        blocks, kept = _packed(rows)
+        blocks, kept, packed = _packed(rows, before)
         # Kept now, under a name of their own, so a million of them are not held through the
         # features and the write; remember() ties that name to the part they are written to.
         if self.writes and cache.enabled():
             self._written = secrets.token_hex(16)
             cache.save_value(self.path, cache.SEEN, self._written, as_read(kept))
-        return self._issues, SheetData(LEDGER, blocks, hidden=True)
+            cache.save_value(self.path, cache.PACKED, self._written, packed)
+        return self._issues, SheetData(LEDGER, pd.DataFrame({"block": pd.Series(blocks, dtype=object)}), hidden=True)
 
-    def _appended(self, book: Book, store: Store, part: str) -> tuple[list[Issue], pd.DataFrame] | None:
+    def _appended(self, book: Book, store: Store, part: str) -> tuple[list[Issue], pd.DataFrame, Packed | None] | None:
         """The comparison of a ledger that only grew since the one kept for this fingerprint part.
 
         When the Movements sheet is its earlier read with rows added below (book.Table.earlier),
@@ -205,6 +208,8 @@ class LastRefresh:
         remembered or already on the sheet, comparing again finds what that comparison found and
         appends the new rows' fingerprints to what it wrote: so that is the answer, without
         hashing and matching a million rows. None when any of that is not so (compare afresh).
+        With it comes how the remembered rows were packed, when they still lead the rows and that
+        is kept (so only the new rows are packed), else None.
         """
         table = book.table("Movements")
         earlier = table.earlier if table is not None else None
@@ -227,8 +232,15 @@ class LastRefresh:
         new = new.drop_duplicates("movement_id", keep="first")
         rows = pd.concat([seen, new[new["movement_id"] != ""]], ignore_index=True)
         if not rows["row"].is_monotonic_increasing:
-            rows = rows.sort_values("row", kind="stable")
-        return found, rows
+            return found, rows.sort_values("row", kind="stable"), None
+        return found, rows, self._packed_before(part, len(seen))
+
+    def _packed_before(self, part: str, entries: int) -> Packed | None:
+        """How the last refresh packed the fingerprints it wrote to `part`, if it kept that and
+        they are the `entries` remembered ones."""
+        written = cache.load_value(self.path, cache.SEEN_IN, part)
+        packed = cache.load_value(self.path, cache.PACKED, written) if isinstance(written, str) else None
+        return packed if isinstance(packed, Packed) and packed.entries == entries else None
 
     def _seen(self, part: str | None) -> pd.DataFrame | None:
         """The fingerprints in the file: as the last refresh wrote them, if this is the part it
@@ -292,18 +304,36 @@ def pack(seen: pd.DataFrame) -> pd.DataFrame:
     Entries keep their order; one that holds a tab, line break or carriage return in a field, or
     is longer than ENTRY_CHARS, is left out (its row is then not fingerprinted).
     """
-    return _packed(seen)[0]
+    return pd.DataFrame({"block": pd.Series(_packed(seen)[0], dtype=object)})
 
 
-def _packed(seen: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """pack(seen), and the entries it kept."""
-    if not len(seen):
-        return pd.DataFrame({"block": pd.Series([], dtype=object)}), seen
+@dataclass(frozen=True)
+class Packed:
+    """What pack() made of some entries, to go on from when more are appended: the cells' texts,
+    how many entries they hold, and their characters with the line break after each entry."""
+
+    blocks: list[str]
+    entries: int
+    chars: int
+
+
+def _packed(seen: pd.DataFrame, before: Packed | None = None) -> tuple[list[str], pd.DataFrame, Packed]:
+    """pack(seen)'s cells, the entries it kept, and how it packed them.
+
+    `before` is how the first `before.entries` entries of `seen` were packed (all of them kept):
+    only the entries after them are packed, going on from the last cell, and the cells come out
+    as packing them all would make them. A full ledger's million entries are then not packed
+    again each morning for the day's few hundred.
+    """
+    done = before or Packed([], 0, 0)
+    todo = seen.iloc[done.entries:]
+    if not len(todo):
+        return done.blocks, seen, done
     # The work is done on arrow arrays (the pandas string methods are thin wrappers of the same
     # kernels, but each converts its input first), so a million entries cost a fraction of a second.
-    row = pa.array(seen["row"].to_numpy(dtype=np.int64)).cast(pa.large_string())  # as str(int)
-    lines = pc.binary_join_element_wise(_arrow_text(seen["movement_id"]), row, _arrow_text(seen["fingerprint"]),
-                                        _arrow_text(seen["columns"]), _large("\t"))
+    row = pa.array(todo["row"].to_numpy(dtype=np.int64)).cast(pa.large_string())  # as str(int)
+    lines = pc.binary_join_element_wise(_arrow_text(todo["movement_id"]), row, _arrow_text(todo["fingerprint"]),
+                                        _arrow_text(todo["columns"]), _large("\t"))
     length = pc.utf8_length(lines)  # in characters, as len() counts them
     # Exactly three tabs and no line break: one pass of one pattern.
     ok = pc.and_(pc.match_substring_regex(lines, "^[^\t\n\r]*(?:\t[^\t\n\r]*){3}$"), pc.less_equal(length, ENTRY_CHARS))
@@ -311,16 +341,23 @@ def _packed(seen: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     if not every:
         lines, length = lines.filter(ok), length.filter(ok)
     length = length.to_numpy().astype(np.int64)
-    start = np.cumsum(length + 1) - (length + 1)  # where each entry starts in the sheet's whole text
-    # Entries go to cell start // BLOCK_CHARS; starts only grow, so each cell is one run of entries.
+    start = done.chars + np.cumsum(length + 1) - (length + 1)  # where each entry starts in the sheet's whole text
+    # Entries go to cell start // BLOCK_CHARS; an entry is shorter than a cell, so the cells are
+    # numbered 0, 1, 2... in order, each one run of entries: the first new ones may join the last
+    # cell packed before.
     cell = start // BLOCK_CHARS
     bounds = np.concatenate([[0], np.flatnonzero(np.diff(cell)) + 1, [len(cell)]])
     runs = pa.LargeListArray.from_arrays(pa.array(bounds, type=pa.int64()), lines)
+    # Python strings: the writer takes them as such, and 66 MB of them turned into arrow text and
+    # back would cost half a second at a full ledger.
     blocks = pc.binary_join(runs, _large("\n")).to_pylist() if len(cell) else []
-    kept = seen if every else seen[ok.to_numpy(zero_copy_only=False)]
-    # Kept as Python strings (object): the writer takes them as such, and 66 MB of them turned into
-    # arrow text and back would cost half a second at a full ledger.
-    return pd.DataFrame({"block": pd.Series(blocks, dtype=object)}), kept
+    if blocks and done.blocks and cell[0] == len(done.blocks) - 1:
+        blocks[0] = done.blocks[-1] + "\n" + blocks[0]
+        blocks = done.blocks[:-1] + blocks
+    else:
+        blocks = done.blocks + blocks
+    kept = seen if every else seen[np.concatenate([np.ones(done.entries, dtype=bool), ok.to_numpy(zero_copy_only=False)])]
+    return blocks, kept, Packed(blocks, len(kept), done.chars + int(length.sum()) + len(length))
 
 
 def unpack(blocks: pd.Series) -> pd.DataFrame:

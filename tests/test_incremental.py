@@ -114,6 +114,12 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
     monkeypatch.setattr(tail, "read_grown", _spy(tail.read_grown, grown))
     monkeypatch.setattr(validate, "_typed_again", _spy(validate._typed_again, typed))
     monkeypatch.setattr(integrity.LastRefresh, "_appended", _spy(integrity.LastRefresh._appended, compared))
+    packed_on, pack = [], integrity._packed
+
+    def packs_on(rows, before=None):  # whether the fingerprints were packed on from the cells written last
+        packed_on.append(before is not None)
+        return pack(rows, before)
+    monkeypatch.setattr(integrity, "_packed", packs_on)
 
     rng = random.Random(seed)
     path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *_movements()]})
@@ -135,6 +141,7 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
     assert any(grown) == (reader == "fast"), "only a sheet read column-wise is read in its new rows alone"
     assert any(typed), "no refresh took the typed rows it knew from the last one"
     assert any(compared), "no refresh took the fingerprint comparison it knew from the last one"
+    assert any(packed_on), "no refresh packed the new fingerprints on from the cells it wrote last"
 
 
 def _spy(real, calls: list[bool]):

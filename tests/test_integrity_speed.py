@@ -102,6 +102,24 @@ def test_pack_is_the_plain_layout(n: int) -> None:
     assert pack(seen)["block"].tolist() == reference_pack(seen)
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_packing_on_from_what_was_packed_before_gives_the_same_cells(seed: int) -> None:
+    """A ledger that grew is packed from the cells of its earlier entries on (the daily refresh):
+    the cells must be those of packing every entry again, wherever the earlier ones ended (inside
+    a cell or at its end), with unsafe new entries left out as ever."""
+    rng = np.random.default_rng(seed)
+    seen = awkward_seen(int(rng.integers(2_000, 6_000)))
+    seen = seen.iloc[rng.permutation(len(seen))].reset_index(drop=True)  # unsafe entries anywhere
+    blocks, kept, packed = integrity._packed(seen)
+    for _ in range(4):
+        extra = awkward_seen()[:int(rng.integers(0, 400))].assign(row=lambda f: f["row"] + 10_000)
+        every = pd.concat([kept, extra], ignore_index=True)
+        blocks, kept, packed = integrity._packed(every, packed)
+        assert blocks == reference_pack(every) == pack(every)["block"].tolist()
+        assert kept.equals(every[every.index.isin(integrity._packed(every)[1].index)])
+        assert (packed.entries, packed.chars) == (len(kept), sum(len(b) + 1 for b in blocks))
+
+
 def test_pack_unpack_round_trip() -> None:
     seen = awkward_seen()
     back = seen_from_frame(pack(seen))

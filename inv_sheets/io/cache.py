@@ -266,6 +266,7 @@ def save_check(workbook: str | os.PathLike, key: str, issues: list[Issue]) -> bo
 
 SEEN = "\0seen"  # the fingerprints a refresh wrote, under a name of their own
 SEEN_IN = "\0seen in"  # that name, under the name and digest of the part they were written to
+PACKED = "\0packed"  # how they were packed into the sheet's cells (integrity.Packed), under the same name
 
 
 def load_value(workbook: str | os.PathLike, entry: str, key: str) -> object | None:
