@@ -167,7 +167,8 @@ class LastRefresh:
     takes those findings and leaves the fingerprint sheet as it is, without reading it: at a full
     ledger, reading a million fingerprints back and hashing a million rows again. A ledger that
     only grew since is added to that comparison (_appended), and the fingerprints written are kept
-    in the cache, so a comparison made again does not read them back from the file (_seen).
+    in the cache, so a comparison made again does not read them back from the file (_seen), with
+    the cells they were packed into, so the new rows' entries are packed on from those (_packed).
     """
 
     def __init__(self, path: str | os.PathLike, *, writes: bool = False) -> None:

@@ -23,7 +23,9 @@ refresh, so a changed setting or another sheet's edit is always taken into accou
 
 A refresh also leaves the findings of its comparison with the remembered fingerprints, keyed on
 the Movements sheets' source (`source`: what the cells were read from), how they were typed, the
-rows accepted and the fingerprint part it wrote (integrity.LastRefresh says why that is enough).
+rows accepted and the fingerprint part it wrote (integrity.LastRefresh says why that is enough),
+and the fingerprints it wrote, as they are and as packed into the hidden sheet's cells, so the
+next refresh neither reads them back from the file nor packs a grown ledger's old entries again.
 
 And it leaves its report, keyed on the file it wrote: the name and stored-bytes SHA-256 of every
 part of the package and the as-of day asked for and the day it ran. A
