@@ -123,7 +123,7 @@ def _top_sellers_without_rop(store: Store, ledger: Ledger, issues: Sequence[Issu
 def _fast_movers_without_safety(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
     p = ledger.postings
     since = ledger.as_of - pd.Timedelta(days=store.settings.demand_days - 1)
-    sold = p[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"] >= since)]
+    sold = p.loc[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"] >= since), ["sku", "qty"]]
     units = sold.groupby("sku")["qty"].sum().sort_values(ascending=False, kind="stable")
     units = units[units > 0]
     if units.empty:

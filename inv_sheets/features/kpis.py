@@ -80,8 +80,8 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
     out["units_on_hand"] = on_hand.sum(axis=1).reindex(ends).to_numpy()
 
     p = ledger.postings
-    sold = p[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"].dt.normalize() >= first)
-             & (p["when"].dt.normalize() <= as_of)]
+    sold = p.loc[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"].dt.normalize() >= first)
+                 & (p["when"].dt.normalize() <= as_of), ["when", "sku", "qty"]]
     week = ((sold["when"].dt.normalize() - first).dt.days // 7).to_numpy()  # the row each sale falls in
     out["units_sold"] = sold["qty"].groupby(week).sum().reindex(range(weeks), fill_value=0.0).to_numpy()
     cogs = (sold["qty"] * sold["sku"].map(unit_cost).astype(float).fillna(0.0)).groupby(week).sum()

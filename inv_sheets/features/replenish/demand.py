@@ -62,7 +62,8 @@ def sale_lines(postings: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -
 
     Columns day, sku, location, channel, parent_sku (the bundle sold, for component legs), units.
     """
-    p = postings[(postings["type"] == "sale").to_numpy() & ~postings["location"].str.startswith("@").to_numpy()]
+    sale = (postings["type"] == "sale").to_numpy() & ~postings["location"].str.startswith("@").to_numpy()
+    p = postings.loc[sale, ["when", "sku", "location", "channel", "parent_sku", "qty"]]
     day = p["when"].dt.normalize()
     p = p[((day >= start) & (day <= end)).to_numpy()]
     return pd.DataFrame({
@@ -224,7 +225,7 @@ def unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> p
 
 def _unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     p = ledger.postings
-    dated = p[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy()]
+    dated = p.loc[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy(), ["sku", "batch", "expiry"]]
     if dated.empty:
         return ledger.daily(start, end, by=("sku", "location"))
     by_batch = ledger.daily(start, end, by=("sku", "location", "batch"))
