@@ -249,7 +249,7 @@ def _causes(c: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
     plain = c["date"] == c["date"].dt.normalize()
     at = c["date"].where(~plain, c["date"] + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"))  # as the ledger times it
     left = c.assign(_at=at.astype("datetime64[ns]"), _i=np.arange(len(c))).sort_values("_at", kind="stable")
-    legs = ledger.internal()
+    legs = ledger.internal(["when", "type", "sku", "location"])
     for column, types in CAUSES.items():
         right = legs.loc[legs["type"].isin(types), ["when", "sku", "location"]].sort_values("when", kind="stable")
         right = right.assign(**{column: right["when"].dt.normalize()})

@@ -116,7 +116,7 @@ def _stockouts(store: Store, ledger: Ledger, out: pd.DataFrame, first: pd.Timest
     items = store["Items"]
     active = items.loc[items["status"] != "discontinued", "sku"].dropna()
     active = pd.Index(active[~active.isin(ledger.bundles["bundle_sku"])].unique())
-    internal = ledger.internal()
+    internal = ledger.internal(["sku", "when", "qty"])
     stocked_from = internal[internal["qty"] > 0].groupby("sku")["when"].min().dt.normalize()
     active = active[active.isin(stocked_from.index)]
     # For sale: at sellable locations, expired batches set aside (an expired batch is on hand, not

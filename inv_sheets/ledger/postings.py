@@ -118,9 +118,12 @@ class Ledger:
         self._derived[name] = (store, value)
         return value
 
-    def internal(self) -> pd.DataFrame:
-        """The postings at the store's own locations (not at outside places)."""
-        return self.postings[self.legs.internal]
+    def internal(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The postings at the store's own locations (not at outside places): only `columns` when
+        given (selecting rows of the few columns a caller reads is several times faster)."""
+        if columns is None:
+            return self.postings[self.legs.internal]
+        return self.postings.loc[self.legs.internal, list(columns)]
 
     def daily(self, start: object, end: object, *, by: Sequence[str] = ("sku",),
               sellable_only: bool = False) -> pd.DataFrame:
