@@ -109,7 +109,8 @@ def row_keys(sku: np.ndarray, location: np.ndarray, rows: pd.MultiIndex,
     row (location ""), else none (sku None). `counts`, when given, says which locations may go to
     the SKU's row (the sellable ones, for stock)."""
     own = pd.MultiIndex.from_arrays([sku, location]).isin(rows)
-    sku_level = pd.MultiIndex.from_arrays([sku, np.full(len(sku), ALL_LOCATIONS, dtype=object)]).isin(rows)
+    sku_rows = rows.get_level_values(0)[rows.get_level_values(1) == ALL_LOCATIONS]
+    sku_level = pd.Index(sku, dtype=object).isin(sku_rows)
     if counts is not None:
         sku_level &= counts
     key_sku = np.where(own | sku_level, sku, None)
