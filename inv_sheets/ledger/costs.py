@@ -30,8 +30,8 @@ def _unit_costs(store: Store, ledger: Ledger) -> pd.DataFrame:
     got = p.loc[costed_receipt, ["sku", "qty", "unit_cost"]]
     received = pd.Series(float("nan"), index=skus)
     if len(got):
-        spent = (got["qty"] * got["unit_cost"]).groupby(got["sku"].to_numpy()).sum()
-        units = got["qty"].groupby(got["sku"].to_numpy()).sum()
+        spent = (got["qty"] * got["unit_cost"]).groupby(got["sku"], observed=True).sum()
+        units = got["qty"].groupby(got["sku"], observed=True).sum()
         received = (spent / units.where(units > 0)).reindex(skus)
     cost = typed.fillna(received)
     source = pd.Series("none", index=skus, dtype=object)
