@@ -148,7 +148,9 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     days_window, days_stockout, days_promo (days with promo sales or an all-channel promotion),
     promo_units, baseline_units, short_history (days_observed < min_history_days).
     """
-    rows = pd.MultiIndex.from_tuples(list(rows), names=["sku", "location"]) if len(rows) else \
+    # Level by level, as from_tuples would build it, without a Python tuple per row.
+    rows = pd.MultiIndex.from_arrays([rows.get_level_values(i).to_numpy(dtype=object) for i in (0, 1)],
+                                     names=["sku", "location"]) if len(rows) else \
         pd.MultiIndex.from_arrays([[], []], names=["sku", "location"])
     win = window(store, ledger.as_of)
     days = win.days
