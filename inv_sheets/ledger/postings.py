@@ -218,7 +218,9 @@ def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
     """
     L = {c: lines[c].to_numpy() for c in lines.columns}
     C = {c: counts[c].to_numpy() for c in counts.columns}
-    tracked = np.isin(v.skus, list(_tracked(store)))
+    # A set look-up per SKU: np.isin on Python strings compares every SKU with every tracked one.
+    tracked_skus = _tracked(store)
+    tracked = np.array([sku in tracked_skus for sku in v.skus], dtype=bool)
     ltr, ctr = tracked[L["sku"]], tracked[C["sku"]]
     outside = len(OUTSIDE)
     plain_l, plain_c = np.flatnonzero(~ltr), np.flatnonzero(~ctr)
