@@ -78,7 +78,7 @@ def _counts_overdue(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Mi
     there for longer than that. A new SKU-location has one cycle for its first count, so a store
     that counts what the Count Plan lists each day gets this step done and keeps it done."""
     s = count_schedule(store, ledger)
-    internal = ledger.internal()
+    internal = ledger.internal(["sku", "location", "when", "qty"])
     stocked = internal[internal["qty"] > 0].groupby(["sku", "location"], observed=True)["when"].min().dt.normalize()
     since = stocked.reindex(pd.MultiIndex.from_arrays([s["sku"], s["location"]])).to_numpy()
     waited = (ledger.as_of - pd.Series(since, index=s.index)).dt.days
@@ -123,7 +123,7 @@ def _top_sellers_without_rop(store: Store, ledger: Ledger, issues: Sequence[Issu
 def _fast_movers_without_safety(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
     p = ledger.postings
     since = ledger.as_of - pd.Timedelta(days=store.settings.demand_days - 1)
-    sold = p[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"] >= since)]
+    sold = p.loc[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"] >= since), ["sku", "qty"]]
     units = sold.groupby("sku")["qty"].sum().sort_values(ascending=False, kind="stable")
     units = units[units > 0]
     if units.empty:

@@ -249,15 +249,25 @@ def _causes(c: pd.DataFrame, ledger: Ledger) -> pd.DataFrame:
     plain = c["date"] == c["date"].dt.normalize()
     at = c["date"].where(~plain, c["date"] + pd.Timedelta(days=1) - pd.Timedelta(1, "ns"))  # as the ledger times it
     left = c.assign(_at=at.astype("datetime64[ns]"), _i=np.arange(len(c))).sort_values("_at", kind="stable")
-    legs = ledger.internal()
+    legs = ledger.internal(["when", "type", "sku", "location"])
+    left["_pair"] = _pair_codes(left["sku"], left["location"], legs)
     for column, types in CAUSES.items():
         right = legs.loc[legs["type"].isin(types), ["when", "sku", "location"]].sort_values("when", kind="stable")
-        right = right.assign(**{column: right["when"].dt.normalize()})
-        right = right.astype({"sku": object, "location": object, "when": "datetime64[ns]"})
-        merged = pd.merge_asof(left.astype({"sku": object, "location": object}), right.rename(columns={"when": "_when"}),
-                               left_on="_at", right_on="_when", by=["sku", "location"], direction="backward")
+        right = pd.DataFrame({"_when": right["when"].astype("datetime64[ns]"), column: right["when"].dt.normalize(),
+                              "_pair": _pair_codes(right["sku"], right["location"], legs)})
+        merged = pd.merge_asof(left[["_at", "_pair"]], right, left_on="_at", right_on="_when", by="_pair",
+                               direction="backward")
         left[column] = merged[column].to_numpy()
-    return left.sort_values("_i").drop(columns=["_at", "_i"]).set_index(c.index)
+    return left.sort_values("_i").drop(columns=["_at", "_i", "_pair"]).set_index(c.index)
+
+
+def _pair_codes(sku: pd.Series, location: pd.Series, postings: pd.DataFrame) -> np.ndarray:
+    """A number for each SKU-location, from the postings' categories: merge_asof matches numbers far
+    faster than text. A SKU or location the postings never name gets a number no posting has."""
+    skus, places = postings["sku"].cat.categories, postings["location"].cat.categories
+    s = pd.Categorical(sku, categories=skus).codes.astype(np.int64) + 1
+    p = pd.Categorical(location, categories=places).codes.astype(np.int64) + 1
+    return s * (len(places) + 1) + p
 
 
 def _letters(name: str) -> dict[str, str]:

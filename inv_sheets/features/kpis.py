@@ -80,8 +80,8 @@ def weekly_kpis(store: Store, ledger: Ledger, abc: pd.Series | None = None, week
     out["units_on_hand"] = on_hand.sum(axis=1).reindex(ends).to_numpy()
 
     p = ledger.postings
-    sold = p[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"].dt.normalize() >= first)
-             & (p["when"].dt.normalize() <= as_of)]
+    sold = p.loc[(p["type"] == "sale") & (p["location"] == "@customer") & (p["when"].dt.normalize() >= first)
+                 & (p["when"].dt.normalize() <= as_of), ["when", "sku", "qty"]]
     week = ((sold["when"].dt.normalize() - first).dt.days // 7).to_numpy()  # the row each sale falls in
     out["units_sold"] = sold["qty"].groupby(week).sum().reindex(range(weeks), fill_value=0.0).to_numpy()
     cogs = (sold["qty"] * sold["sku"].map(unit_cost).astype(float).fillna(0.0)).groupby(week).sum()
@@ -116,7 +116,7 @@ def _stockouts(store: Store, ledger: Ledger, out: pd.DataFrame, first: pd.Timest
     items = store["Items"]
     active = items.loc[items["status"] != "discontinued", "sku"].dropna()
     active = pd.Index(active[~active.isin(ledger.bundles["bundle_sku"])].unique())
-    internal = ledger.internal()
+    internal = ledger.internal(["sku", "when", "qty"])
     stocked_from = internal[internal["qty"] > 0].groupby("sku")["when"].min().dt.normalize()
     active = active[active.isin(stocked_from.index)]
     # For sale: at sellable locations, expired batches set aside (an expired batch is on hand, not

@@ -26,11 +26,12 @@ def _unit_costs(store: Store, ledger: Ledger) -> pd.DataFrame:
     typed = store["Items"].drop_duplicates("sku").set_index("sku")["unit_cost"].reindex(skus).astype(float)
     p = ledger.postings
     internal = ~p["location"].str.startswith("@").to_numpy()
-    got = p[internal & (p["type"] == "receive").to_numpy() & p["unit_cost"].notna().to_numpy()]
+    costed_receipt = internal & (p["type"] == "receive").to_numpy() & p["unit_cost"].notna().to_numpy()
+    got = p.loc[costed_receipt, ["sku", "qty", "unit_cost"]]
     received = pd.Series(float("nan"), index=skus)
     if len(got):
-        spent = (got["qty"] * got["unit_cost"]).groupby(got["sku"].to_numpy()).sum()
-        units = got["qty"].groupby(got["sku"].to_numpy()).sum()
+        spent = (got["qty"] * got["unit_cost"]).groupby(got["sku"], observed=True).sum()
+        units = got["qty"].groupby(got["sku"], observed=True).sum()
         received = (spent / units.where(units > 0)).reindex(skus)
     cost = typed.fillna(received)
     source = pd.Series("none", index=skus, dtype=object)

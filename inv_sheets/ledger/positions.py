@@ -39,6 +39,7 @@ class Legs:
     batches: np.ndarray
     outside: int
     expiry: dict = field(default_factory=dict, repr=False)
+    _internal_groups: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def internal(self) -> np.ndarray:
@@ -88,15 +89,22 @@ class Legs:
         labels = pd.Index(parts[0], name=by[0]) if len(by) == 1 else pd.MultiIndex.from_arrays(parts, names=list(by))
         return g, group_codes, labels
 
+    def group_internal(self, by: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray], pd.Index]:
+        """group(by) of the legs at internal locations, worked out once per `by`: the stock on hand
+        and the day-by-day balances of every period group the same legs. Callers only read it."""
+        key = tuple(by)
+        if key not in self._internal_groups:
+            self._internal_groups[key] = self.group(by, self.internal)
+        return self._internal_groups[key]
+
 
 def on_hand(legs: Legs) -> pd.DataFrame:
     """Stock on hand by sku, location, batch and expiry at the internal locations.
 
     Rows that net to zero are left out; negative ones stay.
     """
-    mask = legs.internal
-    g, (sku, _, batch), labels = legs.group(["sku", "location", "batch"], mask)
-    qty = np.bincount(g, weights=legs.qty[mask], minlength=len(labels)).round(9)
+    g, (sku, _, batch), labels = legs.group_internal(["sku", "location", "batch"])
+    qty = np.bincount(g, weights=legs.qty[legs.internal], minlength=len(labels)).round(9)
     keep = np.abs(qty) > EPS
     frame = labels[keep].to_frame(index=False)
     frame.insert(3, "expiry", legs.expiries(sku[keep], batch[keep]))
@@ -116,14 +124,17 @@ def daily(legs: Legs, sellable: pd.Series, start: object, end: object, by: Seque
     if sellable_only:
         ok = sellable.reindex(pd.Index(legs.places, dtype="str")).fillna(False).to_numpy(dtype=bool)
         mask = mask & ok[legs.place]
-    g, _, labels = legs.group(list(by), mask)
+        g, _, labels = legs.group(list(by), mask)
+    else:
+        g, _, labels = legs.group_internal(by)
     n_groups, n_days = len(labels), len(days)
     d = (legs.day[mask] - np.datetime64(start.date(), "D")).astype(np.int64)
     qty = legs.qty[mask]
     opening = np.bincount(g[d < 0], weights=qty[d < 0], minlength=n_groups)
     inside = (d >= 0) & (d < n_days)
     change = np.bincount(d[inside] * n_groups + g[inside], weights=qty[inside], minlength=n_days * n_groups)
-    balance = (change.reshape(n_days, n_groups).cumsum(axis=0) + opening).round(9)
+    balance = change.reshape(n_days, n_groups).cumsum(axis=0) + opening
+    balance.round(9, out=balance)  # in place: days x groups floats can be a few hundred MB
     out = pd.DataFrame(balance, index=days, columns=labels)
     return out.sort_index(axis=1)
 

@@ -118,9 +118,12 @@ class Ledger:
         self._derived[name] = (store, value)
         return value
 
-    def internal(self) -> pd.DataFrame:
-        """The postings at the store's own locations (not at outside places)."""
-        return self.postings[self.legs.internal]
+    def internal(self, columns: Sequence[str] | None = None) -> pd.DataFrame:
+        """The postings at the store's own locations (not at outside places): only `columns` when
+        given (selecting rows of the few columns a caller reads is several times faster)."""
+        if columns is None:
+            return self.postings[self.legs.internal]
+        return self.postings.loc[self.legs.internal, list(columns)]
 
     def daily(self, start: object, end: object, *, by: Sequence[str] = ("sku",),
               sellable_only: bool = False) -> pd.DataFrame:
@@ -215,7 +218,9 @@ def _parts(store: Store, lines: pd.DataFrame, counts: pd.DataFrame, v: _Vocab,
     """
     L = {c: lines[c].to_numpy() for c in lines.columns}
     C = {c: counts[c].to_numpy() for c in counts.columns}
-    tracked = np.isin(v.skus, list(_tracked(store)))
+    # A set look-up per SKU: np.isin on Python strings compares every SKU with every tracked one.
+    tracked_skus = _tracked(store)
+    tracked = np.array([sku in tracked_skus for sku in v.skus], dtype=bool)
     ltr, ctr = tracked[L["sku"]], tracked[C["sku"]]
     outside = len(OUTSIDE)
     plain_l, plain_c = np.flatnonzero(~ltr), np.flatnonzero(~ctr)

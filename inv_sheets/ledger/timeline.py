@@ -41,11 +41,9 @@ def categorical(vocabulary: np.ndarray, codes: np.ndarray) -> pd.Categorical:
     """
     vocabulary = np.asarray(vocabulary, dtype=object)
     order = np.argsort(vocabulary.astype(str), kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
+    rank = np.full(len(order) + 1, -1, dtype=np.int64)  # the last one is where a missing value (-1) looks
     rank[order] = np.arange(len(order))
-    codes = np.asarray(codes, dtype=np.int64)
-    sorted_codes = np.where(codes >= 0, rank[np.maximum(codes, 0)] if len(rank) else -1, -1)
-    return pd.Categorical.from_codes(sorted_codes, categories=pd.Index(vocabulary[order], dtype="str"))
+    return pd.Categorical.from_codes(rank[np.asarray(codes)], categories=pd.Index(vocabulary[order], dtype="str"))
 
 
 def future_rows(store: Store, sheet: str, as_of: pd.Timestamp, issues: list[Issue]) -> np.ndarray:

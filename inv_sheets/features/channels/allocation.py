@@ -96,7 +96,7 @@ def promisable_stock(store: Store, ledger: Ledger) -> pd.DataFrame:
 def _arrival(ledger: Ledger, stock: pd.DataFrame) -> np.ndarray:
     """When each batch first came into the store (for FEFO ties on expiry); NaT when unbatched."""
     p = ledger.postings
-    p = p[p["batch"].notna().to_numpy() & (p["qty"] > 0).to_numpy()]
+    p = p.loc[p["batch"].notna().to_numpy() & (p["qty"] > 0).to_numpy(), ["when", "sku", "batch"]]
     first = p.groupby(["sku", "batch"])["when"].min()
     idx = pd.MultiIndex.from_arrays([stock["sku"], stock["batch"]])
     return first.reindex(idx).to_numpy(dtype="datetime64[ns]")

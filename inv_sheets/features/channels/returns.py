@@ -73,7 +73,7 @@ def _moved(store: Store, ledger: Ledger) -> pd.DataFrame:
     mv = store["Movements"]
     keep = ledger.moves["posted"].reindex(mv.index, fill_value=False).to_numpy(dtype=bool) \
         & mv["type"].isin(["return", "sale"]).to_numpy()
-    m = mv[keep]
+    m = mv.loc[keep, ["date", "type", "sku", "reason"]]
     reason = m["reason"].str.strip().str.lower()
     return pd.DataFrame({
         "day": m["date"].dt.normalize(), "type": m["type"], "sku": m["sku"],
@@ -137,7 +137,8 @@ def hold_ages(ledger: Ledger) -> pd.DataFrame:
     if not len(held):
         return pd.DataFrame(columns=["sku", "location", "qty", "days_waiting"])
     p = ledger.postings
-    arrivals = p[p["location"].isin(holds).to_numpy() & (p["qty"] > 0).to_numpy()]
+    into_hold = p["location"].isin(holds).to_numpy() & (p["qty"] > 0).to_numpy()
+    arrivals = p.loc[into_hold, ["when", "seq", "sku", "location", "qty"]]
     arrivals = arrivals.sort_values(["sku", "location", "when", "seq"], ascending=[True, True, False, False])
     keys = pd.MultiIndex.from_arrays([arrivals["sku"], arrivals["location"]])
     left = held.reindex(keys, fill_value=0.0).to_numpy()

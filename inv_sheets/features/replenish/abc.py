@@ -47,8 +47,8 @@ def _consumption_value(store: Store, ledger: Ledger) -> pd.DataFrame:
     internal = ~p["location"].str.startswith("@").to_numpy()
     day = p["when"].dt.normalize()
     start = ledger.as_of - pd.Timedelta(days=364)
-    sold = p[internal & (p["type"] == "sale").to_numpy() & (day >= start).to_numpy()]
-    units = (-sold["qty"]).groupby(sold["sku"].to_numpy()).sum().reindex(skus, fill_value=0.0)
+    sold = p.loc[internal & (p["type"] == "sale").to_numpy() & (day >= start).to_numpy(), ["sku", "qty"]]
+    units = (-sold["qty"]).groupby(sold["sku"], observed=True).sum().reindex(skus, fill_value=0.0)
     cost = unit_costs(store, ledger)["unit_cost"].reindex(skus)
     # A store that has entered no costs at all is ranked by units, rather than every SKU being a C.
     value = units * cost.fillna(0.0) if cost.notna().any() else units.copy()

@@ -62,7 +62,8 @@ def sale_lines(postings: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -
 
     Columns day, sku, location, channel, parent_sku (the bundle sold, for component legs), units.
     """
-    p = postings[(postings["type"] == "sale").to_numpy() & ~postings["location"].str.startswith("@").to_numpy()]
+    sale = (postings["type"] == "sale").to_numpy() & ~postings["location"].str.startswith("@").to_numpy()
+    p = postings.loc[sale, ["when", "sku", "location", "channel", "parent_sku", "qty"]]
     day = p["when"].dt.normalize()
     p = p[((day >= start) & (day <= end)).to_numpy()]
     return pd.DataFrame({
@@ -108,7 +109,8 @@ def row_keys(sku: np.ndarray, location: np.ndarray, rows: pd.MultiIndex,
     row (location ""), else none (sku None). `counts`, when given, says which locations may go to
     the SKU's row (the sellable ones, for stock)."""
     own = pd.MultiIndex.from_arrays([sku, location]).isin(rows)
-    sku_level = pd.MultiIndex.from_arrays([sku, np.full(len(sku), ALL_LOCATIONS, dtype=object)]).isin(rows)
+    sku_rows = rows.get_level_values(0)[rows.get_level_values(1) == ALL_LOCATIONS]
+    sku_level = pd.Index(sku, dtype=object).isin(sku_rows)
     if counts is not None:
         sku_level &= counts
     key_sku = np.where(own | sku_level, sku, None)
@@ -146,7 +148,9 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     days_window, days_stockout, days_promo (days with promo sales or an all-channel promotion),
     promo_units, baseline_units, short_history (days_observed < min_history_days).
     """
-    rows = pd.MultiIndex.from_tuples(list(rows), names=["sku", "location"]) if len(rows) else \
+    # Level by level, as from_tuples would build it, without a Python tuple per row.
+    rows = pd.MultiIndex.from_arrays([rows.get_level_values(i).to_numpy(dtype=object) for i in (0, 1)],
+                                     names=["sku", "location"]) if len(rows) else \
         pd.MultiIndex.from_arrays([[], []], names=["sku", "location"])
     win = window(store, ledger.as_of)
     days = win.days
@@ -224,7 +228,7 @@ def unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> p
 
 def _unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     p = ledger.postings
-    dated = p[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy()]
+    dated = p.loc[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy(), ["sku", "batch", "expiry"]]
     if dated.empty:
         return ledger.daily(start, end, by=("sku", "location"))
     by_batch = ledger.daily(start, end, by=("sku", "location", "batch"))
