@@ -199,7 +199,7 @@ class LastRefresh:
             self._written = secrets.token_hex(16)
             cache.save_value(self.path, cache.SEEN, self._written, as_read(kept))
             cache.save_value(self.path, cache.PACKED, self._written, packed)
-        return self._issues, SheetData(LEDGER, pd.DataFrame({"block": pd.Series(blocks, dtype=object)}), hidden=True)
+        return self._issues, _sheet(blocks)
 
     def _appended(self, book: Book, store: Store, part: str) -> tuple[list[Issue], pd.DataFrame, Packed | None] | None:
         """The comparison of a ledger that only grew since the one kept for this fingerprint part.
@@ -296,7 +296,17 @@ def _fingerprint_part(path: str | os.PathLike) -> str | None:
 
 def ledger_sheet(seen: pd.DataFrame) -> SheetData:
     """The hidden sheet holding these fingerprints (columns ENTRY, in the order given), packed."""
-    return SheetData(LEDGER, pack(seen), hidden=True)
+    return _sheet(_packed(seen)[0])
+
+
+def _sheet(blocks: list[str]) -> SheetData:
+    """The hidden sheet of packed cells."""
+    return SheetData(LEDGER, _cells(blocks), hidden=True)
+
+
+def _cells(blocks: list[str]) -> pd.DataFrame:
+    """Packed cells as the sheet's one `block` column (Python strings: the writer takes them as such)."""
+    return pd.DataFrame({"block": pd.Series(blocks, dtype=object)})
 
 
 def pack(seen: pd.DataFrame) -> pd.DataFrame:
@@ -305,7 +315,7 @@ def pack(seen: pd.DataFrame) -> pd.DataFrame:
     Entries keep their order; one that holds a tab, line break or carriage return in a field, or
     is longer than ENTRY_CHARS, is left out (its row is then not fingerprinted).
     """
-    return pd.DataFrame({"block": pd.Series(_packed(seen)[0], dtype=object)})
+    return _cells(_packed(seen)[0])
 
 
 @dataclass(frozen=True)
