@@ -292,7 +292,8 @@ def _write_order(book: Workbook, sheets: list[SheetData]) -> list[int]:
     The hidden fingerprint sheet is the biggest part a refresh writes (66 MB of XML at a full
     ledger) and comes last in the list: written first, it is deflated on the worker threads while
     the other sheets render, instead of being waited for at the end. One already in the workbook
-    keeps its place, and the member order of the file is the package's, so the bytes are the same.
+    keeps its place, and the member order of the file is the package's; a refresh wrote it, so its
+    cell style is in the workbook already, and no style is numbered otherwise: the same bytes.
     """
     early = [i for i, data in enumerate(sheets) if data.hidden and book.owned(data.name) is not None]
     return early + [i for i in range(len(sheets)) if i not in early]
