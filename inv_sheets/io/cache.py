@@ -63,7 +63,7 @@ from ..contract.book import Table
 from ..contract.issues import Issue, Report
 from .package import seek_to_data
 
-FORMAT = 4  # bump when what is cached changes shape
+FORMAT = 5  # bump when what is cached changes shape
 MIN_PART_BYTES = 512 << 10  # sheets smaller than this (inflated, some 5,000 rows) read about as fast as a cache file loads
 UNUSED_DAYS = 30  # entries not used for this long are removed (copies and renamed files leave some)
 REFRESHED = "\0refresh"  # the entry name of a workbook's last refresh report (no sheet has a NUL)
@@ -283,8 +283,8 @@ def save_value(workbook: str | os.PathLike, entry: str, key: str, value: object)
 
 def _load(path: Path, digest: str) -> dict | None:
     """A cache file's contents if it is safe to load and holds `digest`, else None."""
-    stored = _unpickle(path)
-    if stored is None or stored.get("digest") != digest:
+    stored = _unpickle(path, digest)
+    if stored is None:
         return None
     try:
         os.utime(path)  # in use: not pruned
@@ -293,16 +293,25 @@ def _load(path: Path, digest: str) -> dict | None:
     return stored
 
 
-def _unpickle(path: Path) -> dict | None:
-    """A cache file's contents if it is safe to load (see _private) and is a cache entry, else None."""
+def _unpickle(path: Path, digest: str | None = None) -> dict | None:
+    """A cache file's contents if it is safe to load (see _private) and is a cache entry, else None;
+    with `digest`, None as well when the entry holds another.
+
+    A file is two pickles: the entry's digest, then the entry. A refresh after an append asks for
+    the grown sheet's key first and then for the entry as it was; reading the digest alone first
+    spares unpickling a full sheet's entry (some 150 MB) twice.
+    """
     if not _private(path):
         return None
     try:
         with open(path, "rb") as fh:
+            held = pickle.load(fh)
+            if not isinstance(held, str) or (digest is not None and held != digest):
+                return None
             stored = pickle.load(fh)
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError, ValueError):
         return None
-    return stored if isinstance(stored, dict) else None
+    return stored if isinstance(stored, dict) and stored.get("digest") == held else None
 
 
 def _save(target: Path, payload: dict) -> bool:
@@ -313,6 +322,7 @@ def _save(target: Path, payload: dict) -> bool:
         fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
+                pickle.dump(payload["digest"], fh, protocol=pickle.HIGHEST_PROTOCOL)
                 pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, target)
         except BaseException:
