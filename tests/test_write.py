@@ -30,7 +30,7 @@ from inv_sheets.contract.issues import (
 )
 from inv_sheets.contract.sheetdata import LineChart, SheetData, sheet
 from inv_sheets.io import package as package_module
-from inv_sheets.io.cells import clean_text, clean_texts, encode
+from inv_sheets.io.cells import clean_text, clean_texts, element_texts, encode
 from inv_sheets.io.render import render
 from inv_sheets.io.styles import MINIMAL_STYLES, StyleSheet
 from inv_sheets.io.write import FileState, check_writable, write_sheets
@@ -495,6 +495,21 @@ def test_a_column_that_needs_no_cleaning_is_found_without_cleaning_it() -> None:
     assert clean_texts(long) == [clean_text(t) for t in long]
     plain = ["SKU-1", "a b\tc\nd", "x_0041_"]
     assert clean_texts(plain) is plain
+
+
+def test_a_column_for_text_elements_is_cleaned_and_told_whether_to_keep_its_spaces() -> None:
+    """element_texts gives clean_texts' texts, and asks for xml:space="preserve" exactly when a
+    text starts or ends with a space or holds a tab, a line feed or a carriage return."""
+    pieces = ["a", " ", "\t", "\n", "\r", "&", "é", "_x0041_", "  ", ""]
+    rng = np.random.default_rng(12)
+    for _ in range(3000):
+        texts = ["".join(rng.choice(pieces, rng.integers(0, 4))) for _ in range(rng.integers(1, 5))]
+        cleaned, preserve = element_texts(texts)
+        assert cleaned == clean_texts(texts), texts
+        wants = any(t[:1] == " " or t[-1:] == " " or any(c in t for c in "\t\n\r") for t in texts)
+        assert preserve == wants, texts
+    assert element_texts([]) == ([], False)
+    assert element_texts(["b", "\x00 a"]) == (["b", " a"], True)  # cleaning drops the NUL: a leading space
 
 
 def test_whole_numbers_are_written_as_python_writes_them() -> None:

@@ -42,7 +42,7 @@ from ..contract.schema import (
 )
 from ..contract.sheetdata import DEFINITIONS_LINK, SheetData
 from . import chart as chart_xml
-from .cells import Column, clean_text, clean_texts, encode, needs_preserve
+from .cells import Column, clean_text, element_texts, encode
 from .styles import CellStyle
 
 NUM_FORMATS = {
@@ -222,8 +222,8 @@ def _column_cells(letter: str, col: OutColumn, encoded: Column, data: SheetData,
 
     if not formula and kinds <= {""}:  # an empty column
         return [""] * len(classes)
-    texts = clean_texts(raw) if "s" in kinds else raw
-    space = ' xml:space="preserve"' if "s" in kinds and needs_preserve(raw) else ""
+    texts, preserve = element_texts(raw) if "s" in kinds else (raw, False)
+    space = ' xml:space="preserve"' if preserve else ""
     pre = f'<c r="{letter}'
     if not formula and not link and kinds == {"n"}:
         mid = f'" s="{xf_base}"><v>'
