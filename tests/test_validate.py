@@ -173,3 +173,15 @@ def test_an_excel_error_in_a_cell_is_reported_at_it(tmp_path):
     found = _found(validate(path))
     assert ("cell-error", "Items!C3") in found
     assert ("formula-without-value", "Items!C4") in found
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet=st.sampled_from("aZ09 -_.%/é\u2013\u00a0\u200bİß"), max_size=8), min_size=1, max_size=6))
+def test_a_column_folds_as_each_of_its_texts_folds(texts: list[str]) -> None:
+    """fold_all (column-wise, for plain ASCII) gives what schema.fold gives text by text."""
+    import pandas as pd
+
+    from inv_sheets.contract.schema import fold
+    from inv_sheets.rules.checks import fold_all
+
+    assert fold_all(pd.Series(texts, dtype="str")).tolist() == [fold(t) for t in texts]

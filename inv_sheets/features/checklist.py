@@ -19,10 +19,9 @@ import pandas as pd
 
 from ..contract.book import Store
 from ..contract.issues import Issue
-from ..contract.schema import fold
 from ..contract.sheetdata import SheetData, sheet
 from ..ledger.postings import Ledger
-from ..rules.checks import variants
+from ..rules.checks import fold_all, variants
 from .counts import count_schedule
 from .replenish.abc import abc_classes
 
@@ -45,8 +44,9 @@ def _skus_not_standard(store: Store, ledger: Ledger, issues: Sequence[Issue]) ->
 
 def _duplicates(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
     items = store["Items"].dropna(subset=["sku"])
-    same = pd.Series([fold(n) + "|" + fold(v if isinstance(v, str) else "") for n, v in zip(items["name"], items["variant"])],
-                     index=items.index)
+    names = pd.Series([n if isinstance(n, str) else str(n) for n in items["name"].tolist()], index=items.index, dtype="str")
+    variants = pd.Series([v if isinstance(v, str) else "" for v in items["variant"].tolist()], index=items.index, dtype="str")
+    same = fold_all(names) + "|" + fold_all(variants)  # column-wise: fold per item took 0.2 s at 10,000 items
     twins = items.loc[same.duplicated(keep=False), "sku"]
     return _unique(list(twins) + _found(store, issues, "Items", DUPLICATE_CODES, "sku"))
 
