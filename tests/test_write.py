@@ -17,6 +17,7 @@ import openpyxl
 import pandas as pd
 import pytest
 from fidelity import build_xlsm, build_xlsx, rewrite_zip
+from isal import isal_zlib
 from lxml import etree
 from ooxml import problems
 from python_calamine import CalamineWorkbook
@@ -340,10 +341,20 @@ def test_bytes_damaged_on_the_way_to_disk_are_caught_before_the_replace(
     assert [p.name for p in tmp_path.iterdir()] == ["store.xlsx"]
 
 
-def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path) -> None:
-    """Parts are deflated on two threads as they are written and the save writes them itself:
-    every byte of the file, headers and central directory included, is what ZipFile.writestr
-    would have written, for a part replaced after it was first written too."""
+def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Parts are deflated on two threads as they are written (by ISA-L) and the save writes them
+    itself: every byte of the file, headers and central directory included, is what
+    ZipFile.writestr would have written with the same deflate, for a part replaced after it was
+    first written too."""
+    zipfiles_own = zipfile._get_compressor  # noqa: SLF001
+
+    def same_deflate(compress_type: int, compresslevel: int | None = None):
+        if compress_type == zipfile.ZIP_DEFLATED:
+            return isal_zlib.compressobj(package_module.DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
+        return zipfiles_own(compress_type, compresslevel)
+
+    monkeypatch.setattr(zipfile, "_get_compressor", same_deflate)
     book = build_xlsx(tmp_path / "store.xlsx")
     big = b"<x>" + b"".join(b'<r n="%d">%s</r>' % (i, os.urandom(i % 50).hex().encode()) for i in range(60_000)) + b"</x>"
     edited = {"xl/worksheets/sheet1.xml": big, "xl/new.xml": b"<y/>", "xl/empty.xml": b""}
@@ -364,7 +375,7 @@ def test_members_deflated_on_threads_are_the_bytes_zipfile_writes(tmp_path: Path
                     member = zipfile.ZipInfo(name, info.date_time if info else package_module._NEW_MEMBER_TIME)
                     member.compress_type = zipfile.ZIP_DEFLATED
                     member.external_attr = info.external_attr if info else 0o600 << 16
-                    dest.writestr(member, edited[name], compresslevel=1)
+                    dest.writestr(member, edited[name])
                 else:
                     package_module._copy_raw(pkg._zip, pkg._infos[name], dest)  # noqa: SLF001
     assert set(copied) == set(pkg.names()) - set(edited)
