@@ -177,6 +177,7 @@ class LastRefresh:
         self._inputs: str | None = None  # the key without the fingerprint part, once checked
         self._issues: list[Issue] = []
         self._written: str | None = None  # the cache name of the fingerprints to be written
+        self._seen_as: str | None = None  # the cache name of the fingerprints the last refresh wrote, once read
 
     def check(self, book: Book, store: Store) -> tuple[list[Issue], SheetData | None]:
         """Findings, and the sheet to write: None when the one in the file is already right."""
@@ -197,7 +198,10 @@ class LastRefresh:
         # features and the write; remember() ties that name to the part they are written to.
         if self.writes and cache.enabled():
             self._written = secrets.token_hex(16)
-            cache.save_value(self.path, cache.SEEN, self._written, as_read(kept))
+            # Packed on from the last refresh's cells: its fingerprints lead these, and only the new
+            # rows' need writing.
+            cache.save_value(self.path, cache.SEEN, self._written, as_read(kept),
+                             extends=self._seen_as if before is not None else None)
             cache.save_value(self.path, cache.PACKED, self._written, packed)
         return self._issues, _sheet(blocks)
 
@@ -248,7 +252,10 @@ class LastRefresh:
         wrote (kept in the cache as read_seen would read them back), else read from the file."""
         written = cache.load_value(self.path, cache.SEEN_IN, part) if part is not None else None
         seen = cache.load_value(self.path, cache.SEEN, written) if isinstance(written, str) else None
-        return seen if isinstance(seen, pd.DataFrame) else read_seen(self.path)
+        if isinstance(seen, pd.DataFrame):
+            self._seen_as = written
+            return seen
+        return read_seen(self.path)
 
     def remember(self, written: str | os.PathLike) -> None:
         """Keep the findings, and which fingerprints were written, for the next refresh of

@@ -120,6 +120,13 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
         packed_on.append(before is not None)
         return pack(rows, before)
     monkeypatch.setattr(integrity, "_packed", packs_on)
+    chunked, save_rows = [], cache._save_rows
+
+    def keeps_rows(path, payload, rows, extends):  # whether the rows kept last stay, with the new ones beside
+        saved = save_rows(path, payload, rows, extends)
+        chunked.append(len(cache._unpickle(path)["chunks"]) > 1)
+        return saved
+    monkeypatch.setattr(cache, "_save_rows", keeps_rows)
 
     rng = random.Random(seed)
     path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *_movements()]})
@@ -142,6 +149,7 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
     assert any(typed), "no refresh took the typed rows it knew from the last one"
     assert any(compared), "no refresh took the fingerprint comparison it knew from the last one"
     assert any(packed_on), "no refresh packed the new fingerprints on from the cells it wrote last"
+    assert any(chunked), "no refresh kept only the new rows beside the ones it kept last"
 
 
 def _spy(real, calls: list[bool]):

@@ -730,3 +730,59 @@ def test_a_big_ledger_with_a_few_odd_cells_reads_them_exactly_and_the_rest_colum
     assert {("number-as-text", "Movements!E1001"), ("number-with-unit", "Movements!E30001"),
             ("not-a-number", "Movements!E51000"), ("date-as-text", "Movements!B2001"),
             ("not-a-date", "Movements!B40001")} <= found
+
+
+# Rows kept in chunks ------------------------------------------------------------------------------
+
+def _typed_rows(start: int, stop: int) -> pd.DataFrame:
+    rows = range(start, stop)
+    return pd.DataFrame({"sku": pd.array([f"S{r}" for r in rows], dtype="str"), "qty": [float(r) for r in rows],
+                         "date": pd.to_datetime([dt.date(2025, 1, 1) + dt.timedelta(days=r) for r in rows])},
+                        index=pd.Index(list(rows)))
+
+
+def _chunk_files(book: Path) -> list[Path]:
+    entry = cache.entry_path(book, cache.TYPED + "Movements")
+    return sorted(entry.parent.glob(f"{entry.stem}.*{cache.CHUNK}"))
+
+
+def test_a_grown_sheet_keeps_its_earlier_rows_where_they_were_written(tmp_path, cached):
+    """Each day's rows go in a chunk of their own; the rows kept before are not written again, and
+    what loads is the whole frame, as a single save of it would give."""
+    book = tmp_path / "store.xlsx"
+    assert cache.save_typed(book, "Movements", "day 0", _typed_rows(2, 1000), [])
+    first = _chunk_files(book)
+    assert len(first) == 1
+    written = first[0].stat().st_mtime_ns, first[0].read_bytes()
+    for day in range(1, 4):
+        assert cache.save_typed(book, "Movements", f"day {day}", _typed_rows(2, 1000 + 10 * day), [],
+                                extends=f"day {day - 1}")
+    assert len(_chunk_files(book)) == 4
+    assert (first[0].stat().st_mtime_ns, first[0].read_bytes()) == written
+    frame, issues = cache.load_typed(book, "Movements", "day 3")
+    pd.testing.assert_frame_equal(frame, _typed_rows(2, 1030))
+    assert issues == [] and cache.load_typed(book, "Movements", "day 2") is None
+
+
+def test_chunks_are_folded_into_one_and_a_claim_that_does_not_hold_writes_all_rows(tmp_path, cached):
+    book = tmp_path / "store.xlsx"
+    cache.save_typed(book, "Movements", "day 0", _typed_rows(2, 100), [])
+    for day in range(1, cache.MAX_CHUNKS + 1):
+        cache.save_typed(book, "Movements", f"day {day}", _typed_rows(2, 100 + day), [], extends=f"day {day - 1}")
+    assert len(_chunk_files(book)) == 1  # the ninth chunk would have made too many: all written as one
+    pd.testing.assert_frame_equal(cache.load_typed(book, "Movements", f"day {cache.MAX_CHUNKS}")[0],
+                                  _typed_rows(2, 100 + cache.MAX_CHUNKS))
+    # Extending an entry the cache does not hold (another key) writes every row again.
+    cache.save_typed(book, "Movements", "other", _typed_rows(5, 50), [], extends="not held")
+    assert len(_chunk_files(book)) == 1
+    pd.testing.assert_frame_equal(cache.load_typed(book, "Movements", "other")[0], _typed_rows(5, 50))
+
+
+def test_a_missing_chunk_is_a_miss_and_forgetting_a_sheet_drops_its_chunks(tmp_path, cached):
+    book = tmp_path / "store.xlsx"
+    cache.save_typed(book, "Movements", "day 0", _typed_rows(2, 100), [])
+    cache.save_typed(book, "Movements", "day 1", _typed_rows(2, 120), [], extends="day 0")
+    _chunk_files(book)[0].unlink()
+    assert cache.load_typed(book, "Movements", "day 1") is None
+    cache.forget(book, [cache.TYPED + "Movements"])
+    assert _chunk_files(book) == [] and not cache.entry_path(book, cache.TYPED + "Movements").exists()

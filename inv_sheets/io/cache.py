@@ -37,7 +37,10 @@ Where: one file per workbook and sheet in the user's cache folder, `$INV_SHEETS_
 `$XDG_CACHE_HOME/inv-sheets`, else `~/.cache/inv-sheets` (on Windows `%LOCALAPPDATA%\\inv-sheets`).
 The file name is a hash of the workbook's absolute path and the sheet name, so a new version of a
 sheet replaces the old entry instead of piling up beside it; entries unused for UNUSED_DAYS days
-are removed (a copied or renamed workbook leaves its old ones). Nothing is written into the workbook.
+are removed (a copied or renamed workbook leaves its old ones). The rows of a big sheet's read,
+its typing and the fingerprints are kept in chunk files beside its entry, written once each: a
+sheet that grew by the day's rows adds a chunk of them instead of writing a million rows again
+(see _save_rows). Nothing is written into the workbook.
 `INV_SHEETS_CACHE=off` turns the cache off. The files are Python pickles of the user's own data
 written by the user's own process, in a folder only the user can write to; a file that is not the
 user's own, sits in a folder others can write to, or cannot be read is ignored and rewritten.
@@ -45,11 +48,13 @@ user's own, sits in a folder others can write to, or cannot be read is ignored a
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import os
 import pickle
 import re
+import secrets
 import tempfile
 import time
 import zipfile
@@ -86,6 +91,7 @@ class Entry:
     table: Table | None
     issues: list[Issue] = field(default_factory=list)
     mark: object = None  # where its rows ended in the sheet's XML (io.tail.Mark), when it was read whole
+    digest: str | None = None  # the key it was kept under (Key.digest)
 
 
 def enabled() -> bool:
@@ -185,35 +191,46 @@ def entry_path(workbook: str | os.PathLike, sheet: str) -> Path:
 
 def load(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
     """The cached read of a sheet if its key still matches, else None."""
-    stored = _load(entry_path(workbook, sheet), key.digest)
-    if stored is None:
+    found = _load_rows(entry_path(workbook, sheet), key.digest)
+    if found is None:
         return None
+    stored, rows = found
     formats = tuple(stored.get("formats", ()))
     if key.formats[:len(formats)] != formats:  # a style the sheet may use now shows another format
         return None
-    return Entry(stored["table"], list(stored["issues"]))
+    return Entry(_with_rows(stored.get("table"), rows), list(stored["issues"]), digest=key.digest)
 
 
 def save(workbook: str | os.PathLike, sheet: str, key: Key, table: Table | None, issues: list[Issue],
-         mark: object = None) -> bool:
-    """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable."""
-    return _save(entry_path(workbook, sheet),
-                 {"digest": key.digest, "formats": key.formats, "table": table, "issues": list(issues),
-                  "mark": mark, "reader": _reader()})
+         mark: object = None, extends: str | None = None) -> bool:
+    """Store a sheet's read; False (and nothing left behind) when the cache folder is not writable.
+
+    `extends` is the key of the entry whose table's rows are this table's first rows (a sheet read
+    as its last read and the rows added below it): only the rows after them are written."""
+    rows = table.data if table is not None else pd.DataFrame()
+    kept = dataclasses.replace(table, data=rows.iloc[:0]) if table is not None else None
+    return _save_rows(entry_path(workbook, sheet),
+                      {"digest": key.digest, "formats": key.formats, "table": kept, "issues": list(issues),
+                       "mark": mark, "reader": _reader()}, rows, extends)
 
 
 def load_last(workbook: str | os.PathLike, sheet: str, key: Key) -> Entry | None:
     """The last read of a sheet whose part has changed since (its key no longer matches), if the
     same reader made it with cell formats the current ones begin with: for io.tail to read only
     the rows added, or read.earlier to compare row by row."""
-    stored = _unpickle(entry_path(workbook, sheet))
-    if stored is None or stored.get("reader") != _reader():
+    found = _load_rows(entry_path(workbook, sheet))
+    if found is None or found[0].get("reader") != _reader():
         return None
+    stored, rows = found
     formats = tuple(stored.get("formats", ()))
-    table = stored.get("table")
+    table = _with_rows(stored.get("table"), rows)
     if key.formats[:len(formats)] != formats or not isinstance(table, Table) or table.source is None:
         return None
-    return Entry(table, list(stored.get("issues", [])), stored.get("mark"))
+    return Entry(table, list(stored.get("issues", [])), stored.get("mark"), stored["digest"])
+
+
+def _with_rows(table: object, rows: pd.DataFrame) -> object:
+    return dataclasses.replace(table, data=rows) if isinstance(table, Table) else table
 
 
 def refresh_key(workbook: str | os.PathLike, as_of: object) -> str | None:
@@ -244,14 +261,16 @@ def save_refresh(workbook: str | os.PathLike, key: str, report: Report) -> bool:
 
 def load_typed(workbook: str | os.PathLike, sheet: str, key: str) -> tuple[pd.DataFrame, list[Issue]] | None:
     """A sheet as typed before (the frame and the findings typing made), if `key` still matches."""
-    stored = _load(entry_path(workbook, TYPED + sheet), key)
-    if stored is None or not isinstance(stored.get("frame"), pd.DataFrame) or not isinstance(stored.get("issues"), list):
+    found = _load_rows(entry_path(workbook, TYPED + sheet), key)
+    if found is None or not isinstance(found[0].get("issues"), list):
         return None
-    return stored["frame"], list(stored["issues"])
+    return found[1], list(found[0]["issues"])
 
 
-def save_typed(workbook: str | os.PathLike, sheet: str, key: str, frame: pd.DataFrame, issues: list[Issue]) -> bool:
-    return _save(entry_path(workbook, TYPED + sheet), {"digest": key, "frame": frame, "issues": list(issues)})
+def save_typed(workbook: str | os.PathLike, sheet: str, key: str, frame: pd.DataFrame, issues: list[Issue],
+               extends: str | None = None) -> bool:
+    """Store a sheet as typed; `extends`: the key of a typing whose rows are this frame's first (see save)."""
+    return _save_rows(entry_path(workbook, TYPED + sheet), {"digest": key, "issues": list(issues)}, frame, extends)
 
 
 def load_check(workbook: str | os.PathLike, key: str) -> list[Issue] | None:
@@ -273,11 +292,17 @@ PACKED = "\0packed"  # how they were packed into the sheet's cells (integrity.Pa
 
 def load_value(workbook: str | os.PathLike, entry: str, key: str) -> object | None:
     """A value kept under `entry` for this workbook, if it was kept under `key`."""
-    stored = _load(entry_path(workbook, entry), key)
-    return stored.get("value") if stored else None
+    path = entry_path(workbook, entry)
+    stored = _load(path, key)
+    if stored is None:
+        return None
+    return _rows(path, stored) if "chunks" in stored else stored.get("value")
 
 
-def save_value(workbook: str | os.PathLike, entry: str, key: str, value: object) -> bool:
+def save_value(workbook: str | os.PathLike, entry: str, key: str, value: object, extends: str | None = None) -> bool:
+    """Keep `value` under `entry`; a frame in chunks of rows, `extends` as for save."""
+    if isinstance(value, pd.DataFrame):
+        return _save_rows(entry_path(workbook, entry), {"digest": key}, value, extends)
     return _save(entry_path(workbook, entry), {"digest": key, "value": value})
 
 
@@ -333,10 +358,79 @@ def _save(target: Path, payload: dict) -> bool:
     return True
 
 
+# Rows kept in chunks. A big sheet's read and its typing grow by the day's rows; rewriting a
+# million rows of them every morning to keep a few hundred more cost about a second at a full
+# ledger. So their rows are kept in chunk files that are written once and never changed, and the
+# entry's own file lists its chunks: a grown sheet adds a chunk of its new rows. An entry of
+# MAX_CHUNKS chunks is written again as one, so a load reads a few files, not one per day.
+CHUNK = ".chunk"
+MAX_CHUNKS = 8
+
+
+def _save_rows(path: Path, payload: dict, rows: pd.DataFrame, extends: str | None) -> bool:
+    """Write `payload` to `path` with `rows` kept in chunks. When `extends` is the digest the entry
+    at `path` holds, its rows are `rows`' first ones (the caller's word): only those after them
+    go in a new chunk."""
+    chunks: list[tuple[str, int]] = []
+    held = _unpickle(path, extends) if extends is not None else None
+    if held is not None and _chunks(held) and len(held["chunks"]) < MAX_CHUNKS:
+        chunks = list(held["chunks"])
+    start = sum(n for _, n in chunks)
+    if start > len(rows):
+        chunks, start = [], 0
+    if start < len(rows) or not chunks:  # the first chunk is written even empty: it holds the columns' types
+        name = f"{path.stem}.{secrets.token_hex(8)}{CHUNK}"
+        if not _save(path.parent / name, {"digest": name, "rows": rows.iloc[start:]}):
+            return False
+        chunks.append((name, len(rows) - start))
+    saved = _save(path, {**payload, "chunks": chunks})
+    listed = {name for name, _ in chunks} if saved else set()
+    for old in path.parent.glob(f"{path.stem}.*{CHUNK}"):  # chunks no entry lists any more
+        if old.name not in listed:
+            _unlink(old)
+    return saved
+
+
+def _load_rows(path: Path, digest: str | None = None) -> tuple[dict, pd.DataFrame] | None:
+    """The entry at `path` (holding `digest`, when given) and its rows, else None; a chunk that is
+    missing or damaged (another refresh of the workbook may have folded it away) is a miss."""
+    stored = _load(path, digest) if digest is not None else _unpickle(path)
+    rows = _rows(path, stored) if stored is not None else None
+    return (stored, rows) if rows is not None else None
+
+
+def _rows(path: Path, stored: dict) -> pd.DataFrame | None:
+    """The rows of the entry `stored` (read from `path`) from its chunks, else None."""
+    if not _chunks(stored):
+        return None
+    parts = []
+    for name, n in stored["chunks"]:
+        chunk = _load(path.parent / name, name)
+        rows = chunk.get("rows") if chunk else None
+        if not isinstance(rows, pd.DataFrame) or len(rows) != n:
+            return None
+        parts.append(rows)
+    return parts[0] if len(parts) == 1 else pd.concat(parts)
+
+
+def _chunks(stored: dict) -> bool:
+    chunks = stored.get("chunks")
+    return isinstance(chunks, list) and bool(chunks) and all(
+        isinstance(c, tuple) and len(c) == 2 and isinstance(c[0], str) and c[0].endswith(CHUNK) and "/" not in c[0]
+        and "\\" not in c[0] and isinstance(c[1], int) for c in chunks)
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
 def _prune(folder: Path) -> None:
     """Remove entries unused for UNUSED_DAYS days (a copied or renamed workbook leaves its old ones)."""
     cutoff = time.time() - UNUSED_DAYS * 86400
-    for entry in folder.glob("*.pickle"):
+    for entry in (*folder.glob("*.pickle"), *folder.glob(f"*{CHUNK}")):
         try:
             if entry.stat().st_mtime < cutoff:
                 entry.unlink()
@@ -363,12 +457,12 @@ def _private(path: Path) -> bool:
 
 
 def forget(workbook: str | os.PathLike, sheets: list[str]) -> None:
-    """Drop the cached sheets of a workbook (a missing entry is fine)."""
+    """Drop the cached sheets of a workbook, their chunks of rows too (a missing entry is fine)."""
     for sheet in sheets:
-        try:
-            entry_path(workbook, sheet).unlink()
-        except OSError:
-            pass
+        path = entry_path(workbook, sheet)
+        _unlink(path)
+        for chunk in path.parent.glob(f"{path.stem}.*{CHUNK}"):
+            _unlink(chunk)
 
 
 def _reader() -> str:

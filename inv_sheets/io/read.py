@@ -181,7 +181,8 @@ def read_book(path: str | os.PathLike, *, progress: Progress | None = None) -> B
                 table.source = cache.source(key, name)
             whole = table is not None and table.column_wise == frozenset(table.data.columns)
             cache.save(path, name, key, table, found,
-                       scan.mark(strings, date1904) if whole and scan.complete(zf.getinfo(part).file_size) else None)
+                       scan.mark(strings, date1904) if whole and scan.complete(zf.getinfo(part).file_size) else None,
+                       extends=last.digest if grown else None)  # grown: the last read's rows, then the new ones
             return table
 
         book = collect(path, [n for n, _ in sheets], load, progress=progress)

@@ -71,10 +71,10 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
         key = _typed_key(table.source, settings, book.date1904) if table.source else None
         known = cache.load_typed(book.path, table.title, key) if key else None
         if known is None:
-            known = (_typed_again(book.path, table, settings, book.date1904) if key and table.earlier else None) \
-                or _typed(table, settings.date_order, book.date1904)
+            again = _typed_again(book.path, table, settings, book.date1904) if key and table.earlier else None
+            known = again[:2] if again else _typed(table, settings.date_order, book.date1904)
             if key:
-                cache.save_typed(book.path, table.title, key, *known)
+                cache.save_typed(book.path, table.title, key, *known, extends=again[2] if again else None)
         tables[sheet.name] = known[0]
         issues.extend(known[1])
     store = Store(tables, settings, titles, letters,
@@ -87,26 +87,30 @@ def _typed_key(source: str, settings: Settings, date1904: bool) -> str:
     return cache.digest(source, "typed", str(settings.date_order), str(date1904))
 
 
-def _typed_again(path: str, table: Table, settings: Settings, date1904: bool) -> tuple[pd.DataFrame, list[Issue]] | None:
+def _typed_again(path: str, table: Table, settings: Settings,
+                 date1904: bool) -> tuple[pd.DataFrame, list[Issue], str | None] | None:
     """A grown sheet typed by typing only its new rows: the rows it shares with its earlier read
     (table.earlier) are typed as they were then, with the findings they had. Typing a cell depends
     on that cell alone (and the date order and system, part of the key), so this is the typing of
-    the whole sheet; None when the earlier typing is not at hand or does not line up."""
+    the whole sheet; None when the earlier typing is not at hand or does not line up. The third
+    value is the earlier typing's key when its rows are the first rows of this one (for the cache
+    to keep only the new ones), else None."""
     earlier = table.earlier
-    before = cache.load_typed(path, table.title, _typed_key(earlier.source, settings, date1904))
+    before_key = _typed_key(earlier.source, settings, date1904)
+    before = cache.load_typed(path, table.title, before_key)
     if before is None or not before[0].index.equals(earlier.rows):
         return None
     frame, issues = before
     fresh = table.data.index.difference(earlier.rows, sort=False)
     if not len(fresh):  # the same cells, saved again
-        return frame, issues
+        return frame, issues, before_key
     added, found = _typed(dataclasses.replace(table, data=table.data.loc[fresh]), settings.date_order, date1904)
     if not frame.dtypes.equals(added.dtypes):
         return None  # the new rows' types would change a column's: type the whole sheet
     whole = pd.concat([frame, added])
     if not whole.index.equals(table.data.index):
-        whole = whole.reindex(table.data.index)
-    return whole, issues + found
+        return whole.reindex(table.data.index), issues + found, None
+    return whole, issues + found, before_key
 
 
 def _typed(table: Table, date_order: str | None, date1904: bool) -> tuple[pd.DataFrame, list[Issue]]:
