@@ -32,8 +32,6 @@ import zlib
 from collections.abc import Callable
 from pathlib import Path
 
-from isal import isal_zlib
-
 from ..contract.issues import NotAWorkbookError, WorkbookTooLargeError
 from .package import seek_to_data
 
@@ -48,7 +46,7 @@ MIN_ROW_BYTES = 6  # the shortest row, <row/>: a part smaller than SHEET_ROWS of
 MIN_STRING_BYTES = 8  # the shortest shared string, <si><t/> and its end, takes more bytes than this
 # What inflating a damaged member raises (a bad stream, a cut file, a method zipfile cannot inflate):
 # a pass of our own over a part lets the reader that meets it say so, in one line.
-UNREADABLE = (zipfile.BadZipFile, zlib.error, isal_zlib.error, OSError, EOFError, NotImplementedError)
+UNREADABLE = (zipfile.BadZipFile, zlib.error, OSError, EOFError, NotImplementedError)
 
 
 def check_package(zf: zipfile.ZipFile, path: str | Path) -> None:
@@ -157,6 +155,8 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool =
     Reads the compressed bytes straight from the file (zipfile itself would stop at the declared
     size, which is exactly what a lying header hides behind), one block at a time.
     """
+    from isal import isal_zlib  # here, not above: the Excel button reads no file and needs no ISA-L
+
     inflater = isal_zlib.decompressobj(-15)  # ISA-L: twice as fast as zlib (a full ledger sheet: 0.25 s, not 0.58)
     total = rows = 0
     tag: bytes | None = None  # how this part spells a row's start tag, once a row is seen

@@ -24,7 +24,6 @@ from pathlib import Path
 from typing import BinaryIO, Callable, Collection, Iterator, TypeVar
 from urllib.parse import unquote
 
-from isal import isal_zlib
 from lxml import etree
 
 NS_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
@@ -405,6 +404,8 @@ DEFLATE_LEVEL = 1
 
 def _deflate(data: bytes) -> tuple[bytes, int]:
     """A member's bytes as a raw deflate stream (ISA-L, DEFLATE_LEVEL), and their CRC-32."""
+    from isal import isal_zlib  # here, not above: the Excel button writes no file and needs no ISA-L
+
     compressor = isal_zlib.compressobj(DEFLATE_LEVEL, isal_zlib.DEFLATED, -15)
     return compressor.compress(data) + compressor.flush(), zlib.crc32(data)
 

@@ -75,7 +75,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-from isal import isal_zlib
 from lxml import etree
 
 from ..contract.issues import WorkbookChangedError, WorkbookLockedError, WorkbookRestored, WriteError
@@ -215,6 +214,8 @@ def _verify(path: Path, copied: dict[str, int]) -> None:
     time: ISA-L lets go of the interpreter while it inflates. A member copied as it was stored is
     checked on its deflated bytes against `copied` (their CRC-32), without inflating it.
     """
+    from isal import isal_zlib
+
     try:
         with zipfile.ZipFile(path) as z:
             written = []
@@ -238,6 +239,8 @@ def _inflate(path: Path, name: str) -> None:
         stored = memoryview(compressed_bytes(z, info))
     if info.compress_type != zipfile.ZIP_DEFLATED:
         raise zipfile.BadZipFile(f"{name} was written without deflating it")
+    from isal import isal_zlib
+
     inflater = isal_zlib.decompressobj(-15)  # about twice as fast as zlib's
     size = crc = 0
     for start in range(0, len(stored), 1 << 20):
