@@ -177,7 +177,7 @@ class LastRefresh:
         self._inputs: str | None = None  # the key without the fingerprint part, once checked
         self._issues: list[Issue] = []
         self._written: str | None = None  # the cache name of the fingerprints to be written
-        self._seen_as: str | None = None  # the cache name of the fingerprints the last refresh wrote, once read
+        self._kept_as: str | None = None  # the cache name of the fingerprints the last refresh wrote, once read
 
     def check(self, book: Book, store: Store) -> tuple[list[Issue], SheetData | None]:
         """Findings, and the sheet to write: None when the one in the file is already right."""
@@ -198,11 +198,13 @@ class LastRefresh:
         # features and the write; remember() ties that name to the part they are written to.
         if self.writes and cache.enabled():
             self._written = secrets.token_hex(16)
-            # Packed on from the last refresh's cells: its fingerprints lead these, and only the new
-            # rows' need writing.
-            cache.save_value(self.path, cache.SEEN, self._written, as_read(kept),
-                             extends=self._seen_as if before is not None else None)
-            cache.save_value(self.path, cache.PACKED, self._written, packed)
+            # Packed on from the last refresh's cells: its fingerprints lead these, and its cells
+            # (but the last, which may have grown) lead these cells, so only the new ones are written.
+            extends = self._kept_as if before is not None else None
+            cache.save_value(self.path, cache.SEEN, self._written, as_read(kept), extends=extends)
+            cells = pd.DataFrame({"cell": pd.Series(packed.blocks[:-1], dtype=object)})
+            cache.save_rows(self.path, cache.PACKED, self._written, cells,
+                            {"last": packed.blocks[-1:], "entries": packed.entries, "chars": packed.chars}, extends)
         return self._issues, _sheet(blocks)
 
     def _appended(self, book: Book, store: Store, part: str) -> tuple[list[Issue], pd.DataFrame, Packed | None] | None:
@@ -244,8 +246,13 @@ class LastRefresh:
         """How the last refresh packed the fingerprints it wrote to `part`, if it kept that and
         they are the `entries` remembered ones."""
         written = cache.load_value(self.path, cache.SEEN_IN, part)
-        packed = cache.load_value(self.path, cache.PACKED, written) if isinstance(written, str) else None
-        return packed if isinstance(packed, Packed) and packed.entries == entries else None
+        kept = cache.load_rows(self.path, cache.PACKED, written) if isinstance(written, str) else None
+        if kept is None:
+            return None
+        cells, rest = kept
+        packed = Packed([*cells["cell"].tolist(), *rest.get("last", [])], rest.get("entries"), rest.get("chars"))
+        fits = all(isinstance(b, str) for b in packed.blocks) and isinstance(packed.chars, int)
+        return packed if fits and packed.entries == entries else None
 
     def _seen(self, part: str | None) -> pd.DataFrame | None:
         """The fingerprints in the file: as the last refresh wrote them, if this is the part it
@@ -253,7 +260,7 @@ class LastRefresh:
         written = cache.load_value(self.path, cache.SEEN_IN, part) if part is not None else None
         seen = cache.load_value(self.path, cache.SEEN, written) if isinstance(written, str) else None
         if isinstance(seen, pd.DataFrame):
-            self._seen_as = written
+            self._kept_as = written
             return seen
         return read_seen(self.path)
 

@@ -302,8 +302,21 @@ def load_value(workbook: str | os.PathLike, entry: str, key: str) -> object | No
 def save_value(workbook: str | os.PathLike, entry: str, key: str, value: object, extends: str | None = None) -> bool:
     """Keep `value` under `entry`; a frame in chunks of rows, `extends` as for save."""
     if isinstance(value, pd.DataFrame):
-        return _save_rows(entry_path(workbook, entry), {"digest": key}, value, extends)
+        return save_rows(workbook, entry, key, value, {}, extends)
     return _save(entry_path(workbook, entry), {"digest": key, "value": value})
+
+
+def load_rows(workbook: str | os.PathLike, entry: str, key: str) -> tuple[pd.DataFrame, dict] | None:
+    """Rows kept under `entry` by save_rows, and what was kept with them, if kept under `key`."""
+    found = _load_rows(entry_path(workbook, entry), key)
+    extra = found[0].get("extra") if found else None
+    return (found[1], extra) if isinstance(extra, dict) else None
+
+
+def save_rows(workbook: str | os.PathLike, entry: str, key: str, rows: pd.DataFrame, extra: dict,
+              extends: str | None = None) -> bool:
+    """Keep `rows` in chunks under `entry`, with `extra` (a small dict); `extends` as for save."""
+    return _save_rows(entry_path(workbook, entry), {"digest": key, "extra": dict(extra)}, rows, extends)
 
 
 def _load(path: Path, digest: str) -> dict | None:
