@@ -202,9 +202,7 @@ class LastRefresh:
             # (but the last, which may have grown) lead these cells, so only the new ones are written.
             extends = self._kept_as if before is not None else None
             cache.save_value(self.path, cache.SEEN, self._written, as_read(kept), extends=extends)
-            cells = pd.DataFrame({"cell": pd.Series(packed.blocks[:-1], dtype=object)})
-            cache.save_rows(self.path, cache.PACKED, self._written, cells,
-                            {"last": packed.blocks[-1:], "entries": packed.entries, "chars": packed.chars}, extends)
+            cache.save_rows(self.path, cache.PACKED, self._written, *packed.as_rows(), extends=extends)
         return self._issues, _sheet(blocks)
 
     def _appended(self, book: Book, store: Store, part: str) -> tuple[list[Issue], pd.DataFrame, Packed | None] | None:
@@ -240,19 +238,14 @@ class LastRefresh:
         rows = pd.concat([seen, new[new["movement_id"] != ""]], ignore_index=True)
         if not rows["row"].is_monotonic_increasing:
             return found, rows.sort_values("row", kind="stable"), None
-        return found, rows, self._packed_before(part, len(seen))
+        return found, rows, self._packed_before(len(seen))
 
-    def _packed_before(self, part: str, entries: int) -> Packed | None:
-        """How the last refresh packed the fingerprints it wrote to `part`, if it kept that and
-        they are the `entries` remembered ones."""
-        written = cache.load_value(self.path, cache.SEEN_IN, part)
-        kept = cache.load_rows(self.path, cache.PACKED, written) if isinstance(written, str) else None
-        if kept is None:
-            return None
-        cells, rest = kept
-        packed = Packed([*cells["cell"].tolist(), *rest.get("last", [])], rest.get("entries"), rest.get("chars"))
-        fits = all(isinstance(b, str) for b in packed.blocks) and isinstance(packed.chars, int)
-        return packed if fits and packed.entries == entries else None
+    def _packed_before(self, entries: int) -> Packed | None:
+        """How the last refresh packed the fingerprints it wrote, kept beside them (_seen found
+        them in the cache), if they are the `entries` remembered ones."""
+        kept = cache.load_rows(self.path, cache.PACKED, self._kept_as) if self._kept_as else None
+        packed = Packed.from_rows(*kept) if kept is not None else None
+        return packed if packed is not None and packed.entries == entries else None
 
     def _seen(self, part: str | None) -> pd.DataFrame | None:
         """The fingerprints in the file: as the last refresh wrote them, if this is the part it
@@ -340,6 +333,22 @@ class Packed:
     blocks: list[str]
     entries: int
     chars: int
+
+    def as_rows(self) -> tuple[pd.DataFrame, dict]:
+        """As the cache keeps it (cache.save_rows): every cell but the last as rows, and the rest.
+        Packing more entries on leaves every cell but the last as it was, so those rows lead the
+        rows of the grown ledger's packing, and only the new ones are written."""
+        return _cells(self.blocks[:-1]), {"last": self.blocks[-1:], "entries": self.entries, "chars": self.chars}
+
+    @classmethod
+    def from_rows(cls, cells: pd.DataFrame, rest: dict) -> Packed | None:
+        """A Packed from as_rows(); None when what was kept does not make one."""
+        blocks = [*cells["block"].tolist(), *rest.get("last", [])] if "block" in cells else None
+        entries, chars = rest.get("entries"), rest.get("chars")
+        if blocks is None or not all(isinstance(b, str) for b in blocks) or not isinstance(entries, int) \
+                or not isinstance(chars, int):
+            return None
+        return cls(blocks, entries, chars)
 
 
 def _packed(seen: pd.DataFrame, before: Packed | None = None) -> tuple[list[str], pd.DataFrame, Packed]:

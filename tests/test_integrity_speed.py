@@ -120,6 +120,22 @@ def test_packing_on_from_what_was_packed_before_gives_the_same_cells(seed: int) 
         assert (packed.entries, packed.chars) == (len(kept), sum(len(b) + 1 for b in blocks))
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_packed_cells_kept_in_the_cache_lead_the_cells_of_a_grown_ledger(seed: int) -> None:
+    """How packing is kept in the cache (Packed.as_rows) gives back the same Packed, and its rows
+    are the first rows of the grown ledger's: what the cache's chunks rely on."""
+    rng = np.random.default_rng(seed)
+    _, kept, packed = integrity._packed(awkward_seen(int(rng.integers(2_000, 6_000))))
+    for _ in range(4):
+        assert integrity.Packed.from_rows(*packed.as_rows()) == packed
+        extra = awkward_seen()[:int(rng.integers(0, 400))].assign(row=lambda f: f["row"] + 10_000)
+        _, kept, grown = integrity._packed(pd.concat([kept, extra], ignore_index=True), packed)
+        before, after = packed.as_rows()[0]["block"].tolist(), grown.as_rows()[0]["block"].tolist()
+        assert after[:len(before)] == before
+        packed = grown
+    assert integrity.Packed.from_rows(pd.DataFrame({"other": []}), {}) is None
+
+
 def test_pack_unpack_round_trip() -> None:
     seen = awkward_seen()
     back = seen_from_frame(pack(seen))
