@@ -44,9 +44,9 @@ def _skus_not_standard(store: Store, ledger: Ledger, issues: Sequence[Issue]) ->
 
 def _duplicates(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
     items = store["Items"].dropna(subset=["sku"])
-    names = pd.Series([n if isinstance(n, str) else str(n) for n in items["name"].tolist()], index=items.index, dtype="str")
-    variants = pd.Series([v if isinstance(v, str) else "" for v in items["variant"].tolist()], index=items.index, dtype="str")
-    same = fold_all(names) + "|" + fold_all(variants)  # column-wise: fold per item took 0.2 s at 10,000 items
+    name = pd.Series([n if isinstance(n, str) else str(n) for n in items["name"].tolist()], index=items.index, dtype="str")
+    variant = pd.Series([v if isinstance(v, str) else "" for v in items["variant"].tolist()], index=items.index, dtype="str")
+    same = fold_all(name) + "|" + fold_all(variant)  # column-wise: fold per item took 0.2 s at 10,000 items
     twins = items.loc[same.duplicated(keep=False), "sku"]
     return _unique(list(twins) + _found(store, issues, "Items", DUPLICATE_CODES, "sku"))
 
