@@ -4,6 +4,7 @@ order of rows does not matter."""
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -370,6 +371,31 @@ def test_daily_end_of_day_balances():
     assert by_loc.loc["2026-01-02", ("A", "MAIN")] == 10
 
 
+
+def _unexpired_by_batch(led, start, end, sellable_only=False):
+    """The definition: each batch's balance, zero from the day after its expiry when above zero."""
+    by_batch = led.daily(start, end, by=("sku", "location", "batch"), sellable_only=sellable_only)
+    cols = by_batch.columns
+    expiry = led.legs.expiries(pd.Index(led.legs.skus).get_indexer(cols.get_level_values(0)),
+                               pd.Index(led.legs.batches).get_indexer(cols.get_level_values(2)))
+    gone = by_batch.index.to_numpy()[:, None] > expiry[None, :]
+    values = np.where(gone & (by_batch.to_numpy() > 0), 0.0, by_batch.to_numpy())
+    return pd.DataFrame(values, index=by_batch.index, columns=cols).T.groupby(level=[0, 1]).sum().T
+
+
+def test_unexpired_balances_leave_out_expired_batches_from_the_day_after():
+    moves = [mv("2026-01-01", "receive", "A", 5, batch="L1", expiry="2026-01-03"),
+             mv("2026-01-01", "receive", "A", 2, batch="L2", expiry="2026-02-01"),
+             mv("2026-01-02", "receive", "B", 4)]
+    items_ = [{"sku": "A", "name": "A", "tracking": "expiry"}, *items("B")]
+    led = build(store_of(moves, items=items_))
+    d = led.daily("2026-01-02", "2026-01-05", by=("sku", "location"), unexpired=True)
+    assert d[("A", "MAIN")].tolist() == [7, 7, 2, 2]  # L1 expires on the 3rd: not for sale from the 4th
+    assert d[("B", "MAIN")].tolist() == [4, 4, 4, 4]
+    with pytest.raises(ValueError):
+        led.daily("2026-01-02", "2026-01-05", by=("sku", "location", "batch"), unexpired=True)
+
+
 # Properties ------------------------------------------------------------------------------------
 
 TYPES = ["receive", "sale", "return", "restock", "damage", "loss", "transfer", "adjust", "vendor-return"]
@@ -414,6 +440,17 @@ def test_the_ledger_balances(stream):
     total = led.stock["qty"].sum()
     assert abs(total - led.internal()["qty"].sum()) < 1e-9
 
+
+@settings(max_examples=60, deadline=None)
+@given(streams(), st.integers(0, 150), st.integers(0, 80), st.booleans())
+def test_unexpired_balances_match_the_batch_by_batch_definition(stream, first, length, sellable_only):
+    led = build(store_for(*stream))
+    start = pd.Timestamp("2026-01-01") + pd.Timedelta(days=first)
+    end = start + pd.Timedelta(days=length)
+    got = led.daily(start, end, by=("sku", "location"), sellable_only=sellable_only, unexpired=True)
+    want = _unexpired_by_batch(led, start, end, sellable_only)
+    pd.testing.assert_frame_equal(got, want.reindex(columns=got.columns), check_exact=False, atol=1e-9)
+    assert got.columns.equals(led.daily(start, end, by=("sku", "location"), sellable_only=sellable_only).columns)
 
 @settings(max_examples=40, deadline=None)
 @given(streams(distinct_days=True), st.randoms(use_true_random=False))

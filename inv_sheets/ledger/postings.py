@@ -126,17 +126,19 @@ class Ledger:
         return self.postings.loc[self.legs.internal, list(columns)]
 
     def daily(self, start: object, end: object, *, by: Sequence[str] = ("sku",),
-              sellable_only: bool = False) -> pd.DataFrame:
+              sellable_only: bool = False, unexpired: bool = False) -> pd.DataFrame:
         """End-of-day on-hand for every day from start to end (inclusive), per group.
 
         A dense frame: one row per day (a DatetimeIndex named "date"), one column per group: the
         values of `by` (any of "sku", "location", "batch"; a MultiIndex when there are several),
         sorted. Every group with a posting at an internal location appears, whether or not it
         moved in the period. A day's balance includes that day's counts (taken at the end of the
-        day). sellable_only counts only sellable locations. Size: days x groups floats, so a long
-        period by sku and location can be large.
+        day). sellable_only counts only sellable locations. unexpired leaves out what a batch holds
+        from the day after its expiry (`by` without batch): on hand, but not for sale. Size: days x
+        groups floats, so a long period by sku and location can be large.
         """
-        return daily(self.legs, self.places.table["sellable"], start, end, by=by, sellable_only=sellable_only)
+        return daily(self.legs, self.places.table["sellable"], start, end, by=by, sellable_only=sellable_only,
+                     unexpired=unexpired)
 
 
 def build(store: Store, *, progress: Progress | None = None) -> Ledger:

@@ -221,21 +221,13 @@ def _stockout_days(ledger: Ledger, win: Window, rows: pd.MultiIndex) -> pd.DataF
 def unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     """End-of-day on hand per (sku, location) without the batches whose expiry is before that day
     (as on Stock: an expired batch is on hand, but not for sale). Demand's stock-out days and the
-    KPIs' stockout rate both count from it. Worked out once per ledger and period; callers only
-    read it."""
-    return ledger.derived(f"unexpired {start:%Y-%m-%d} {end:%Y-%m-%d}", None, lambda: _unexpired_daily(ledger, start, end))
+    KPIs' stockout rate both count from it.
 
-
-def _unexpired_daily(ledger: Ledger, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-    p = ledger.postings
-    dated = p.loc[p["expiry"].notna().to_numpy() & p["batch"].notna().to_numpy(), ["sku", "batch", "expiry"]]
-    if dated.empty:
-        return ledger.daily(start, end, by=("sku", "location"))
-    by_batch = ledger.daily(start, end, by=("sku", "location", "batch"))
-    expiry = dated.groupby(["sku", "batch"], observed=True)["expiry"].min()
-    cols = by_batch.columns
-    exp = expiry.reindex(pd.MultiIndex.from_arrays([cols.get_level_values(0), cols.get_level_values(2)])).to_numpy()
-    gone = by_batch.index.to_numpy()[:, None] > exp[None, :]  # NaT compares False: no expiry never expires
-    values = np.where(gone & (by_batch.to_numpy() > 0), 0.0, by_batch.to_numpy())
-    usable = pd.DataFrame(values, index=by_batch.index, columns=cols)
-    return usable.T.groupby(level=[0, 1], sort=True).sum().T
+    Worked out once per ledger and last day: demand's window and the KPIs' weeks end on the same
+    day, and the shorter period is the end of the longer one. Callers only read it.
+    """
+    held = ledger.derived("unexpired", None, dict)  # last day -> the longest period worked out to it
+    frame = held.get(end)
+    if frame is None or not len(frame) or frame.index[0] > start:
+        frame = held[end] = ledger.daily(start, end, by=("sku", "location"), unexpired=True)
+    return frame.loc[start:]
