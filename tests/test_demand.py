@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from storefactory import make_store, mv
 
 from inv_sheets.features.replenish import demand
@@ -148,3 +150,32 @@ def test_real_shop_promotion_week_is_reported_apart():
     assert got.days_observed == 83 and got.days_promo == 7
     assert got.promo_units == series.loc[week].sum()
     assert got.daily_demand == pytest.approx(statistics.mean(window.drop(week).tolist()))
+
+
+PLACES = [{"location": "MAIN", "kind": "stock"}, {"location": "SHOP", "kind": "stock"},
+          {"location": "BACK", "kind": "stock", "sellable": "no"}]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 20), st.sampled_from(["receive", "sale", "transfer"]), st.sampled_from("ABC"),
+                          st.sampled_from(["MAIN", "SHOP", "BACK"]), st.integers(1, 9)), max_size=30))
+def test_daily_demand_of_pairs_is_demands_own_figure(moves):
+    """Worked out for the selling pairs alone, the figure is demand()'s for every pair."""
+    rows = []
+    for day, kind, sku, loc, qty in moves:
+        when = f"2026-12-{day:02d}"
+        if kind == "receive":
+            rows.append(mv(when, kind, sku, qty, to=loc))
+        elif kind == "sale":
+            rows.append(mv(when, kind, sku, qty, frm=loc))
+        else:
+            rows.append(mv(when, kind, sku, qty, frm=loc, to="BACK" if loc != "BACK" else "MAIN"))
+    store = make_store(items=[{"sku": s, "name": s} for s in "ABC"], locations=PLACES, movements=rows,
+                       settings={"as_of": "2026-12-20", "demand_days": 14})
+    led = ledger_mod.build(store)
+    pairs = pd.MultiIndex.from_tuples([(s, loc) for s in "ABC" for loc in ("MAIN", "SHOP", "BACK")],
+                                      names=["sku", "location"])
+    want = demand.demand(store, led, pairs)["daily_demand"].reindex(pairs)
+    pd.testing.assert_series_equal(demand.daily_demand(store, led, pairs), want, check_names=False)
+    with pytest.raises(ValueError):
+        demand.daily_demand(store, led, SKU_ROW)

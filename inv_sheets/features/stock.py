@@ -142,7 +142,7 @@ def _days_of_cover(store: Store, ledger: Ledger, frame: pd.DataFrame, key: pd.Mu
     in-stock days of the window), so a new SKU or one out most of the window is not stretched."""
     if ledger.postings.empty or frame.empty:
         return np.full(len(frame), np.nan)
-    rate = demand.demand(store, ledger, key)["daily_demand"].reindex(key).to_numpy(dtype=float)
+    rate = demand.daily_demand(store, ledger, key).to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         cover = np.where(rate > EPS, frame["available"].to_numpy() / rate, np.nan)
     return np.round(cover, 1)

@@ -187,6 +187,22 @@ def demand(store: Store, ledger: Ledger, rows: pd.MultiIndex) -> pd.DataFrame:
     return stats
 
 
+def daily_demand(store: Store, ledger: Ledger, pairs: pd.MultiIndex) -> pd.Series:
+    """demand()'s daily_demand of (sku, location) pairs (no SKU rows), 0 for a pair without a sale
+    in the window.
+
+    Worked out for the pairs that sold in the window alone: without SKU rows, a pair's demand
+    depends on its own sales and stock only, and one that sold nothing has none. (Stock's days of
+    cover: 55,000 pairs at a full ledger, 10,000 of them selling.)
+    """
+    if (pairs.get_level_values(1) == ALL_LOCATIONS).any():
+        raise ValueError("daily_demand is per SKU and location: a SKU's own row takes other locations' sales")
+    sales = _window_sales(store, ledger, window(store, ledger.as_of))
+    sold = pd.MultiIndex.from_arrays([sales["sku"].to_numpy(dtype=object), sales["location"].to_numpy(dtype=object)])
+    selling = pairs[pairs.isin(sold)]
+    return demand(store, ledger, selling)["daily_demand"].reindex(pairs, fill_value=0.0)
+
+
 def _window_sales(store: Store, ledger: Ledger, win: Window) -> pd.DataFrame:
     """The window's sale lines (sale_lines) with whether each is promo demand (promo): the same for
     every set of reorder rows, so worked out once per ledger."""
