@@ -786,3 +786,25 @@ def test_a_missing_chunk_is_a_miss_and_forgetting_a_sheet_drops_its_chunks(tmp_p
     assert cache.load_typed(book, "Movements", "day 1") is None
     cache.forget(book, [cache.TYPED + "Movements"])
     assert _chunk_files(book) == [] and not cache.entry_path(book, cache.TYPED + "Movements").exists()
+
+
+# The collector -------------------------------------------------------------------------------------
+
+def test_a_refresh_keeps_what_was_alive_before_out_of_full_collections_and_puts_it_back(tmp_path, monkeypatch):
+    import gc
+
+    from inv_sheets.ledger import postings
+
+    monkeypatch.setenv("INV_SHEETS_CACHE", "off")
+    during: list[int] = []
+    real = postings.build
+    monkeypatch.setattr(postings, "build", lambda store, **kw: during.append(gc.get_freeze_count()) or real(store, **kw))
+    path = _single(tmp_path / "book.xlsx")
+    refresh(path)
+    assert during and during[0] > 0 and gc.get_freeze_count() == 0
+    gc.freeze()  # a caller's own: left frozen
+    try:
+        refresh(path)
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
