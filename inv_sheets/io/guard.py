@@ -30,6 +30,7 @@ import re
 import zipfile
 import zlib
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from ..contract.issues import NotAWorkbookError, WorkbookTooLargeError
@@ -161,6 +162,11 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool =
     total = rows = 0
     tag: bytes | None = None  # how this part spells a row's start tag, once a row is seen
     tail = b""  # the end of the block before: a row tag may straddle two blocks
+    # `see` (hashing, for the tail read) takes each block on a thread of its own while the next one
+    # is inflated and counted: both let go of the interpreter, so a full sheet's 300 MB are hashed
+    # beside the inflating instead of after it. One block at a time, in order.
+    worker = ThreadPoolExecutor(1) if see is not None else None
+    seeing: Future | None = None
     try:
         with open(path, "rb") as fh:
             seek_to_data(fh, info)
@@ -175,17 +181,25 @@ def _inflates_within(path: str | Path, info: zipfile.ZipInfo, count_rows: bool =
                     total += len(data)
                     if total > info.file_size:
                         return False, rows
-                    if see is not None:
-                        see(data)
+                    if worker is not None:
+                        if seeing is not None:
+                            seeing.result()
+                        seeing = worker.submit(see, data)
                     if count_rows:
                         tag = tag or _row_tag(data)
-                        rows += (tail + data).count(tag) if tag else 0
-                        tail = data[-(len(tag or b"") - 1):] if tag else b""
+                        if tag:  # the tags inside this block, and one straddling the two
+                            rows += data.count(tag) + (tail + data[:len(tag) - 1]).count(tag)
+                            tail = data[-(len(tag) - 1):]
                         if rows > SHEET_ROWS:
                             return True, rows
                     block = inflater.unconsumed_tail
+        if seeing is not None:
+            seeing.result()
     except (OSError, zipfile.BadZipFile, zlib.error, isal_zlib.error):
         return True, rows  # not a size problem: the reader reports the damage in its own words
+    finally:
+        if worker is not None:
+            worker.shutdown(wait=True)
     return True, rows
 
 
