@@ -176,10 +176,17 @@ class Strings:
         """Where each <si> or <si/> begins, in order."""
         if self._starts is None:
             a = np.frombuffer(self.xml, dtype=np.uint8)
-            lt = np.flatnonzero(a[:-4] == ord("<")) if len(a) > 4 else np.array([], dtype=np.intp)
-            plain = (a[lt + 1] == ord("s")) & (a[lt + 2] == ord("i"))
-            closed = (a[lt + 3] == ord(">")) | ((a[lt + 3] == ord("/")) & (a[lt + 4] == ord(">")))
-            self._starts = lt[plain & closed]
+            if len(a) <= 4:
+                self._starts = np.array([], dtype=np.intp)
+                return self._starts
+            # "<si" found by comparing the bytes at three offsets in place: a full ledger's strings
+            # hold five times as many "<" as strings, and gathering at each of them cost 0.3 s.
+            at = a[:-4] == ord("<")
+            at &= a[1:-3] == ord("s")
+            at &= a[2:-2] == ord("i")
+            si = np.flatnonzero(at)
+            closed = (a[si + 3] == ord(">")) | ((a[si + 3] == ord("/")) & (a[si + 4] == ord(">")))
+            self._starts = si[closed]
         return self._starts
 
     def element(self, index: int) -> bytes:
