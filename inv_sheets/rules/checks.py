@@ -127,7 +127,7 @@ def _isin(values: pd.Series, known: set) -> np.ndarray:
 
 def movement_rules(store: Store) -> Iterator[Issue]:
     """Signs, reasons, who, batches and dates of each movement, and where it moves from and to."""
-    from ..ledger.places import resolve_places
+    from ..ledger.places import resolve_codes, store_places
 
     if not store.has("Movements"):
         return
@@ -180,7 +180,7 @@ def movement_rules(store: Store) -> Iterator[Issue]:
         yield at(store, "Movements", row, "date", "future-date",
                  f"Dated after the as-of date {store.settings.as_of.date()}: left out of today's figures.",
                  moves["date"][row])
-    _, place_issues = resolve_places(store)
+    _, place_issues = resolve_codes(store, store_places(store))  # the findings, not the places by name
     yield from place_issues
 
 
