@@ -140,7 +140,7 @@ def _file_safe(value: object) -> object:
     if isinstance(value, str):
         return "".join(ch for ch in value if ch.isprintable())
     if isinstance(value, dt.datetime) and value.year < 1900:
-        return value.replace(year=1900)
+        return value.replace(year=1904)  # a leap year: 29 February of any year has a day there
     return value
 
 
