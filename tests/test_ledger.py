@@ -371,7 +371,6 @@ def test_daily_end_of_day_balances():
     assert by_loc.loc["2026-01-02", ("A", "MAIN")] == 10
 
 
-
 def _unexpired_by_batch(led, start, end, sellable_only=False):
     """The definition: each batch's balance, zero from the day after its expiry when above zero."""
     by_batch = led.daily(start, end, by=("sku", "location", "batch"), sellable_only=sellable_only)
@@ -451,6 +450,7 @@ def test_unexpired_balances_match_the_batch_by_batch_definition(stream, first, l
     want = _unexpired_by_batch(led, start, end, sellable_only)
     pd.testing.assert_frame_equal(got, want.reindex(columns=got.columns), check_exact=False, atol=1e-9)
     assert got.columns.equals(led.daily(start, end, by=("sku", "location"), sellable_only=sellable_only).columns)
+
 
 @settings(max_examples=40, deadline=None)
 @given(streams(distinct_days=True), st.randoms(use_true_random=False))

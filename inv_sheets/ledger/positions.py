@@ -132,7 +132,7 @@ def daily(legs: Legs, sellable: pd.Series, start: object, end: object, by: Seque
     first = np.datetime64(start.date(), "D")
     balance = _balances(g, legs.day[mask] - first, legs.qty[mask], len(labels), len(days))
     if unexpired:
-        balance -= _expired(legs, np.flatnonzero(mask), g, days, len(labels))
+        balance -= _expired(legs, np.flatnonzero(mask), g, first, days, len(labels))
         balance.round(9, out=balance)
     out = pd.DataFrame(balance, index=days, columns=labels)
     return out.sort_index(axis=1)
@@ -150,26 +150,27 @@ def _balances(group: np.ndarray, day: np.ndarray, qty: np.ndarray, n_groups: int
     return balance
 
 
-def _expired(legs: Legs, idx: np.ndarray, group: np.ndarray, days: pd.DatetimeIndex, n_groups: int) -> np.ndarray:
+def _expired(legs: Legs, idx: np.ndarray, group: np.ndarray, first: np.datetime64, days: pd.DatetimeIndex,
+             n_groups: int) -> np.ndarray:
     """Days x groups: what the batches past their expiry hold at each day's end (only what they
-    hold above zero), for the legs at `idx` grouped by `group`.
+    hold above zero), for the legs at `idx` grouped by `group`; `days` begin on `first`.
 
     Only the batches that expire before the last day can count, so only their legs are grouped
     again, by group and batch: a dense day-by-batch frame of every batch ever received (74,000 at
     a full ledger) is never built.
     """
     out = np.zeros((len(days), n_groups))
-    last = days[-1].to_datetime64() if len(days) else None
+    if not len(days):
+        return out
     expiry = legs.expiries(legs.sku[idx], legs.batch[idx])
-    ending = np.flatnonzero(expiry < last) if last is not None else np.zeros(0, dtype=np.int64)  # NaT: never
+    ending = np.flatnonzero(expiry < days[-1].to_datetime64())  # NaT compares False: no expiry never expires
     if not len(ending):
         return out
     width = len(legs.batches) + 1
     leg = idx[ending]
     pair = pd.factorize(group[ending] * width + legs.batch[leg])[0]
     n_pairs = int(pair.max()) + 1
-    held = _balances(pair, legs.day[leg] - days[0].to_datetime64().astype("datetime64[D]"), legs.qty[leg],
-                     n_pairs, len(days))
+    held = _balances(pair, legs.day[leg] - first, legs.qty[leg], n_pairs, len(days))
     pair_group = np.zeros(n_pairs, dtype=np.int64)
     pair_expiry = np.zeros(n_pairs, dtype="datetime64[ns]")
     pair_group[pair], pair_expiry[pair] = group[ending], expiry[ending]
