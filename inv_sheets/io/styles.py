@@ -70,6 +70,7 @@ class StyleSheet:
         self.original = data
         self.root = parse_xml(data)
         self.changed = False
+        self.appended = 0  # entries added so far: a lookup that adds none left every index as it was
         self._cache: dict[CellStyle, int] = {}
 
     def xf(self, style: CellStyle) -> int:
@@ -168,6 +169,7 @@ class StyleSheet:
             found = etree.Element(_M + name, count="0")
             insert_in_order(self.root, found, _SHEET_ORDER)
             self.changed = True
+            self.appended += 1
         return found
 
     def _find_or_append(self, section_name: str, want: etree._Element) -> int:
@@ -189,3 +191,4 @@ class StyleSheet:
     def _recount(self, section: etree._Element) -> None:
         section.set("count", str(sum(1 for c in section if isinstance(c.tag, str))))
         self.changed = True
+        self.appended += 1

@@ -68,9 +68,10 @@ from .package import (
     Package,
     rels_name,
 )
-from .render import DRAWING_RID, TABLE_RID, render
+from .forked import AVAILABLE, Forked
+from .render import DRAWING_RID, TABLE_RID, SheetParts, render
 from .save import FileState, recover, save_atomically
-from .styles import MINIMAL_STYLES, StyleSheet
+from .styles import MINIMAL_STYLES, CellStyle, StyleSheet
 from .typed import (
     ORPHANS,
     Before,
@@ -258,11 +259,13 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
             allowed.add(rel.target)
 
         put: dict[int, tuple[Sheet, set[str]]] = {}
-        for i in _write_order(book, sheets):
+        order = _write_order(book, sheets)
+        ahead = _Ahead.start(pkg, book, styles, sheets, order)
+        for i in order:
             # The sheet listed before it (written already, unless this one is in the workbook and
             # keeps its place): a new sheet goes right after it.
             previous = put[i - 1][0] if i - 1 in put else None
-            put[i] = _put_sheet(pkg, book, styles, capped(sheets[i]), befores.get(sheets[i].name), previous)
+            put[i] = _put_sheet(pkg, book, styles, capped(sheets[i]), befores.get(sheets[i].name), previous, ahead)
         written, visible, new_parts = [], [], []
         for i, data in enumerate(sheets):
             sheet, parts = put[i]
@@ -349,8 +352,8 @@ def _read_before(pkg: Package, book: Workbook, data: SheetData, grid: Grid) -> B
                        book.hidden_text(record_name(data.name)), grid, book.date1904)
 
 
-def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData,
-               before: Before | None, previous: Sheet | None) -> tuple[Sheet, set[str]]:
+def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData, before: Before | None,
+               previous: Sheet | None, ahead: _Ahead | None = None) -> tuple[Sheet, set[str]]:
     """Write one output sheet (replacing its old self, the user's own columns beside its table
     put back); returns it and every part it touched. A new sheet takes its place among the
     outputs: right after `previous`, the output written before it, or (the first one, the
@@ -360,8 +363,7 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
     code_name = table_part = table_name = None
     table_id = 0
     if sheet is not None:  # replace: keep sheetId, position, name, codeName, table name and id
-        match = _CODE_NAME.search(pkg.head(sheet.part))
-        code_name = unescape(match.group(1).decode("utf-8")) if match else None
+        code_name = _code_name(pkg, sheet.part)
         table_part, table_id, table_name = _own_table(pkg, sheet.part)
         touched |= _drop_sheet_parts(pkg, sheet.part)
         book.drop_filter_database(sheet)
@@ -373,17 +375,14 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
     book.set_hidden(sheet, data.hidden)
     book.mark(data.name, name)
 
-    tables = _tables(pkg)
-    table_name = unique_table_name(table_name or data.output.table_name, set(tables.values()) | book.taken_names())
-    if not table_id or table_id in tables:
-        table_id = max(tables, default=0) + 1
-    rendered = render(data, sheet_name=name, table_id=table_id, table_name=table_name, style=styles.xf,
-                      date1904=book.date1904, code_name=code_name)
+    placed = _placed(book, data, name, code_name, table_id, table_name, _tables(pkg))
+    done = ahead.take(data.name, placed) if ahead is not None else None
+    rendered, recorded = done or _rendered(data, placed, styles.xf, book.date1904)
     book.set_print_names(sheet, rendered.print_area)
 
     worksheet = rendered.worksheet
-    if not data.hidden:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there
-        book.set_hidden_text(record_name(data.name), record(worksheet, rendered.encoded))
+    if recorded is not None:  # what the toolkit wrote, so the next refresh can tell whether anyone typed there
+        book.set_hidden_text(record_name(data.name), recorded)
     if before is not None:
         worksheet = put_back(worksheet, before, data, book.date1904)
     pkg.write(part, worksheet, CT_WORKSHEET)
@@ -402,6 +401,121 @@ def _put_sheet(pkg: Package, book: Workbook, styles: StyleSheet, data: SheetData
         pkg.rels(drawing_part).add(REL_CHART, chart_part)
         touched |= {drawing_part, rels_name(drawing_part), chart_part}
     return sheet, touched
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """Where a sheet goes: with its data and the cell styles, all its rendering depends on."""
+
+    name: str
+    table_id: int
+    table_name: str
+    code_name: str | None
+
+
+def _placed(book: Workbook, data: SheetData, name: str, code_name: str | None, table_id: int,
+            table_name: str | None, tables: dict[int, str]) -> _Placed:
+    """The sheet's table keeps its name and id unless another table has them (`tables`: every
+    other table in the workbook); a new one gets the output's table name and the next free id."""
+    table_name = unique_table_name(table_name or data.output.table_name, set(tables.values()) | book.taken_names())
+    if not table_id or table_id in tables:
+        table_id = max(tables, default=0) + 1
+    return _Placed(name, table_id, table_name, code_name)
+
+
+def _rendered(data: SheetData, placed: _Placed, style: Callable[[CellStyle], int],
+              date1904: bool) -> tuple[SheetParts, str | None]:
+    """The sheet's parts, and for a visible sheet the record of what was written on it (typed.record)."""
+    rendered = render(data, sheet_name=placed.name, table_id=placed.table_id, table_name=placed.table_name,
+                      style=style, date1904=date1904, code_name=placed.code_name)
+    recorded = None if data.hidden else record(rendered.worksheet, rendered.encoded)
+    return replace(rendered, encoded=()), recorded
+
+
+class _Ahead:
+    """The last output sheets in write order, rendered in a forked copy of this process
+    (io.forked) while this one renders the others: both cores on the biggest part of a write.
+
+    Only sheets the workbook has already go ahead, so where each goes can be worked out before
+    anything is written. One is taken from the copy only if it went where the copy assumed and
+    the copy added no cell style (new styles are numbered in write order, which only this
+    process follows); any other is rendered here as usual. Either way the bytes are the same.
+    """
+
+    PATIENCE = 5.0  # seconds the copy is waited for beyond three times its estimated work
+
+    def __init__(self, forked: Forked, assumed: dict[str, _Placed], patience: float) -> None:
+        self._forked = forked
+        self._assumed = assumed
+        self._index = {name: i for i, name in enumerate(assumed)}
+        self._patience = patience
+
+    @classmethod
+    def start(cls, pkg: Package, book: Workbook, styles: StyleSheet, sheets: list[SheetData],
+              order: list[int]) -> _Ahead | None:
+        ahead = _ahead_of(pkg, book, sheets, order)
+        if not ahead:
+            return None
+        appended = styles.appended
+
+        def job(data: SheetData, placed: _Placed) -> Callable[[], tuple[SheetParts, str | None] | None]:
+            def run() -> tuple[SheetParts, str | None] | None:
+                if styles.appended != appended:
+                    return None  # an earlier sheet here added a style: its numbering is this copy's own
+                done = _rendered(data, placed, styles.xf, book.date1904)
+                return done if styles.appended == appended else None
+            return run
+
+        assumed = {data.name: placed for data, placed, _ in ahead}
+        forked = Forked.start([job(data, placed) for data, placed, _ in ahead])
+        if forked is None:
+            return None
+        return cls(forked, assumed, patience=cls.PATIENCE + 3 * sum(cost for _, _, cost in ahead))
+
+    def take(self, name: str, placed: _Placed) -> tuple[SheetParts, str | None] | None:
+        """The copy's rendering of sheet `name`, if it went to `placed`; None to render it here."""
+        if self._assumed.get(name) != placed:
+            return None
+        return self._forked.results(self._patience).get(self._index[name])
+
+
+AHEAD_MIN_SECONDS = 0.25  # rendering that a fork (a few tens of milliseconds) pays for
+
+
+def _ahead_of(pkg: Package, book: Workbook, sheets: list[SheetData],
+              order: list[int]) -> list[tuple[SheetData, _Placed, float]]:
+    """The sheets to render ahead, with where each goes and what it costs: the workbook's own
+    output sheets at the end of the write order that make up half of the rendering, or none
+    when the whole is too small to share."""
+    costs = {i: _render_cost(sheets[i]) for i in order}
+    if not AVAILABLE or sum(costs.values()) < 2 * AHEAD_MIN_SECONDS:
+        return []
+    tables = _tables(pkg)
+    ahead, share = [], 0.0
+    half = sum(costs.values()) / 2
+    for i in reversed(order):
+        data = capped(sheets[i])
+        sheet = book.owned(data.name)
+        if sheet is None or share + costs[i] / 2 > half:
+            break
+        table_part, table_id, table_name = _own_table(pkg, sheet.part)
+        others = {k: v for k, v in tables.items() if k != table_id}
+        ahead.append((data, _placed(book, data, sheet.name, _code_name(pkg, sheet.part), table_id, table_name,
+                                    others), costs[i]))
+        share += costs[i]
+    return ahead[::-1] if share >= AHEAD_MIN_SECONDS else []
+
+
+def _render_cost(data: SheetData) -> float:
+    """Rough seconds to render a sheet: a microsecond a cell and 6 ns a character of text."""
+    rows = data.rows
+    text = sum(int(rows[c].str.len().sum()) for c in rows.columns if isinstance(rows[c].dtype, pd.StringDtype))
+    return 1e-6 * rows.shape[0] * len(data.columns) + 6e-9 * text
+
+
+def _code_name(pkg: Package, sheet_part: str) -> str | None:
+    match = _CODE_NAME.search(pkg.head(sheet_part))
+    return unescape(match.group(1).decode("utf-8")) if match else None
 
 
 def _own_table(pkg: Package, sheet_part: str) -> tuple[str | None, int, str | None]:
