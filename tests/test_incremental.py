@@ -20,7 +20,7 @@ from inv_sheets import integrity
 from inv_sheets.io import cache, read, tail
 from inv_sheets.io.append import NewRows, append_rows
 from inv_sheets.refresh import refresh
-from inv_sheets.rules import validate
+from inv_sheets.rules import checks, validate
 from tests.test_performance_paths import BASE, HEADER, _movements
 from tests.workbooks import make_workbook
 
@@ -127,6 +127,12 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
         chunked.append(len(cache._unpickle(path)["chunks"]) > 1)
         return saved
     monkeypatch.setattr(cache, "_save_rows", keeps_rows)
+    kept_checks, run_checks = [], checks.run
+
+    def checks_kept(store, kept=None):  # whether the last refresh's findings on the ledger's rows were at hand
+        kept_checks.append(kept is not None)
+        return run_checks(store, kept)
+    monkeypatch.setattr(checks, "run", checks_kept)
 
     rng = random.Random(seed)
     path = make_workbook(tmp_path / "store.xlsx", {**BASE, "Movements": [HEADER, *_movements()]})
@@ -150,6 +156,7 @@ def test_the_refresh_that_reuses_what_it_knew_writes_what_a_full_one_writes(tmp_
     assert any(compared), "no refresh took the fingerprint comparison it knew from the last one"
     assert any(packed_on), "no refresh packed the new fingerprints on from the cells it wrote last"
     assert any(chunked), "no refresh kept only the new rows beside the ones it kept last"
+    assert any(kept_checks), "no refresh kept the findings on the ledger's rows it checked last"
 
 
 def _spy(real, calls: list[bool]):

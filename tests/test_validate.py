@@ -185,3 +185,60 @@ def test_a_column_folds_as_each_of_its_texts_folds(texts: list[str]) -> None:
     from inv_sheets.rules.checks import fold_all
 
     assert fold_all(pd.Series(texts, dtype="str")).tolist() == [fold(t) for t in texts]
+
+
+# Findings on the ledger's rows kept from one refresh to the next ------------------------------------
+_IDS = ("M1", "m-1", "M2", "M 3", "M4", "Ü5", None)
+
+
+@st.composite
+def _ledgers(draw):
+    """Movements with every kind of finding a row can have: unknown SKUs and places, signs, missing
+    reasons and users, batches, dates after the as-of day, IDs repeated or spelled apart."""
+    rows = []
+    for i in range(draw(st.integers(0, 14))):
+        kind = draw(st.sampled_from(["sale", "receive", "transfer", "adjust", "damage", "return"]))
+        rows.append({"movement_id": draw(st.sampled_from(_IDS)) if draw(st.booleans()) else f"R{i}",
+                     "date": draw(st.sampled_from(["2026-01-01", "2026-01-02", "2026-01-03", None])),
+                     "type": kind, "sku": draw(st.sampled_from(["TEE", "JAM", "NOPE", None])),
+                     "qty": draw(st.sampled_from([1.0, -2.0, 0.0, 3.0])),
+                     "from_location": draw(st.sampled_from(["MAIN", "BACK", "ATTIC", None])),
+                     "to_location": draw(st.sampled_from(["MAIN", "RET", "ATTIC", None])),
+                     "batch": draw(st.sampled_from([None, "B1"])),
+                     "reason": draw(st.sampled_from([None, "broken"])), "user": draw(st.sampled_from([None, "ann", "bob"]))})
+    return rows
+
+
+def _store(movements, as_of):
+    from storefactory import make_store
+
+    return make_store(
+        settings={"as_of": as_of, "adjusters": "ann"},
+        items=[{"sku": "TEE", "name": "Tee"}, {"sku": "JAM", "name": "Jam", "tracking": "expiry"}],
+        locations=[{"location": "MAIN", "kind": "stock"}, {"location": "BACK", "kind": "stock"},
+                   {"location": "RET", "kind": "returns_hold"}],
+        movements=movements)
+
+
+def _said(issues) -> list[tuple]:
+    from inv_sheets.rules.validate import unique
+
+    return sorted((i.code, i.sheet, i.row or 0, i.column or "", i.message, str(i.value)) for i in unique(issues))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_ledgers(), split=st.integers(0, 14), then=st.sampled_from(["2026-01-01", "2026-01-02"]),
+       now=st.sampled_from(["2026-01-02", "2026-01-03"]))
+def test_kept_findings_of_the_earlier_rows_and_the_new_rows_checked_are_every_row_checked(rows, split, then, now):
+    """The last refresh checked the first rows (as of its own day); the day's rows were appended
+    below; this refresh keeps what it found and checks the new rows alone."""
+    from inv_sheets.rules import checks
+
+    split = min(split, len(rows))
+    _, kept = checks.run(_store(rows[:split], then))
+    store = _store(rows, now)
+    found, now_kept = checks.run(store, kept)
+    every_row, fresh = checks.run(store)
+    assert _said(found) == _said(every_row)
+    assert _said(now_kept.found) == _said(fresh.found) and now_kept.rows == fresh.rows == len(rows)
+    assert sorted(now_kept.folded["movement_id"].to_pylist()) == sorted(fresh.folded["movement_id"].to_pylist())

@@ -18,14 +18,18 @@ styles that say which numbers are dates. The cache key is:
 What is cached is what the reader made of the sheet: the Table (raw cells by canonical column,
 indexed by Excel row, with letters and headers) and the reading findings for that sheet; and,
 beside it, the sheet as typed (validate.parse), keyed on the table's `source` and the date order
-and system typing used. The cross-sheet checks, the ledger and the features still run on every
-refresh, so a changed setting or another sheet's edit is always taken into account.
+and system typing used. The ledger and the features still run on every refresh, and so do the
+cross-sheet checks, but on ledger rows an earlier refresh checked with every other input the same
+(below), so a changed setting or another sheet's edit is always taken into account.
 
 A refresh also leaves the findings of its comparison with the remembered fingerprints, keyed on
 the Movements sheets' source (`source`: what the cells were read from), how they were typed, the
 rows accepted and the fingerprint part it wrote (integrity.LastRefresh says why that is enough),
 and the fingerprints it wrote, as they are and as packed into the hidden sheet's cells, so the
 next refresh neither reads them back from the file nor packs a grown ledger's old entries again.
+And what the cross-sheet checks found on the ledger's rows, keyed on how the Movements sheet was
+typed and everything else those checks read (rules.checks.Kept), so a refresh after the day's
+append checks the new rows alone.
 
 And it leaves its report, keyed on the file it wrote: the name and stored-bytes SHA-256 of every
 part of the package and the as-of day asked for and the day it ran. A
@@ -288,6 +292,7 @@ def save_check(workbook: str | os.PathLike, key: str, issues: list[Issue]) -> bo
 SEEN = "\0seen"  # the fingerprints a refresh wrote, under a name of their own
 SEEN_IN = "\0seen in"  # that name, under the name and digest of the part they were written to
 PACKED = "\0packed"  # how they were packed into the sheet's cells (integrity.Packed), under the same name
+ROW_CHECKS = "\0row checks"  # what the cross-sheet checks found on the ledger's rows (rules.checks.Kept)
 
 
 def load_value(workbook: str | os.PathLike, entry: str, key: str) -> object | None:

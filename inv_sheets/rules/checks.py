@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections import defaultdict
+from dataclasses import dataclass, replace
 from typing import Callable, Iterator
 
 import numpy as np
@@ -31,14 +32,17 @@ def at(store: Store, sheet: str, row: int | None, column: str | None, code: str,
     return Issue(code, title, None if row is None else int(row), letter, message, value=value, field=column)
 
 
-def unique_keys(store: Store) -> Iterator[Issue]:
-    """Repeated keys, and keys that differ only by case, spaces or look-alike characters."""
+def unique_keys(store: Store, folded: dict[str, pd.Series] | None = None) -> Iterator[Issue]:
+    """Repeated keys, and keys that differ only by case, spaces or look-alike characters.
+
+    `folded`: the ledger's unique columns as folded_keys gives them, when the caller has them."""
     for sheet in SHEETS:
         if not store.has(sheet.name):
             continue
         frame = store[sheet.name]
         for col in (c for c in sheet.columns if c.unique):
-            yield from _unique_column(store, sheet.name, col.name, col.title, frame[col.name])
+            known = folded.get(col.name) if folded is not None and sheet.name == LEDGER else None
+            yield from _unique_column(store, sheet.name, col.name, col.title, frame[col.name], known)
         if len(sheet.key) > 1:
             key = frame[list(sheet.key)]
             complete = key.notna().all(axis=1)
@@ -53,12 +57,12 @@ def unique_keys(store: Store) -> Iterator[Issue]:
                          "or delete one.", value=" / ".join(str(v) for v in key.loc[row]))
 
 
-def _unique_column(store, sheet, column, title, values: pd.Series) -> Iterator[Issue]:
+def _unique_column(store, sheet, column, title, values: pd.Series, folded: pd.Series | None = None) -> Iterator[Issue]:
     present = values.dropna()
     if present.empty:
         return
     typed_as = store.raw.get(sheet, {}).get(column) if column in store.raw.get(sheet, {}) else None
-    folded = fold_all(present.astype(str))
+    folded = fold_all(present.astype(str)) if folded is None else folded
     seen: dict[str, tuple[int, str]] = {}
     repeated = folded.index[folded.duplicated(keep=False).to_numpy(dtype=bool)]
     raw = (typed_as.reindex(repeated) if typed_as is not None else present.loc[repeated]).map(_as_typed)
@@ -175,13 +179,17 @@ def movement_rules(store: Store) -> Iterator[Issue]:
     for row in moves.index[receive & (tracking == "expiry") & moves["expiry"].isna()]:
         yield at(store, "Movements", row, "expiry", "expiry-required",
                  f"{moves['sku'][row]} is expiry-tracked: give the expiry date of this batch.")
-    late = moves["date"] >= store.settings.as_of + pd.Timedelta(days=1)
-    for row in moves.index[late.fillna(False)]:
-        yield at(store, "Movements", row, "date", "future-date",
-                 f"Dated after the as-of date {store.settings.as_of.date()}: left out of today's figures.",
-                 moves["date"][row])
+    yield from _future_dates(store, moves["date"])
     _, place_issues = resolve_codes(store, store_places(store))  # the findings, not the places by name
     yield from place_issues
+
+
+def _future_dates(store: Store, dates: pd.Series) -> Iterator[Issue]:
+    """Movements dated after the as-of day: the one finding on a movement that depends on the day."""
+    late = dates >= store.settings.as_of + pd.Timedelta(days=1)
+    for row in dates.index[late.fillna(False)]:
+        yield at(store, LEDGER, row, "date", FUTURE_DATE,
+                 f"Dated after the as-of date {store.settings.as_of.date()}: left out of today's figures.", dates[row])
 
 
 def barcodes(store: Store) -> Iterator[Issue]:
@@ -271,9 +279,80 @@ CHECKS: tuple[Check, ...] = (unique_keys, references, movement_rules, barcodes, 
                              date_ranges)
 
 
-def run(store: Store) -> list[Issue]:
-    """Every check's findings."""
-    return [issue for check in CHECKS for issue in check(store)]
+LEDGER = "Movements"  # the sheet whose rows' findings a later refresh can keep (Kept)
+FUTURE_DATE = "future-date"
 
 
-__all__ = ["run", "CHECKS", "at", "SHEET"]
+@dataclass(frozen=True)
+class Kept:
+    """What the checks found on the ledger's first `rows` rows, for a later refresh to keep once the
+    day's rows are appended below them: the findings on those rows, but for the one that depends
+    on the day (future-date), and the values of their unique columns folded (folded_keys), which a
+    new row must not repeat."""
+
+    rows: int
+    found: tuple[Issue, ...]
+    folded: dict[str, pa.ChunkedArray]
+
+
+def run(store: Store, kept: Kept | None = None) -> tuple[list[Issue], Kept]:
+    """Every check's findings, and what a later refresh may keep of them.
+
+    `kept` was made by a run on a store whose other sheets, settings (the as-of day aside) and
+    ledger sheet names and columns were these, and whose ledger was this one's first kept.rows
+    rows. Each check of a Movements row looks at that row and the other sheets alone, but for its
+    unique values, which no other row may repeat. So only the rows after those are checked: among
+    themselves, and their unique values against the kept ones (all rows are checked again if one
+    is there); the earlier rows keep their findings, and their dates are compared with the as-of
+    day again. That finds what checking every row finds (a test holds it to that).
+    """
+    moves = store[LEDGER]
+    if kept is not None and kept.rows <= len(moves) and set(kept.folded) == set(_unique_columns()):
+        earlier, fresh = moves.index[:kept.rows], moves.index[kept.rows:]
+        tail = replace(store, tables={**store.tables, LEDGER: moves.loc[fresh]},
+                       raw={name: rows.reindex(fresh) if name == LEDGER else rows for name, rows in store.raw.items()})
+        folded = folded_keys(tail)
+        if not any(_repeats(kept.folded[c], f) for c, f in folded.items()):
+            found = _run(tail, folded)
+            found += [*kept.found, *_future_dates(store, moves["date"].loc[earlier])]
+            return found, _kept(store, found, {c: _arrow(f, after=kept.folded[c]) for c, f in folded.items()})
+    folded = folded_keys(store)
+    found = _run(store, folded)
+    return found, _kept(store, found, {c: _arrow(f) for c, f in folded.items()})
+
+
+def folded_keys(store: Store) -> dict[str, pd.Series]:
+    """The ledger's unique columns (the movement ID), the values present folded (fold_all)."""
+    moves = store[LEDGER]
+    return {c: fold_all(moves[c].dropna().astype(str)) for c in _unique_columns()}
+
+
+def _unique_columns() -> list[str]:
+    return [c.name for c in SHEET[LEDGER].columns if c.unique]
+
+
+def _run(store: Store, folded: dict[str, pd.Series]) -> list[Issue]:
+    return [issue for check in CHECKS
+            for issue in (unique_keys(store, folded) if check is unique_keys else check(store))]
+
+
+def _kept(store: Store, found: list[Issue], folded: dict[str, pa.ChunkedArray]) -> Kept:
+    title = store.titles.get(LEDGER, LEDGER)
+    return Kept(len(store[LEDGER]), tuple(i for i in found if i.sheet == title and i.code != FUTURE_DATE), folded)
+
+
+def _repeats(kept: pa.ChunkedArray, folded: pd.Series) -> bool:
+    """Whether any of `folded` is among the kept values (a hash set of the few new ones, probed
+    with each kept one)."""
+    return bool(len(folded)) and bool(pc.any(pc.is_in(kept, value_set=_arrow(folded).combine_chunks())).as_py())
+
+
+def _arrow(folded: pd.Series, after: pa.ChunkedArray | None = None) -> pa.ChunkedArray:
+    """Folded values as Arrow text, after the chunks of `after` when given (a day's chunk is added
+    to the kept ones, not copied into them)."""
+    values = pa.array(folded, from_pandas=True)  # chunked already when the column is Arrow-backed
+    chunks = [c.cast(pa.large_string()) for c in getattr(values, "chunks", [values])]
+    return pa.chunked_array([*(after.chunks if after is not None else ()), *chunks], type=pa.large_string())
+
+
+__all__ = ["run", "CHECKS", "Kept", "at", "SHEET"]

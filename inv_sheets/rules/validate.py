@@ -11,6 +11,7 @@ does not make every movement of that SKU vanish.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 from typing import TYPE_CHECKING, Callable
 
@@ -59,6 +60,7 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
     tables: dict[str, pd.DataFrame] = {}
     titles: dict[str, str] = {}
     letters: dict[str, dict[str, str]] = {}
+    keys: dict[str, str] = {}  # the typing key of each sheet read from a known source
     for sheet in SHEETS:
         table = book.table(sheet.name)
         if table is None:
@@ -77,10 +79,52 @@ def parse(book: Book, *, as_of: pd.Timestamp | str | None = None) -> tuple[Store
                 cache.save_typed(book.path, table.title, key, *known, extends=again[2] if again else None)
         tables[sheet.name] = known[0]
         issues.extend(known[1])
+        if key:
+            keys[sheet.name] = key
     store = Store(tables, settings, titles, letters,
                   raw={name: t.data for name, t in book.tables.items()})
-    issues.extend(checks.run(store))
+    issues.extend(_checked(book, store, keys))
     return _without_bad_rows(store, issues), book.locate(issues)
+
+
+def _checked(book: Book, store: Store, keys: dict[str, str]) -> list[Issue]:
+    """checks.run, keeping what the last refresh found on the ledger's rows (checks.Kept) when the
+    rows it checked are this ledger's first rows, cell for cell (their typing key, or the key of
+    the earlier read this one grew from), and everything else the checks of a row read is as it
+    was (_row_context)."""
+    ledger = book.table(checks.LEDGER)
+    key = keys.get(checks.LEDGER)
+    if ledger is None or key is None:
+        return checks.run(store)[0]
+    context = _row_context(store, keys)
+    candidates = [key]
+    earlier = ledger.earlier
+    if earlier is not None and ledger.data.index[:len(earlier.rows)].equals(earlier.rows):
+        candidates.append(_typed_key(earlier.source, store.settings, book.date1904))
+    kept = next((found for found in (cache.load_value(book.path, cache.ROW_CHECKS, cache.digest(k, context))
+                                     for k in candidates) if isinstance(found, checks.Kept)), None)
+    issues, now = checks.run(store, kept)
+    cache.save_value(book.path, cache.ROW_CHECKS, cache.digest(key, context), now)
+    return issues
+
+
+def _row_context(store: Store, keys: dict[str, str]) -> str:
+    """A digest of what the checks of a ledger row read besides the row: the other sheets as typed
+    (by their typing key, or their values when small), the settings but the as-of day, which
+    sheets there are and their names, and the ledger's column letters (where findings point)."""
+    from pandas.util import hash_pandas_object
+
+    fields = [repr(dataclasses.replace(store.settings, as_of=None)), repr(sorted(store.titles.items())),
+              repr(sorted(store.letters.get(checks.LEDGER, {}).items()))]
+    for name, frame in sorted(store.tables.items()):
+        if name == checks.LEDGER:
+            continue
+        if name in keys:
+            fields.append(keys[name])
+        else:
+            fields.append(f"{name}|{list(frame.columns)}|{list(map(str, frame.dtypes))}|"
+                          + hashlib.sha256(hash_pandas_object(frame, index=True).to_numpy().tobytes()).hexdigest())
+    return cache.digest(*fields)
 
 
 def _typed_key(source: str, settings: Settings, date1904: bool) -> str:
