@@ -242,3 +242,20 @@ def test_kept_findings_of_the_earlier_rows_and_the_new_rows_checked_are_every_ro
     assert _said(found) == _said(every_row)
     assert _said(now_kept.found) == _said(fresh.found) and now_kept.rows == fresh.rows == len(rows)
     assert sorted(now_kept.folded["movement_id"].to_pylist()) == sorted(fresh.folded["movement_id"].to_pylist())
+
+
+@settings(max_examples=40, deadline=None)
+@given(n=st.integers(0, 300), cut=st.sets(st.integers(2, 310), max_size=120))
+def test_rows_cut_out_between_slices_are_the_rows_filtered_out(n, cut):
+    import numpy as np
+    import pandas as pd
+
+    from inv_sheets.rules.validate import _without
+
+    frame = pd.DataFrame({"id": pd.array([f"M{i}" if i % 7 else None for i in range(n)], dtype="str"),
+                          "qty": np.arange(n, dtype=float), "date": pd.date_range("2026-01-01", periods=n)},
+                         index=pd.RangeIndex(2, n + 2))
+    kept = _without(frame, cut)
+    expected = frame[~frame.index.isin(list(cut))]
+    pd.testing.assert_frame_equal(kept, expected)
+    assert list(kept.dtypes) == list(frame.dtypes)

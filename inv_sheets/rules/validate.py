@@ -327,9 +327,21 @@ def _without_bad_rows(store: Store, issues: list[Issue]) -> Store:
         if name in TRANSACTION_SHEETS or issue.field in schema_key or issue.code in ("duplicate-key", "near-duplicate-key"):
             drop.setdefault(name, set()).add(issue.row)
     for name, rows in drop.items():
-        frame = store.tables[name]
-        store.tables[name] = frame[~frame.index.isin(list(rows))]
+        store.tables[name] = _without(store.tables[name], rows)
     return store
+
+
+FEW_ROWS = 100  # rows cut out between slices; more are filtered out
+
+
+def _without(frame: pd.DataFrame, rows: set[int]) -> pd.DataFrame:
+    """`frame` without `rows`. The few a ledger usually loses are cut out: the slices between them
+    are joined, and a text column keeps its Arrow buffers instead of copying a million strings."""
+    cut = frame.index.isin(list(rows))
+    at = np.flatnonzero(cut)
+    if len(at) > FEW_ROWS:
+        return frame[~cut]
+    return pd.concat([frame.iloc[start:end] for start, end in zip(np.r_[0, at + 1], np.r_[at, len(frame)])])
 
 
 def _key_columns(sheet: str) -> tuple[str, ...]:
