@@ -66,7 +66,7 @@ def _no_bin(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:
     binned = store["Item Locations"].dropna(subset=["sku", "location", "bin"])
     have = pd.MultiIndex.from_arrays([binned["sku"], binned["location"]])
     missing = stock[~pd.MultiIndex.from_arrays([stock["sku"], stock["location"]]).isin(have)]
-    return [f"{s} at {loc}" for s, loc in zip(missing["sku"], missing["location"])]
+    return [f"{s} at {loc}" for s, loc in zip(missing["sku"].tolist(), missing["location"].tolist())]
 
 
 def _no_adjusters(store: Store, ledger: Ledger, issues: Sequence[Issue]) -> Missing:

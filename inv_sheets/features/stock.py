@@ -66,12 +66,12 @@ def stock_rows(store: Store, ledger: Ledger) -> pd.DataFrame:
     frame["sellable"] = ledger.places.sellable(frame["location"]).to_numpy()
 
     home = _home(ledger)
-    skus = [s for s in items.index if s not in bundles]
-    without = sorted(set(skus) - set(frame.loc[frame["sellable"], "sku"]), key=skus.index)
+    skus = [s for s in items.index.tolist() if s not in bundles]
+    order = {s: i for i, s in enumerate(skus)}
+    without = sorted(set(skus) - set(frame.loc[frame["sellable"], "sku"].tolist()), key=order.__getitem__)
     if home is not None and without:
         frame = pd.concat([frame, pd.DataFrame({"sku": without, "location": home, "sellable": True})], ignore_index=True)
 
-    order = {s: i for i, s in enumerate(skus)}
     loc_rank = places.reset_index().reset_index().set_index("location")
     frame["_sku"] = frame["sku"].map(order).fillna(len(order))
     frame["_priority"] = frame["location"].map(places["priority"]).fillna(np.inf)
