@@ -144,3 +144,28 @@ def test_a_copy_that_never_answers_costs_time_not_bytes(refreshed, alone, tmp_pa
     members, taken = _next_day(refreshed, tmp_path, monkeypatch)
     assert members == alone
     assert not any(taken) and time.monotonic() - clock < 30
+
+
+def test_a_write_that_fails_midway_leaves_no_copy_running(refreshed, tmp_path, monkeypatch):
+    monkeypatch.setattr(write, "AHEAD_MIN_SECONDS", 0.0)
+    monkeypatch.delenv("INV_SHEETS_NO_FORK", raising=False)
+    started, start = [], Forked.start
+
+    def remember(jobs):
+        forked = start(jobs)
+        started.append(forked)
+        return forked
+
+    def breaks(*args, **kwargs):
+        raise OSError("the disk is full")
+
+    monkeypatch.setattr(write.Forked, "start", remember)
+    monkeypatch.setattr(write.Package, "write", breaks)
+    path = shutil.copyfile(refreshed, tmp_path / "store.xlsx")
+    before = path.read_bytes()
+    with pytest.raises(OSError, match="the disk is full"):
+        refresh(path, as_of=NEXT_DAY)
+    assert path.read_bytes() == before
+    assert started and started[0] is not None
+    with pytest.raises(ChildProcessError):  # stopped and waited for
+        os.waitpid(started[0]._pid, os.WNOHANG)

@@ -57,6 +57,17 @@ class Forked:
             self._results = self._collect(patience)
         return self._results
 
+    def stop(self) -> None:
+        """Stop the copy if it still runs (its results are not wanted) and wait for it to end."""
+        if self._results is None:
+            self._results = {}
+            try:
+                os.kill(self._pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            os.waitpid(self._pid, 0)
+            self._out.close()
+
     def _collect(self, patience: float) -> dict[int, Any]:
         deadline = time.monotonic() + patience
         status = None

@@ -261,11 +261,16 @@ def write_sheets(path: str | os.PathLike[str], sheets: list[SheetData], *, outpu
         put: dict[int, tuple[Sheet, set[str]]] = {}
         order = _write_order(book, sheets)
         ahead = _Ahead.start(pkg, book, styles, sheets, order)
-        for i in order:
-            # The sheet listed before it (written already, unless this one is in the workbook and
-            # keeps its place): a new sheet goes right after it.
-            previous = put[i - 1][0] if i - 1 in put else None
-            put[i] = _put_sheet(pkg, book, styles, capped(sheets[i]), befores.get(sheets[i].name), previous, ahead)
+        try:
+            for i in order:
+                # The sheet listed before it (written already, unless this one is in the workbook and
+                # keeps its place): a new sheet goes right after it.
+                previous = put[i - 1][0] if i - 1 in put else None
+                put[i] = _put_sheet(pkg, book, styles, capped(sheets[i]), befores.get(sheets[i].name), previous,
+                                    ahead)
+        finally:
+            if ahead is not None:
+                ahead.stop()  # a write that failed midway leaves no copy running
         written, visible, new_parts = [], [], []
         for i, data in enumerate(sheets):
             sheet, parts = put[i]
@@ -478,6 +483,9 @@ class _Ahead:
             return None
         return self._forked.results(self._patience).get(self._index[name])
 
+    def stop(self) -> None:
+        self._forked.stop()
+
 
 AHEAD_MIN_SECONDS = 0.25  # rendering that a fork (a few tens of milliseconds) pays for
 
@@ -498,7 +506,7 @@ def _ahead_of(pkg: Package, book: Workbook, sheets: list[SheetData],
         sheet = book.owned(data.name)
         if sheet is None or share + costs[i] / 2 > half:
             break
-        table_part, table_id, table_name = _own_table(pkg, sheet.part)
+        _, table_id, table_name = _own_table(pkg, sheet.part)
         others = {k: v for k, v in tables.items() if k != table_id}
         ahead.append((data, _placed(book, data, sheet.name, _code_name(pkg, sheet.part), table_id, table_name,
                                     others), costs[i]))
