@@ -169,3 +169,11 @@ def test_a_write_that_fails_midway_leaves_no_copy_running(refreshed, tmp_path, m
     assert started and started[0] is not None
     with pytest.raises(ChildProcessError):  # stopped and waited for
         os.waitpid(started[0]._pid, os.WNOHANG)
+
+
+def test_without_a_temp_folder_to_write_in_the_caller_does_the_work(monkeypatch):
+    def full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(forked.tempfile, "TemporaryFile", full)
+    assert Forked.start([lambda: 1]) is None

@@ -40,7 +40,10 @@ class Forked:
         None when this platform cannot."""
         if not AVAILABLE or os.environ.get("INV_SHEETS_NO_FORK") or not jobs:
             return None
-        out = tempfile.TemporaryFile()
+        try:
+            out = tempfile.TemporaryFile()
+        except OSError:  # no room or no right to write in the temp folder: do the work here
+            return None
         try:
             pid = os.fork()
         except OSError:  # no memory or process slots left: do the work here
