@@ -26,6 +26,11 @@ AVAILABLE = sys.platform.startswith("linux") and hasattr(os, "fork")
 _POLL = 0.002  # seconds between looks at a copy that has not finished
 
 
+def wanted() -> bool:
+    """Whether a copy would be made here: on Linux, unless INV_SHEETS_NO_FORK is set."""
+    return AVAILABLE and not os.environ.get("INV_SHEETS_NO_FORK")
+
+
 class Forked:
     """A forked copy of this process running `jobs` in order; `results` collects what it found."""
 
@@ -38,7 +43,7 @@ class Forked:
     def start(cls, jobs: Sequence[Callable[[], Any]]) -> Forked | None:
         """Fork a copy that runs each job and keeps its result (None for a job that raised), or
         None when this platform cannot."""
-        if not AVAILABLE or os.environ.get("INV_SHEETS_NO_FORK") or not jobs:
+        if not wanted() or not jobs:
             return None
         try:
             out = tempfile.TemporaryFile()
@@ -64,24 +69,25 @@ class Forked:
         """Stop the copy if it still runs (its results are not wanted) and wait for it to end."""
         if self._results is None:
             self._results = {}
-            try:
-                os.kill(self._pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            os.waitpid(self._pid, 0)
-            self._out.close()
+            self._end()
+
+    def _end(self) -> None:
+        """Stop the copy, wait for it (no process is left behind) and drop what it wrote."""
+        try:
+            os.kill(self._pid, signal.SIGKILL)
+        except ProcessLookupError:  # it has just finished
+            pass
+        os.waitpid(self._pid, 0)
+        self._out.close()
 
     def _collect(self, patience: float) -> dict[int, Any]:
         deadline = time.monotonic() + patience
-        status = None
         while True:
             pid, status = os.waitpid(self._pid, os.WNOHANG)
             if pid:
                 break
             if time.monotonic() > deadline:
-                os.kill(self._pid, signal.SIGKILL)
-                os.waitpid(self._pid, 0)
-                self._out.close()
+                self._end()
                 return {}
             time.sleep(_POLL)
         results: dict[int, Any] = {}

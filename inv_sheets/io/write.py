@@ -68,7 +68,7 @@ from .package import (
     Package,
     rels_name,
 )
-from .forked import AVAILABLE, Forked
+from .forked import Forked, wanted
 from .render import DRAWING_RID, TABLE_RID, SheetParts, render
 from .save import FileState, recover, save_atomically
 from .styles import MINIMAL_STYLES, CellStyle, StyleSheet
@@ -495,8 +495,10 @@ def _ahead_of(pkg: Package, book: Workbook, sheets: list[SheetData],
     """The sheets to render ahead, with where each goes and what it costs: the workbook's own
     output sheets at the end of the write order that make up half of the rendering, or none
     when the whole is too small to share."""
+    if not wanted():
+        return []
     costs = {i: _render_cost(sheets[i]) for i in order}
-    if not AVAILABLE or sum(costs.values()) < 2 * AHEAD_MIN_SECONDS:
+    if sum(costs.values()) < 2 * AHEAD_MIN_SECONDS:
         return []
     tables = _tables(pkg)
     ahead, share = [], 0.0
