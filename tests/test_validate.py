@@ -259,3 +259,16 @@ def test_rows_cut_out_between_slices_are_the_rows_filtered_out(n, cut):
     expected = frame[~frame.index.isin(list(cut))]
     pd.testing.assert_frame_equal(kept, expected)
     assert list(kept.dtypes) == list(frame.dtypes)
+
+
+def test_the_ids_kept_day_after_day_stay_in_a_few_chunks(monkeypatch):
+    from inv_sheets.rules import checks
+
+    monkeypatch.setattr(checks, "KEPT_CHUNKS", 2)
+    rows = [{"movement_id": f"D{i}", "date": "2026-01-01", "type": "sale", "sku": "TEE", "qty": 1.0,
+             "from_location": "MAIN"} for i in range(8)]
+    _, kept = checks.run(_store(rows[:1], "2026-01-01"))
+    for day in range(2, 9):
+        _, kept = checks.run(_store(rows[:day], "2026-01-02"), kept)
+        assert kept.folded["movement_id"].num_chunks <= 3
+    assert kept.folded["movement_id"].to_pylist() == [f"d{i}" for i in range(8)]

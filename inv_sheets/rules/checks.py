@@ -23,6 +23,9 @@ from ..contract.parse import gtin_ok
 from ..contract.schema import MOVEMENT_TYPE, SHEET, SHEETS, fold
 
 Check = Callable[[Store], Iterator[Issue]]
+LEDGER = "Movements"  # the sheet whose rows' findings a later refresh can keep (Kept)
+FUTURE_DATE = "future-date"
+KEPT_CHUNKS = 64  # the folded IDs kept grow by a chunk a day; past this many they are joined into one
 
 
 def at(store: Store, sheet: str, row: int | None, column: str | None, code: str, message: str,
@@ -279,10 +282,6 @@ CHECKS: tuple[Check, ...] = (unique_keys, references, movement_rules, barcodes, 
                              date_ranges)
 
 
-LEDGER = "Movements"  # the sheet whose rows' findings a later refresh can keep (Kept)
-FUTURE_DATE = "future-date"
-
-
 @dataclass(frozen=True)
 class Kept:
     """What the checks found on the ledger's first `rows` rows, for a later refresh to keep once the
@@ -352,7 +351,8 @@ def _arrow(folded: pd.Series, after: pa.ChunkedArray | None = None) -> pa.Chunke
     to the kept ones, not copied into them)."""
     values = pa.array(folded, from_pandas=True)  # chunked already when the column is Arrow-backed
     chunks = [c.cast(pa.large_string()) for c in getattr(values, "chunks", [values])]
-    return pa.chunked_array([*(after.chunks if after is not None else ()), *chunks], type=pa.large_string())
+    joined = pa.chunked_array([*(after.chunks if after is not None else ()), *chunks], type=pa.large_string())
+    return pa.chunked_array([joined.combine_chunks()]) if joined.num_chunks > KEPT_CHUNKS else joined
 
 
 __all__ = ["run", "CHECKS", "Kept", "at", "SHEET"]
