@@ -25,6 +25,7 @@ from workbooks import make_workbook
 
 from inv_sheets.close_period import close_period
 from inv_sheets.contract.issues import CloseRefused
+from inv_sheets.io import cache
 from inv_sheets.rules.validate import load, parse
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,6 +46,19 @@ def _findings(path: Path) -> dict[str, set[str]]:
 @pytest.mark.parametrize("command", list(COMMANDS))
 def test_unusable_packages_are_refused_in_one_line(tmp_path: Path, build, command: str) -> None:
     refused_in_one_line(tmp_path, build, command, corpus_second.REFUSED[build])
+
+
+@pytest.mark.parametrize("build", [b for b in corpus_second.REFUSED if b is not corpus_second.too_many_rows],
+                         ids=lambda b: b.__name__)
+def test_unusable_packages_are_refused_in_one_line_when_their_sheets_are_worth_caching(tmp_path: Path, build,
+                                                                                      monkeypatch) -> None:
+    """A store's big sheets are keyed and scanned for the cache before they are read: damage met
+    there (a part zipfile cannot inflate, damaged styles) is the reader's to report, in one line."""
+    monkeypatch.delenv("INV_SHEETS_CACHE", raising=False)
+    monkeypatch.setattr(cache, "MIN_PART_BYTES", 0)
+    for command in ("validate", "refresh"):
+        (tmp_path / command).mkdir()
+        refused_in_one_line(tmp_path / command, build, command, corpus_second.REFUSED[build])
 
 
 @pytest.mark.slow

@@ -70,6 +70,7 @@ import pandas as pd
 
 from ..contract.book import Table
 from ..contract.issues import Issue, Report
+from .guard import UNREADABLE
 from .package import seek_to_data
 
 FORMAT = 5  # bump when what is cached changes shape
@@ -128,9 +129,10 @@ def sheet_key(zf: zipfile.ZipFile, part: str, date1904: bool = False) -> Key | N
     try:
         fields = [str(FORMAT), _versions(), part_digest(zf, info), part_digest(zf, strings) if strings else "-",
                   f"date1904={date1904}"]
-    except (OSError, zipfile.BadZipFile):
+        formats = cell_formats(zf)
+    except UNREADABLE:
         return None  # damage is reported by the reader that meets it
-    return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), cell_formats(zf))
+    return Key(hashlib.sha256("|".join(fields).encode()).hexdigest(), formats)
 
 
 def part_digest(zf: zipfile.ZipFile, info: zipfile.ZipInfo) -> str:

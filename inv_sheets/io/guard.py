@@ -111,9 +111,12 @@ def check_part(zf: zipfile.ZipFile, path: str | Path, part: str,
         if info.filename.lower() == part.lower():
             own = see if info.filename == part else None
             if own is not None and info.compress_type != zipfile.ZIP_DEFLATED:
-                with zf.open(info) as fh:  # stored as it is: nothing to check, only to hand over
-                    while block := fh.read(1 << 24):
-                        own(block)
+                try:
+                    with zf.open(info) as fh:  # stored as it is: nothing to check, only to hand over
+                        while block := fh.read(1 << 24):
+                            own(block)
+                except UNREADABLE:  # a method zipfile cannot inflate, or damage: the reader says so
+                    pass
                 continue
             _check_inflated(path, info, own)
 
